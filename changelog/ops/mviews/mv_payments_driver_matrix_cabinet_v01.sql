@@ -1,0 +1,13 @@
+--liquibase formatted sql
+
+--changeset opsmv:v1.0-mv_payments_driver_matrix_cabinet
+--comment: The plain view stored: the driver-matrix endpoint filters it by origin_tag and week_start and pages by driver_id.
+SET LOCAL lock_timeout = '${lock_timeout}';
+CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet AS
+SELECT * FROM ops.v_payments_driver_matrix_cabinet
+WITH DATA;
+CREATE UNIQUE INDEX ux_mv_payments_driver_matrix_cabinet_grain
+    ON ops.mv_payments_driver_matrix_cabinet (driver_id);
+CREATE INDEX idx_mv_payments_driver_matrix_cabinet_origin_week
+    ON ops.mv_payments_driver_matrix_cabinet (origin_tag, week_start, driver_id);
+--rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_payments_driver_matrix_cabinet;

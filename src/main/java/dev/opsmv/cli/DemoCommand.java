@@ -1,0 +1,29 @@
+package dev.opsmv.cli;
+
+import java.util.concurrent.Callable;
+
+import dev.opsmv.demo.Demo;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Runs the whole product on a throw-away embedded PostgreSQL with generated data.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--drivers", paramLabel = "N", defaultValue = "50000", description = "Drivers to generate (default ${DEFAULT-VALUE}).")
+    long drivers;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Data seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--pg-version", paramLabel = "V", description = "PostgreSQL major: 14 (bundled), 16, 17 or 18 (binaries from the local Maven repository).")
+    String pgVersion;
+
+    @Override
+    public Integer call() throws Exception {
+        if (drivers < 1) {
+            throw new IllegalArgumentException("--drivers must be at least 1 (got " + drivers + ")");
+        }
+        new Demo(new Demo.Options(drivers, seed, pgVersion), System.out).run();
+        return ExitCode.OK;
+    }
+}

