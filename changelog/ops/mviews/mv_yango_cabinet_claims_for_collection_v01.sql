@@ -34,10 +34,11 @@ CREATE INDEX idx_mv_yango_cabinet_claims_for_collection_aging
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_cabinet_claims_for_collection;
 
 --changeset opsmv:v1.0-ux_mv_yango_cabinet_claims_for_collection_grain runInTransaction:false
---comment: The unique grain index makes REFRESH CONCURRENTLY possible. Duplicate claims in the source would make it fail half-way (an INVALID index), so the deployment halts first and says how to list them. The REFRESH drops duplicates the MV captured before they were removed from the source.
+--comment: The unique grain index makes REFRESH CONCURRENTLY possible. Duplicate claims in the source would make it fail half-way (an INVALID index), so the deployment halts first and says how to list them. The REFRESHes drop duplicates the MVs captured before they were removed from the source (the claims status MV first: this MV reads it).
 --preconditions onFail:HALT onError:HALT onSqlOutput:TEST onFailMessage:"Duplicate claims: the source holds more than one claim for some driver_id x milestone_value, so ux_mv_yango_cabinet_claims_for_collection_grain cannot be built. List them with `opsmv check-duplicates` or: SELECT driver_id, milestone_value, count(*) FROM claims_cabinet GROUP BY 1, 2 HAVING count(*) > 1; then remove the duplicates and run update again."
 --precondition-sql-check expectedResult:0 SELECT count(*) FROM (SELECT 1 FROM ${source_schema}.claims_cabinet GROUP BY driver_id, milestone_value HAVING count(*) > 1) duplicate_grains
 SET lock_timeout = '${lock_timeout}';
+REFRESH MATERIALIZED VIEW CONCURRENTLY ops.mv_claims_payment_status_cabinet;
 REFRESH MATERIALIZED VIEW ops.mv_yango_cabinet_claims_for_collection;
 SELECT ops.opsmv_drop_invalid_index('ops', 'ux_mv_yango_cabinet_claims_for_collection_grain');
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_mv_yango_cabinet_claims_for_collection_grain

@@ -78,6 +78,7 @@ public final class EmbeddedServer implements AutoCloseable {
 
     private static InputStream openTxz(Path jar, String system, String hardware) throws IOException {
         String arch = "amd64".equals(hardware) ? "x86_64" : hardware;
+        system = system.toLowerCase(java.util.Locale.ROOT);
         JarFile jf = new JarFile(jar.toFile());
         var entry = jf.getEntry("postgres-" + system + "-" + arch + ".txz");
         if (entry == null) {

@@ -127,10 +127,10 @@ public final class Migrator {
         withScope(database -> {
             ChangeLogParameters params = changeLogParameters(database);
             var changeLog = DatabaseChangelogCommandStep.getDatabaseChangeLog(changelogFile, params, database);
-            try (liquibase.Liquibase lb = new liquibase.Liquibase(changeLog, resources, database)) {
-                for (ChangeSet cs : lb.listUnrunChangeSets(new liquibase.Contexts(), new liquibase.LabelExpression(), false)) {
-                    pending.add(cs.getFilePath() + "::" + cs.getId() + "::" + cs.getAuthor());
-                }
+            // Not closed: closing a Liquibase instance closes the caller's connection.
+            liquibase.Liquibase lb = new liquibase.Liquibase(changeLog, resources, database);
+            for (ChangeSet cs : lb.listUnrunChangeSets(new liquibase.Contexts(), new liquibase.LabelExpression(), false)) {
+                pending.add(cs.getFilePath() + "::" + cs.getId() + "::" + cs.getAuthor());
             }
             return null;
         });

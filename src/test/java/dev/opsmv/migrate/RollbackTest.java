@@ -1,0 +1,54 @@
+package dev.opsmv.migrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.sql.Connection;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Sql;
+
+/** Issue 2: update → rollback to the empty state → update ends where it started (update-testing-rollback). */
+class RollbackTest {
+
+    @Test
+    void rollbackToEmptyRemovesEveryOpsObjectAndUpdateRebuildsTheSameCatalog() throws Exception {
+        ConnectionSpec db = Deployed.bundleDatabase(1_500, 11);
+        List<String> deployed = Catalog.snapshot(db);
+        List<String> history = Catalog.history(db);
+
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).rollbackToTag("opsmv-empty");
+        }
+        assertEquals(List.of(), Catalog.snapshot(db), "rollback must leave no ops object behind");
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'ops'"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname LIKE 'idx\\_%' OR relname LIKE 'ux\\_%'"));
+        // Liquibase rolls a tagDatabase changeset back together with what follows its tag.
+        assertEquals(List.of(), Catalog.history(db));
+        assertEquals(5, Sql.count(db, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND obj_description(format('public.%I', tablename)::regclass) = 'opsmv fixture'"),
+                "the source tables are not the bundle's: rollback leaves them alone");
+
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals(deployed, Catalog.snapshot(db));
+        assertEquals(history, Catalog.history(db));
+    }
+
+    @Test
+    void rollbackCountUndoesTheLastChangesets() throws Exception {
+        ConnectionSpec db = Deployed.bundleDatabase(500, 3);
+        try (Connection c = db.open()) {
+            // the tag, both health views, the driver-matrix MV
+            Migrator.bundle(c, null).rollbackCount(4);
+        }
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE matviewname = 'mv_payments_driver_matrix_cabinet'"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_views WHERE schemaname = 'ops' AND viewname LIKE '%health'"));
+        assertEquals(1, Sql.count(db, "SELECT count(*) FROM pg_views WHERE viewname = 'v_payments_driver_matrix_cabinet'"));
+        assertEquals(6, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE schemaname = 'ops'"));
+    }
+}

@@ -1,0 +1,117 @@
+package dev.opsmv.testing;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.demo.EmbeddedServer;
+
+/**
+ * The one real PostgreSQL server of a test JVM, and fresh databases on it.
+ *
+ * <ul>
+ *   <li>{@code OPSMV_TEST_JDBC_URL} set: that server (its user needs CREATEDB); one database per use.</li>
+ *   <li>{@code OPSMV_TEST_BACKEND=testcontainers}: a postgres container, where a Docker engine answers.</li>
+ *   <li>otherwise: an embedded server (zonky binaries); major from {@code -Dopsmv.pg.version} or
+ *       {@code OPSMV_PG_VERSION} (14 bundled; 16, 17, 18 from target/pg-binaries).</li>
+ * </ul>
+ */
+public final class TestPostgres {
+    private static final AtomicInteger COUNTER = new AtomicInteger();
+    private static Server server;
+
+    private TestPostgres() {
+    }
+
+    interface Server {
+        ConnectionSpec admin();
+
+        String describe();
+    }
+
+    public static synchronized ConnectionSpec admin() {
+        return server().admin();
+    }
+
+    /** A new, empty database on the shared server. */
+    public static ConnectionSpec freshDatabase() {
+        ConnectionSpec admin = admin();
+        String name = "opsmv_t" + ProcessHandle.current().pid() + "_" + COUNTER.incrementAndGet();
+        try (Connection c = admin.open("opsmv-tests"); Statement st = c.createStatement()) {
+            st.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cannot create test database " + name + " on " + server.describe() + ": " + e.getMessage(), e);
+        }
+        return admin.withDatabase(name);
+    }
+
+    /** The server's major version number (14, 16, …). */
+    public static int majorVersion() {
+        try (Connection c = admin().open(); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int / 10000")) {
+            rs.next();
+            return rs.getInt(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static synchronized Server server() {
+        if (server == null) {
+            server = start(System.getenv());
+            System.err.println("[opsmv tests] PostgreSQL: " + server.describe());
+        }
+        return server;
+    }
+
+    private static Server start(Map<String, String> env) {
+        String url = env.get("OPSMV_TEST_JDBC_URL");
+        if (url != null && !url.isBlank()) {
+            ConnectionSpec spec = ConnectionSpec.resolve(url, env, Path.of(System.getProperty("user.home")));
+            return new Server() {
+                public ConnectionSpec admin() { return spec; }
+                public String describe() { return "existing server " + spec.describe(); }
+            };
+        }
+        String version = System.getProperty("opsmv.pg.version", env.getOrDefault("OPSMV_PG_VERSION", ""));
+        if ("testcontainers".equalsIgnoreCase(env.get("OPSMV_TEST_BACKEND"))) {
+            return Containers.start(version.isBlank() ? "17" : version);
+        }
+        try {
+            EmbeddedServer embedded = EmbeddedServer.start(version, null);
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    embedded.close();
+                } catch (Exception ignored) {
+                    // the JVM is going away; zonky removes its directory on its own hook
+                }
+            }));
+            ConnectionSpec spec = embedded.spec("postgres");
+            return new Server() {
+                public ConnectionSpec admin() { return spec; }
+                public String describe() { return "embedded " + (version.isBlank() ? "(default 14)" : version) + " on port " + embedded.port(); }
+            };
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start embedded PostgreSQL " + version + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Kept apart so the Testcontainers classes load only when that backend is chosen. */
+    static final class Containers {
+        static Server start(String version) {
+            var container = new org.testcontainers.postgresql.PostgreSQLContainer("postgres:" + version.split("\\.")[0]);
+            container.start();
+            ConnectionSpec spec = ConnectionSpec.of(container.getHost(), container.getMappedPort(5432), "postgres",
+                    container.getUsername(), container.getPassword());
+            return new Server() {
+                public ConnectionSpec admin() { return spec; }
+                public String describe() { return "testcontainers postgres:" + version; }
+            };
+        }
+    }
+}
