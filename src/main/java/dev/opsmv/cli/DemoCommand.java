@@ -18,12 +18,15 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--pg-version", paramLabel = "V", description = "PostgreSQL major: 14 (bundled), 16, 17 or 18 (binaries from the local Maven repository).")
     String pgVersion;
 
+    @Option(names = "--keep", paramLabel = "DIR", description = "Keep the cluster's data directory here instead of a temporary one (reused on the next run).")
+    java.nio.file.Path keep;
+
     @Override
     public Integer call() throws Exception {
         if (drivers < 1) {
             throw new IllegalArgumentException("--drivers must be at least 1 (got " + drivers + ")");
         }
-        new Demo(new Demo.Options(drivers, seed, pgVersion), System.out).run();
+        new Demo(new Demo.Options(drivers, seed, pgVersion, keep), System.out).run();
         return ExitCode.OK;
     }
 }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
                 UpdateCommand.class,
                 FixtureCommand.class,
                 DemoCommand.class,
+                BenchCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {

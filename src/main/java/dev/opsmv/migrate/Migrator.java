@@ -51,6 +51,7 @@ public final class Migrator {
     private final String historyTable;
     private final String lockTable;
     private final ResourceAccessor resources;
+    private boolean quiet;
 
     private Migrator(Connection connection, String changelogFile, Map<String, String> parameters,
                      String historyTable, String lockTable, ResourceAccessor resources) {
@@ -70,11 +71,17 @@ public final class Migrator {
                 new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
     }
 
-    /** The source fixture, with its own history table. */
+    /** The source fixture, with its own history table; quiet (its progress is not the user's business). */
     public static Migrator fixture(Connection connection) {
         return new Migrator(connection, Changelog.FIXTURE, new LinkedHashMap<>(),
                 Changelog.FIXTURE_HISTORY_TABLE, Changelog.FIXTURE_LOCK_TABLE,
-                new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+                new ClassLoaderResourceAccessor(Migrator.class.getClassLoader())).quiet();
+    }
+
+    /** Sends Liquibase's console messages ("Running Changeset: …") to its log instead of stdout. */
+    public Migrator quiet() {
+        this.quiet = true;
+        return this;
     }
 
     public void update() throws Exception {
@@ -163,11 +170,17 @@ public final class Migrator {
     private <T> T withScope(DatabaseWork<T> work) throws Exception {
         Map<String, Object> scopeValues = new LinkedHashMap<>();
         scopeValues.put(Scope.Attr.resourceAccessor.name(), resources);
+        if (quiet) {
+            scopeValues.put(Scope.Attr.ui.name(), new liquibase.ui.LoggerUIService());
+        }
         if (historyTable != null) {
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOG_TABLE_NAME.getKey(), historyTable);
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOGLOCK_TABLE_NAME.getKey(), lockTable);
         }
-        return Scope.child(scopeValues, () -> {
+        // Liquibase leaves the connection with autocommit off; give it back as we got it.
+        boolean autoCommit = connection.getAutoCommit();
+        try {
+            return Scope.child(scopeValues, () -> {
             // Liquibase must not close the caller's connection: wrap it and never call database.close().
             Database database = DatabaseFactory.getInstance()
                     .findCorrectDatabaseImplementation(new JdbcConnection(connection));
@@ -176,7 +189,15 @@ public final class Migrator {
                 database.setDatabaseChangeLogLockTableName(lockTable);
             }
             return work.run(database);
-        });
+            });
+        } finally {
+            if (!connection.isClosed() && connection.getAutoCommit() != autoCommit) {
+                if (!connection.getAutoCommit()) {
+                    connection.rollback();
+                }
+                connection.setAutoCommit(autoCommit);
+            }
+        }
     }
 
     private ChangeLogParameters changeLogParameters(Database database) {

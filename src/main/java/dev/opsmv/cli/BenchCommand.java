@@ -1,0 +1,39 @@
+package dev.opsmv.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+import dev.opsmv.bench.Bench;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measures plain view vs MV, refresh costs, readers during refreshes and writers during update, on an embedded PostgreSQL; prints a Markdown report.")
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--drivers", paramLabel = "N", defaultValue = "200000", description = "Drivers to generate (default ${DEFAULT-VALUE}).")
+    long drivers;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "42", description = "Data seed (default ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--pg-version", paramLabel = "V", description = "PostgreSQL major: 14 (bundled), 16, 17 or 18.")
+    String pgVersion;
+
+    @Option(names = "--out", paramLabel = "FILE", description = "Also write the report here (e.g. docs/BENCHMARKS.md).")
+    Path out;
+
+    @Option(names = "--query-runs", paramLabel = "N", defaultValue = "60", description = "Timed runs per query on the MV (default ${DEFAULT-VALUE}).")
+    int queryRuns;
+
+    @Override
+    public Integer call() throws Exception {
+        if (drivers < 1000) {
+            throw new IllegalArgumentException("--drivers must be at least 1000 for meaningful figures (got " + drivers + ")");
+        }
+        if (queryRuns < 5) {
+            throw new IllegalArgumentException("--query-runs must be at least 5 (got " + queryRuns + ")");
+        }
+        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns), System.out).run();
+        return ExitCode.OK;
+    }
+}
