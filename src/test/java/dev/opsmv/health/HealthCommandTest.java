@@ -77,6 +77,10 @@ class HealthCommandTest {
         assertEquals(1.0, dm.get("hours_since_ok_refresh").asDouble(), 0.02);
         assertEquals(1500, dm.get("last_ok_duration_ms").asLong());
         assertEquals(Sql.count(db, "SELECT count(*) FROM ops." + DM), dm.get("rows_after_last_ok_refresh").asLong());
+        // What the README shows: one MV in each format.
+        for (String format : List.of("table", "json", "prometheus")) {
+            System.out.println(run(new String[] {"--mv", DM}, format).out());
+        }
     }
 
     @Test
