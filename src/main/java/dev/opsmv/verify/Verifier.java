@@ -116,11 +116,13 @@ public final class Verifier {
             try (ResultSet rs = ps.executeQuery()) {
                 String label = what + " " + schema + "." + name;
                 if (!rs.next()) {
-                    add(false, label, "missing (run `opsmv update`: the changeset rebuilds it)");
+                    add(false, label, "missing: recreate it with the statement of its changeset (changelog/ops/"
+                            + ("base index".equals(what) ? "indexes/" + name + ".sql" : "mviews/" + table + "_v01.sql") + ")");
                 } else if (!rs.getString(1).equals(table)) {
                     add(false, label, "is on " + rs.getString(1) + ", expected on " + table);
                 } else if (!rs.getBoolean(2) || !rs.getBoolean(3)) {
-                    add(false, label, "INVALID (a failed CREATE INDEX CONCURRENTLY; `opsmv update` drops and rebuilds it)");
+                    add(false, label, "INVALID (left by a failed CREATE INDEX CONCURRENTLY): reads ignore it; `opsmv update` "
+                            + "drops and rebuilds it when its changeset did not complete, else DROP INDEX CONCURRENTLY and recreate it");
                 } else if (unique && !rs.getBoolean(4)) {
                     add(false, label, "present but not UNIQUE");
                 } else {
