@@ -199,6 +199,18 @@ class HealthCommandTest {
         assertTrue(badFormat.err().contains("--format"), badFormat.toString());
     }
 
+    @Test
+    void emptyPolicyIsUnknownNotOk() throws Exception {
+        Sql.exec(db, "CREATE TABLE public.policy_backup AS SELECT * FROM ops.mv_refresh_policy", "DELETE FROM ops.mv_refresh_policy");
+        try {
+            Cli.Result r = Cli.run("health", "--url", Cli.url(db), "--format", "json");
+            assertEquals(3, r.exitCode(), r.toString());
+            assertEquals("UNKNOWN", JSON.readTree(r.out()).get("status").asText());
+        } finally {
+            Sql.exec(db, "INSERT INTO ops.mv_refresh_policy SELECT * FROM public.policy_backup", "DROP TABLE public.policy_backup");
+        }
+    }
+
     /**
      * Runs health in the three formats; each must give {@code exit}, and agree on the overall status.
      * Returns the JSON document.

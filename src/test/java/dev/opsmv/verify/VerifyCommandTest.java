@@ -68,6 +68,26 @@ class VerifyCommandTest {
     }
 
     @Test
+    void failsNamingAnInvalidIndex() {
+        // A real failed CREATE INDEX CONCURRENTLY: UNIQUE on a non-unique column pair leaves an INVALID index behind.
+        Sql.exec(db, "DROP INDEX public.idx_drivers_origin_week");
+        try {
+            try {
+                Sql.exec(db, "CREATE UNIQUE INDEX CONCURRENTLY idx_drivers_origin_week ON public.drivers (origin_tag, week_start)");
+                throw new AssertionError("the unique build should have failed on duplicate (origin_tag, week_start)");
+            } catch (IllegalStateException expected) {
+                assertTrue(expected.getMessage().contains("could not create unique index"), expected.getMessage());
+            }
+            Cli.Result r = Cli.run("verify", "--url", Cli.url(db));
+            assertEquals(1, r.exitCode(), r.toString());
+            assertTrue(r.out().contains("✗ base index public.idx_drivers_origin_week: INVALID"), r.toString());
+        } finally {
+            Sql.exec(db, "DROP INDEX IF EXISTS public.idx_drivers_origin_week",
+                    "CREATE INDEX idx_drivers_origin_week ON public.drivers (origin_tag, week_start)");
+        }
+    }
+
+    @Test
     void failsNamingTheUnpopulatedMv() {
         Sql.exec(db, "REFRESH MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet WITH NO DATA");
         try {
