@@ -200,7 +200,7 @@ public final class ApiServer implements AutoCloseable {
                 bound(c);
                 report = HealthCheck.run(c);
             } finally {
-                c.rollback();
+                rollbackQuietly(c);
             }
             Level overall = report.overall();
             return json(ex, overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
@@ -217,7 +217,7 @@ public final class ApiServer implements AutoCloseable {
                 bound(c);
                 health = HealthMetrics.registry(HealthCheck.run(c));
             } finally {
-                c.rollback();
+                rollbackQuietly(c);
             }
         } catch (SQLException e) {
             LOG.warn("metrics: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
@@ -230,6 +230,14 @@ public final class ApiServer implements AutoCloseable {
             out.write(body);
         }
         return 200;
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the connection died with the statement; HikariCP evicts it, the statement's error is what we report
+        }
     }
 
     private void bound(Connection c) throws SQLException {

@@ -73,8 +73,7 @@ public final class DriverMatrixService {
                     }
                 }
             } catch (SQLException e) {
-                c.rollback();
-                throw e;
+                throw rollbackAfter(c, e);
             }
             LOG.info("driver-matrix: falling back to the plain view: {}", fallback);
             try {
@@ -83,10 +82,19 @@ public final class DriverMatrixService {
                 c.commit();
                 return new Result(body(q, SOURCE_VIEW, fallback, null, rows), SOURCE_VIEW, fallback, rows.size());
             } catch (SQLException e) {
-                c.rollback();
-                throw e;
+                throw rollbackAfter(c, e);
             }
         }
+    }
+
+    /** Rolls back after {@code e}; a connection that died with it fails the rollback too, so keep the first error. */
+    private static SQLException rollbackAfter(Connection c, SQLException e) {
+        try {
+            c.rollback();
+        } catch (SQLException again) {
+            e.addSuppressed(again);
+        }
+        return e;
     }
 
     /** Read-only transaction with this request's bounds: every statement, and every lock wait. */

@@ -251,6 +251,28 @@ class ApiServerTest {
         }
     }
 
+    @Test
+    void databaseGoneWhileServingIs503() throws Exception {
+        ConnectionSpec doomed = Deployed.bundleDatabase(200, 9);
+        try (ApiServer s = new ApiServer(doomed, ApiConfig.defaults().withPort(0).withConnectionTimeoutMs(1000))) {
+            String b = "http://127.0.0.1:" + s.start();
+            String q = b + "/api/v1/ops/payments/driver-matrix";
+            assertEquals(200, send(q).statusCode());
+            // Every pooled connection is killed and the database is gone: what a stopped server looks like to the pool.
+            Sql.exec(dev.opsmv.testing.TestPostgres.admin(), "DROP DATABASE " + doomed.database() + " WITH (FORCE)");
+            for (int i = 0; i < 3; i++) {
+                long t0 = System.nanoTime();
+                HttpResponse<String> r = send(q);
+                double ms = (System.nanoTime() - t0) / 1e6;
+                System.out.printf("driver-matrix after DROP DATABASE: HTTP %d in %.0f ms: %s%n", r.statusCode(), ms, r.body().replaceAll("\\s+", " "));
+                assertEquals(503, r.statusCode(), r.body());
+                assertTrue(JSON.readTree(r.body()).get("error").asText().startsWith("database unavailable"), r.body());
+                assertTrue(ms < 5000, "took " + ms + " ms");
+            }
+            assertEquals(503, send(b + "/health").statusCode());
+        }
+    }
+
     static HttpResponse<String> get(String path) throws Exception {
         return send(base + path);
     }
