@@ -11,6 +11,9 @@ import picocli.CommandLine.Command;
         description = "Deploys, refreshes, checks and serves the ops materialized views.",
         subcommands = {
                 UpdateCommand.class,
+                HealthCommand.class,
+                VerifyCommand.class,
+                ServeCommand.class,
                 FixtureCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,

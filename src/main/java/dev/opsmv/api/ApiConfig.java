@@ -1,0 +1,46 @@
+package dev.opsmv.api;
+
+/**
+ * How `serve` listens and talks to the database.
+ *
+ * @param bind                address to listen on (127.0.0.1 by default: put a reverse proxy in front to expose it)
+ * @param port                0 picks a free port (tests, demo)
+ * @param statementTimeoutMs  per-request bound on every statement (SET LOCAL statement_timeout)
+ * @param lockTimeoutMs       how long a request waits for a lock on the MV (a plain REFRESH holds ACCESS
+ *                            EXCLUSIVE) before it falls back to the plain view
+ * @param poolSize            HikariCP maximum pool size
+ * @param connectionTimeoutMs how long a request waits for a pooled connection (database down → 503 after this)
+ */
+public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockTimeoutMs, int poolSize, int connectionTimeoutMs) {
+    public static final int DEFAULT_PORT = 8000;
+    public static final String DEFAULT_BIND = "127.0.0.1";
+    public static final int DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
+    public static final int DEFAULT_LOCK_TIMEOUT_MS = 200;
+    public static final int DEFAULT_POOL_SIZE = 8;
+    public static final int DEFAULT_CONNECTION_TIMEOUT_MS = 2000;
+
+    public ApiConfig {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("--port must be 0..65535 (got " + port + ")");
+        }
+        if (statementTimeoutMs < 1 || lockTimeoutMs < 1 || poolSize < 1) {
+            throw new IllegalArgumentException("--statement-timeout, --lock-timeout and --pool-size must be positive");
+        }
+        if (connectionTimeoutMs < 250) {
+            throw new IllegalArgumentException("--connection-timeout must be at least 250 ms (HikariCP's minimum)");
+        }
+    }
+
+    public static ApiConfig defaults() {
+        return new ApiConfig(DEFAULT_BIND, DEFAULT_PORT, DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS,
+                DEFAULT_POOL_SIZE, DEFAULT_CONNECTION_TIMEOUT_MS);
+    }
+
+    public ApiConfig withPort(int p) {
+        return new ApiConfig(bind, p, statementTimeoutMs, lockTimeoutMs, poolSize, connectionTimeoutMs);
+    }
+
+    public ApiConfig withConnectionTimeoutMs(int ms) {
+        return new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, ms);
+    }
+}

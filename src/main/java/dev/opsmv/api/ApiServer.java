@@ -1,0 +1,333 @@
+package dev.opsmv.api;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLTransientConnectionException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Redact;
+import dev.opsmv.health.HealthCheck;
+import dev.opsmv.health.HealthJson;
+import dev.opsmv.health.HealthMetrics;
+import dev.opsmv.health.HealthReport;
+import dev.opsmv.health.Level;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The HTTP side of `serve` (JDK HttpServer, HikariCP, Jackson, Prometheus client):
+ * <ul>
+ *   <li>GET /api/v1/ops/payments/driver-matrix — {@link DriverMatrixService}</li>
+ *   <li>GET /health — the health document; 200 when OK or WARN, 503 when CRIT or unknown</li>
+ *   <li>GET /metrics — MV health gauges plus request counts and latency by source</li>
+ * </ul>
+ * Every answer is JSON (or Prometheus text); errors are {"error": …} with 400, 404, 405, 503 or 500,
+ * never a stack trace. Startable in-process on port 0 ({@link #start()} returns the bound port).
+ */
+public final class ApiServer implements AutoCloseable {
+    public static final String DRIVER_MATRIX_PATH = "/api/v1/ops/payments/driver-matrix";
+    public static final String SOURCE_HEADER = "X-Opsmv-Source";
+    private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
+
+    private final ConnectionSpec spec;
+    private final ApiConfig config;
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Histogram latency;
+    private HikariDataSource pool;
+    private DriverMatrixService driverMatrix;
+    private HttpServer http;
+    private ExecutorService executor;
+
+    public ApiServer(ConnectionSpec spec, ApiConfig config) {
+        this.spec = spec;
+        this.config = config;
+        this.requests = Counter.builder().name("opsmv_http_requests")
+                .help("HTTP requests by endpoint, data source (materialized_view, view, none) and status code")
+                .labelNames("endpoint", "source", "code").register(registry);
+        this.latency = Histogram.builder().name("opsmv_http_request_duration_seconds")
+                .help("HTTP request latency by endpoint and data source")
+                .labelNames("endpoint", "source").classicOnly()
+                .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).register(registry);
+    }
+
+    /** Opens the pool (lazily: the server starts even when the database is down) and listens; returns the port. */
+    public synchronized int start() throws IOException {
+        if (http != null) {
+            return http.getAddress().getPort();
+        }
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("opsmv-serve");
+        hc.setJdbcUrl(spec.jdbcUrl());
+        hc.setDataSourceProperties(spec.properties("opsmv-serve"));
+        hc.setMaximumPoolSize(config.poolSize());
+        hc.setMinimumIdle(Math.min(2, config.poolSize()));
+        hc.setReadOnly(true);
+        hc.setAutoCommit(false);
+        hc.setConnectionTimeout(config.connectionTimeoutMs());
+        // -1: do not fail at start when the database is down; requests answer 503 until it is back.
+        hc.setInitializationFailTimeout(-1);
+        pool = new HikariDataSource(hc);
+        driverMatrix = new DriverMatrixService(pool, config);
+
+        http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
+        executor = Executors.newFixedThreadPool(Math.max(4, config.poolSize() * 2), r -> {
+            Thread t = new Thread(r, "opsmv-http");
+            t.setDaemon(true);
+            return t;
+        });
+        http.setExecutor(executor);
+        http.createContext("/", this::handle);
+        http.start();
+        int port = http.getAddress().getPort();
+        LOG.info("serving on http://{}:{} (database {})", config.bind(), port, spec.describe());
+        return port;
+    }
+
+    public int port() {
+        return http.getAddress().getPort();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (http != null) {
+            http.stop(0);
+            http = null;
+        }
+        if (executor != null) {
+            executor.shutdownNow();
+            try {
+                executor.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            executor = null;
+        }
+        if (pool != null) {
+            pool.close();
+            pool = null;
+        }
+    }
+
+    private void handle(HttpExchange ex) {
+        long t0 = System.nanoTime();
+        String path = ex.getRequestURI().getPath();
+        String endpoint = switch (path) {
+            case DRIVER_MATRIX_PATH -> "driver_matrix";
+            case "/health" -> "health";
+            case "/metrics" -> "metrics";
+            default -> "unknown";
+        };
+        String source = "none";
+        int code;
+        try {
+            if ("unknown".equals(endpoint)) {
+                code = json(ex, 404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health or /metrics", null));
+            } else if (!"GET".equals(ex.getRequestMethod())) {
+                ex.getResponseHeaders().set("Allow", "GET");
+                code = json(ex, 405, error("method " + ex.getRequestMethod() + " not allowed; use GET", null));
+            } else {
+                switch (endpoint) {
+                    case "driver_matrix" -> {
+                        DriverMatrixService.Result r = driverMatrixRequest(ex);
+                        source = r == null ? "none" : r.source();
+                        code = ex.getResponseCode();
+                    }
+                    case "health" -> code = health(ex);
+                    default -> code = metrics(ex);
+                }
+            }
+        } catch (Exception e) {
+            // Last resort: log the details, answer a short JSON error (never the stack trace).
+            LOG.error("{} {}: {}", ex.getRequestMethod(), path, Redact.url(String.valueOf(e.getMessage())), e);
+            code = safeJson(ex, 500, error("internal error; see the server log", null));
+        } finally {
+            ex.close();
+        }
+        requests.labelValues(endpoint, source, Integer.toString(code)).inc();
+        latency.labelValues(endpoint, source).observe((System.nanoTime() - t0) / 1e9);
+    }
+
+    private DriverMatrixService.Result driverMatrixRequest(HttpExchange ex) throws IOException {
+        DriverMatrixQuery q;
+        try {
+            q = DriverMatrixQuery.parse(query(ex.getRequestURI().getRawQuery()), LocalDate.now(ZoneOffset.UTC));
+        } catch (BadParameter e) {
+            json(ex, 400, error(e.getMessage(), e.parameter()));
+            return null;
+        }
+        try {
+            DriverMatrixService.Result r = driverMatrix.query(q);
+            ex.getResponseHeaders().set(SOURCE_HEADER, r.source());
+            json(ex, 200, r.body());
+            return r;
+        } catch (SQLException e) {
+            databaseError(ex, e, "driver-matrix");
+            return null;
+        }
+    }
+
+    private int health(HttpExchange ex) throws IOException {
+        try (Connection c = pool.getConnection()) {
+            HealthReport report;
+            try {
+                bound(c);
+                report = HealthCheck.run(c);
+            } finally {
+                rollbackQuietly(c);
+            }
+            Level overall = report.overall();
+            return json(ex, overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
+        } catch (SQLException e) {
+            LOG.warn("health: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
+            return json(ex, 503, HealthJson.unknown(unavailable(e)));
+        }
+    }
+
+    private int metrics(HttpExchange ex) throws IOException {
+        PrometheusRegistry health;
+        try (Connection c = pool.getConnection()) {
+            try {
+                bound(c);
+                health = HealthMetrics.registry(HealthCheck.run(c));
+            } finally {
+                rollbackQuietly(c);
+            }
+        } catch (SQLException e) {
+            LOG.warn("metrics: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
+            health = HealthMetrics.unknown();
+        }
+        byte[] body = HealthMetrics.text(health, registry).getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", HealthMetrics.CONTENT_TYPE);
+        ex.sendResponseHeaders(200, body.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(body);
+        }
+        return 200;
+    }
+
+    private static void rollbackQuietly(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException ignored) {
+            // the connection died with the statement; HikariCP evicts it, the statement's error is what we report
+        }
+    }
+
+    private void bound(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL statement_timeout = " + config.statementTimeoutMs());
+            st.execute("SET LOCAL lock_timeout = " + config.lockTimeoutMs());
+        }
+    }
+
+    /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
+    private void databaseError(HttpExchange ex, SQLException e, String what) throws IOException {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        if (e instanceof SQLTransientConnectionException || state.startsWith("08") || state.equals("57P01")
+                || state.equals("57P03") || state.equals("57014") || state.equals("55P03")) {
+            String msg = unavailable(e);
+            LOG.warn("{}: 503: {}", what, msg);
+            ex.getResponseHeaders().set("Retry-After", "5");
+            json(ex, 503, error(msg, null));
+        } else {
+            LOG.error("{}: database error [SQLSTATE {}]: {}", what, state, Redact.url(String.valueOf(e.getMessage())));
+            json(ex, 500, error("database error [SQLSTATE " + state + "]; see the server log", null));
+        }
+    }
+
+    private String unavailable(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        return switch (state) {
+            case "57014" -> "the query took longer than the statement timeout of " + config.statementTimeoutMs() + " ms";
+            case "55P03" -> "the driver matrix is locked (a refresh holds it) and the plain view too; retry shortly";
+            default -> "database unavailable (" + spec.describe() + "): " + oneLine(e);
+        };
+    }
+
+    private static String oneLine(SQLException e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t && t.getMessage() != null && t.getMessage().contains("Connection is not available")) {
+            t = t.getCause();
+        }
+        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        return Redact.url(m.replaceAll("\\s*\\R\\s*", " ").trim());
+    }
+
+    static ObjectNode error(String message, String parameter) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("error", message);
+        if (parameter != null) {
+            o.put("parameter", parameter);
+        }
+        return o;
+    }
+
+    private static int json(HttpExchange ex, int code, ObjectNode body) throws IOException {
+        byte[] bytes = HealthJson.write(body).getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+        ex.sendResponseHeaders(code, bytes.length);
+        try (OutputStream out = ex.getResponseBody()) {
+            out.write(bytes);
+        }
+        return code;
+    }
+
+    private static int safeJson(HttpExchange ex, int code, ObjectNode body) {
+        try {
+            return json(ex, code, body);
+        } catch (IOException | RuntimeException e) {
+            return code; // headers already sent or client gone: nothing more to say
+        }
+    }
+
+    /** The query string as name → values (URL-decoded); repeated names keep every value. */
+    static Map<String, List<String>> query(String raw) {
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String pair : raw.split("&")) {
+            if (pair.isEmpty()) {
+                continue;
+            }
+            int eq = pair.indexOf('=');
+            String k;
+            String v;
+            try {
+                k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
+                v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            } catch (IllegalArgumentException e) {
+                throw new BadParameter("query", "malformed query string near '" + pair + "': " + e.getMessage());
+            }
+            out.computeIfAbsent(k, x -> new ArrayList<>()).add(v);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,155 @@
+package dev.opsmv.api;
+
+import java.sql.Date;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.time.DayOfWeek;
+import java.time.LocalDate;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.TemporalAdjusters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The driver-matrix query of the endpoint, on either relation (the MV or the plain view): the same
+ * filters, the same stable order. Also used by `verify` to EXPLAIN and time "the endpoint's typical query".
+ *
+ * <p>Defaults (documented in the README): no week_start_from → 8 weeks before week_start_to, or before
+ * the current week (Monday, UTC) when week_start_to is absent too; no week_start_to → no upper bound;
+ * no origin_tag → every origin; limit 100 (1..1000); offset 0. Order: week_start DESC, driver_id ASC
+ * (driver_id is the grain, so the order is total and pages never overlap).
+ */
+public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, LocalDate weekStartTo, int limit, int offset,
+                                List<String> defaultsApplied) {
+    public static final String MV = "ops.mv_payments_driver_matrix_cabinet";
+    public static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
+    /** The origin tags the source knows (DESIGN.md's driver origins); anything else is a typo → 400. */
+    public static final List<String> ORIGIN_TAGS = List.of("cabinet", "fleet", "referral", "partner_api");
+    public static final int DEFAULT_LIMIT = 100;
+    public static final int MAX_LIMIT = 1000;
+    public static final int MAX_OFFSET = 10_000_000;
+    public static final int DEFAULT_WINDOW_WEEKS = 8;
+    public static final String ORDER_BY = "week_start DESC, driver_id ASC";
+    private static final Set<String> PARAMETERS = Set.of("origin_tag", "week_start_from", "week_start_to", "limit", "offset");
+
+    /** Validates the query string of a request; {@code today} decides the default window. */
+    public static DriverMatrixQuery parse(Map<String, List<String>> params, LocalDate today) {
+        for (Map.Entry<String, List<String>> e : params.entrySet()) {
+            if (!PARAMETERS.contains(e.getKey())) {
+                throw new BadParameter(e.getKey(), "unknown parameter '" + e.getKey() + "'; known: origin_tag, week_start_from, week_start_to, limit, offset");
+            }
+            if (e.getValue().size() > 1) {
+                throw new BadParameter(e.getKey(), "parameter '" + e.getKey() + "' given " + e.getValue().size() + " times; give it once");
+            }
+        }
+        List<String> defaults = new ArrayList<>();
+        String origin = single(params, "origin_tag");
+        if (origin != null && !ORIGIN_TAGS.contains(origin)) {
+            throw new BadParameter("origin_tag", "unknown origin_tag '" + origin + "'; valid: " + String.join(", ", ORIGIN_TAGS));
+        }
+        LocalDate to = date(params, "week_start_to");
+        LocalDate from = date(params, "week_start_from");
+        if (from == null) {
+            LocalDate anchor = to != null ? to : today.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
+            from = anchor.minusWeeks(DEFAULT_WINDOW_WEEKS);
+            defaults.add("week_start_from");
+        }
+        if (to != null && from.isAfter(to)) {
+            throw new BadParameter("week_start_from", "week_start_from " + from + " is after week_start_to " + to);
+        }
+        int limit = integer(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+        if (single(params, "limit") == null) {
+            defaults.add("limit");
+        }
+        int offset = integer(params, "offset", 0, 0, MAX_OFFSET);
+        return new DriverMatrixQuery(origin, from, to, limit, offset, List.copyOf(defaults));
+    }
+
+    /** The query on {@code relation} (MV or VIEW); bind with {@link #bind}. */
+    public String sql(String relation) {
+        if (!MV.equals(relation) && !VIEW.equals(relation)) {
+            throw new IllegalArgumentException("not a driver-matrix relation: " + relation);
+        }
+        StringBuilder sql = new StringBuilder("SELECT * FROM ").append(relation).append(" WHERE week_start >= ?");
+        if (weekStartTo != null) {
+            sql.append(" AND week_start <= ?");
+        }
+        if (originTag != null) {
+            sql.append(" AND origin_tag = ?");
+        }
+        return sql.append(" ORDER BY ").append(ORDER_BY).append(" LIMIT ? OFFSET ?").toString();
+    }
+
+    public void bind(PreparedStatement ps) throws SQLException {
+        int i = 1;
+        ps.setDate(i++, Date.valueOf(weekStartFrom));
+        if (weekStartTo != null) {
+            ps.setDate(i++, Date.valueOf(weekStartTo));
+        }
+        if (originTag != null) {
+            ps.setString(i++, originTag);
+        }
+        ps.setInt(i++, limit);
+        ps.setInt(i, offset);
+    }
+
+    /** The same query with its parameters inlined, for EXPLAIN and for printing. */
+    public String literalSql(String relation) {
+        String sql = sql(relation);
+        List<String> values = new ArrayList<>();
+        values.add("DATE '" + weekStartFrom + "'");
+        if (weekStartTo != null) {
+            values.add("DATE '" + weekStartTo + "'");
+        }
+        if (originTag != null) {
+            values.add("'" + originTag.replace("'", "''") + "'");
+        }
+        values.add(Integer.toString(limit));
+        values.add(Integer.toString(offset));
+        StringBuilder out = new StringBuilder();
+        int v = 0;
+        for (char ch : sql.toCharArray()) {
+            out.append(ch == '?' ? values.get(v++) : String.valueOf(ch));
+        }
+        return out.toString();
+    }
+
+    private static String single(Map<String, List<String>> params, String name) {
+        List<String> v = params.get(name);
+        if (v == null || v.isEmpty() || v.get(0) == null || v.get(0).isEmpty()) {
+            return null;
+        }
+        return v.get(0);
+    }
+
+    private static LocalDate date(Map<String, List<String>> params, String name) {
+        String v = single(params, name);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return LocalDate.parse(v);
+        } catch (DateTimeParseException e) {
+            throw new BadParameter(name, name + " must be a date YYYY-MM-DD (got '" + v + "')");
+        }
+    }
+
+    private static int integer(Map<String, List<String>> params, String name, int dflt, int min, int max) {
+        String v = single(params, name);
+        if (v == null) {
+            return dflt;
+        }
+        long n;
+        try {
+            n = Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new BadParameter(name, name + " must be an integer from " + min + " to " + max + " (got '" + v + "')");
+        }
+        if (n < min || n > max) {
+            throw new BadParameter(name, name + " must be from " + min + " to " + max + " (got " + v + ")");
+        }
+        return (int) n;
+    }
+}

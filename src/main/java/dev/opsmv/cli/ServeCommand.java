@@ -1,0 +1,66 @@
+package dev.opsmv.cli;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+import dev.opsmv.api.ApiConfig;
+import dev.opsmv.api.ApiServer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C. "
+                + "Exit 0 after a clean stop, 2 bad option, 3 cannot listen.")
+final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--port", defaultValue = "" + ApiConfig.DEFAULT_PORT, description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).")
+    int port;
+
+    @Option(names = "--bind", defaultValue = ApiConfig.DEFAULT_BIND, description = "Address to listen on (default ${DEFAULT-VALUE}).")
+    String bind;
+
+    @Option(names = "--statement-timeout-ms", defaultValue = "" + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS,
+            description = "Per-request statement timeout (default ${DEFAULT-VALUE} ms): a slower query answers 503.")
+    int statementTimeoutMs;
+
+    @Option(names = "--lock-timeout-ms", defaultValue = "" + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS,
+            description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view (default ${DEFAULT-VALUE} ms).")
+    int lockTimeoutMs;
+
+    @Option(names = "--pool-size", defaultValue = "" + ApiConfig.DEFAULT_POOL_SIZE, description = "Database connections (default ${DEFAULT-VALUE}).")
+    int poolSize;
+
+    @Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        ApiConfig config = new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
+        ApiServer server = new ApiServer(connection.spec(), config);
+        int bound;
+        try {
+            bound = server.start();
+        } catch (java.io.IOException e) {
+            server.close();
+            throw new CommandFailure(ExitCode.DATABASE, "cannot listen on " + bind + ":" + port + ": " + e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool, then let call() return.
+        Thread hook = new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "opsmv-serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        out.println("opsmv serve: listening on http://" + bind + ":" + bound
+                + " (driver matrix at /api/v1/ops/payments/driver-matrix, /health, /metrics); Ctrl-C to stop");
+        out.flush();
+        stopped.await();
+        return ExitCode.OK;
+    }
+}

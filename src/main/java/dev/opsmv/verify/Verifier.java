@@ -1,0 +1,319 @@
+package dev.opsmv.verify;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import dev.opsmv.api.DriverMatrixQuery;
+
+/**
+ * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line. Read-only: it creates,
+ * analyzes and refreshes nothing (so it is safe on production right after a deploy).
+ */
+public final class Verifier {
+    /** The six idx_* the bundle builds CONCURRENTLY on the source tables (changelog/ops/indexes/). */
+    public static final List<String[]> BASE_INDEXES = List.of(
+            new String[] {"claims_cabinet", "idx_claims_cabinet_driver_milestone"},
+            new String[] {"drivers", "idx_drivers_origin_week"},
+            new String[] {"milestones_achieved", "idx_milestones_achieved_driver_milestone"},
+            new String[] {"payment_calc", "idx_payment_calc_driver_milestone"},
+            new String[] {"yango_payments_raw", "idx_yango_payments_raw_driver_milestone"},
+            new String[] {"yango_payments_raw", "idx_yango_payments_raw_key_snapshot"});
+    /** The bundle's seven MVs, upstream first. */
+    public static final List<String> MVS = List.of(
+            "mv_yango_payments_raw_current",
+            "mv_yango_payments_ledger_latest",
+            "mv_yango_payments_ledger_latest_enriched",
+            "mv_yango_receivable_payable_detail",
+            "mv_claims_payment_status_cabinet",
+            "mv_yango_cabinet_claims_for_collection",
+            "mv_payments_driver_matrix_cabinet");
+    /** Indexes on the MVs that the runbooks rely on: the claims grain (business rule) and the endpoint's two. */
+    public static final List<String[]> MV_INDEXES = List.of(
+            new String[] {"mv_yango_cabinet_claims_for_collection", "ux_mv_yango_cabinet_claims_for_collection_grain", "unique"},
+            new String[] {"mv_payments_driver_matrix_cabinet", "ux_mv_payments_driver_matrix_cabinet_grain", "unique"},
+            new String[] {"mv_payments_driver_matrix_cabinet", "idx_mv_payments_driver_matrix_cabinet_origin_week", ""});
+    /** The claims health view's columns, in order: scripts read it by position. */
+    static final List<String> CLAIMS_HEALTH_COLUMNS = List.of("last_ok_refresh_finished_at", "hours_since_ok_refresh",
+            "status_bucket", "last_status", "last_error", "rows_after_refresh");
+    private static final List<String> ENDPOINT_INDEXES = List.of(
+            "idx_mv_payments_driver_matrix_cabinet_origin_week", "ux_mv_payments_driver_matrix_cabinet_grain");
+    private static final int TIMING_RUNS = 3;
+
+    private final Connection c;
+    private final String sourceSchema;
+    private final Consumer<Item> sink;
+    private final List<Item> items = new ArrayList<>();
+
+    /** One checklist line. */
+    public record Item(boolean ok, String name, String detail) {
+        public String line() {
+            return (ok ? "✓ " : "✗ ") + name + (detail == null || detail.isEmpty() ? "" : ": " + detail);
+        }
+    }
+
+    public Verifier(Connection c, String sourceSchema, Consumer<Item> sink) {
+        this.c = c;
+        this.sourceSchema = sourceSchema;
+        this.sink = sink;
+    }
+
+    /** Runs every item (each reported to the sink as it finishes) and returns them all. */
+    public List<Item> run() throws SQLException {
+        c.setAutoCommit(true);
+        for (String[] ix : BASE_INDEXES) {
+            index(sourceSchema, ix[0], ix[1], false, "base index");
+        }
+        for (String mv : MVS) {
+            mv(mv);
+        }
+        for (String[] ix : MV_INDEXES) {
+            index("ops", ix[0], ix[1], "unique".equals(ix[2]), "MV index");
+        }
+        healthViews();
+        for (String mv : MVS) {
+            size(mv);
+        }
+        lastRefresh();
+        DriverMatrixQuery typical = DriverMatrixQuery.parse(Map.of("origin_tag", List.of("cabinet")), LocalDate.now(ZoneOffset.UTC));
+        explain(typical);
+        timing(typical);
+        return items;
+    }
+
+    public static boolean allOk(List<Item> items) {
+        return items.stream().allMatch(Item::ok);
+    }
+
+    private void add(boolean ok, String name, String detail) {
+        Item item = new Item(ok, name, detail);
+        items.add(item);
+        sink.accept(item);
+    }
+
+    private void index(String schema, String table, String name, boolean unique, String what) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT t.relname, x.indisvalid, x.indisready, x.indisunique
+                FROM pg_index x
+                JOIN pg_class i ON i.oid = x.indexrelid
+                JOIN pg_class t ON t.oid = x.indrelid
+                JOIN pg_namespace n ON n.oid = i.relnamespace
+                WHERE n.nspname = ? AND i.relname = ?""")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                String label = what + " " + schema + "." + name;
+                if (!rs.next()) {
+                    add(false, label, "missing: recreate it with the statement of its changeset (changelog/ops/"
+                            + ("base index".equals(what) ? "indexes/" + name + ".sql" : "mviews/" + table + "_v01.sql") + ")");
+                } else if (!rs.getString(1).equals(table)) {
+                    add(false, label, "is on " + rs.getString(1) + ", expected on " + table);
+                } else if (!rs.getBoolean(2) || !rs.getBoolean(3)) {
+                    add(false, label, "INVALID (left by a failed CREATE INDEX CONCURRENTLY): reads ignore it; `opsmv update` "
+                            + "drops and rebuilds it when its changeset did not complete, else DROP INDEX CONCURRENTLY and recreate it");
+                } else if (unique && !rs.getBoolean(4)) {
+                    add(false, label, "present but not UNIQUE");
+                } else {
+                    add(true, label, "present and valid on " + schema + "." + table + (unique ? " (unique)" : ""));
+                }
+            }
+        }
+    }
+
+    private void mv(String mv) throws SQLException {
+        String label = "MV ops." + mv;
+        Boolean populated = null;
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT c.relispopulated FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        + "WHERE n.nspname = 'ops' AND c.relname = ? AND c.relkind = 'm'")) {
+            ps.setString(1, mv);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    populated = rs.getBoolean(1);
+                }
+            }
+        }
+        if (populated == null) {
+            add(false, label, "missing");
+            return;
+        }
+        if (!populated) {
+            add(false, label, "present but NOT populated (run `opsmv refresh` or REFRESH MATERIALIZED VIEW ops." + mv + ")");
+            return;
+        }
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT 1 FROM ops." + mv + ")")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                add(false, label, "present and populated but EMPTY (no rows: are the source tables loaded?)");
+            } else {
+                add(true, label, "present, populated, not empty");
+            }
+        }
+    }
+
+    private void healthViews() throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*), count(*) FILTER (WHERE status_bucket IS NOT NULL) FROM ops.v_mv_health")) {
+            rs.next();
+            add(rs.getLong(1) > 0, "health view ops.v_mv_health", rs.getLong(1) + " rows");
+        } catch (SQLException e) {
+            add(false, "health view ops.v_mv_health", "does not answer: " + e.getMessage());
+        }
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT * FROM ops.v_yango_cabinet_claims_mv_health")) {
+            ResultSetMetaData md = rs.getMetaData();
+            List<String> cols = new ArrayList<>();
+            for (int i = 1; i <= md.getColumnCount(); i++) {
+                cols.add(md.getColumnLabel(i));
+            }
+            int n = 0;
+            while (rs.next()) {
+                n++;
+            }
+            if (!cols.equals(CLAIMS_HEALTH_COLUMNS)) {
+                add(false, "health view ops.v_yango_cabinet_claims_mv_health", "columns " + cols + ", expected " + CLAIMS_HEALTH_COLUMNS);
+            } else {
+                add(n == 1, "health view ops.v_yango_cabinet_claims_mv_health", n + " row(s), columns in the runbook's order");
+            }
+        } catch (SQLException e) {
+            add(false, "health view ops.v_yango_cabinet_claims_mv_health", "does not answer: " + e.getMessage());
+        }
+    }
+
+    private void size(String mv) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT pg_size_pretty(pg_total_relation_size(c.oid)), pg_size_pretty(pg_relation_size(c.oid)),
+                       pg_size_pretty(pg_indexes_size(c.oid))
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = 'ops' AND c.relname = ? AND c.relkind = 'm'""")) {
+            ps.setString(1, mv);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    add(true, "size ops." + mv, "total " + rs.getString(1) + ", table " + rs.getString(2) + ", indexes " + rs.getString(3));
+                } else {
+                    add(false, "size ops." + mv, "MV missing");
+                }
+            }
+        }
+    }
+
+    /** Informational: a fresh deployment has no OK refresh logged yet (the MVs were filled by CREATE ... WITH DATA). */
+    private void lastRefresh() {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT mv_name, last_ok_refresh_finished_at, hours_since_ok_refresh, status_bucket, last_status
+                FROM ops.v_mv_health ORDER BY mv_name""")) {
+            while (rs.next()) {
+                String when = rs.getString(2) == null ? "no OK refresh logged yet"
+                        : "last OK refresh " + rs.getString(2) + " (" + rs.getString(3) + " h ago, " + rs.getString(4) + ")";
+                add(true, "last refresh ops." + rs.getString(1), when + (rs.getString(5) == null ? "" : ", latest run " + rs.getString(5)));
+            }
+        } catch (SQLException e) {
+            add(false, "last refresh per MV", "cannot read ops.v_mv_health: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The endpoint's typical query must be able to use an MV index. On small tables the planner rightly
+     * prefers a sequential scan, so the EXPLAIN runs with enable_seqscan = off (SET LOCAL, rolled back):
+     * the question is whether an index CAN serve the query, not which plan wins on today's row count.
+     */
+    private void explain(DriverMatrixQuery q) throws SQLException {
+        String label = "endpoint query planned on an MV index";
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL enable_seqscan = off");
+            String json;
+            try (ResultSet rs = st.executeQuery("EXPLAIN (FORMAT JSON) " + q.literalSql(DriverMatrixQuery.MV))) {
+                rs.next();
+                json = rs.getString(1);
+            }
+            JsonNode plan = new ObjectMapper().readTree(json).get(0).get("Plan");
+            List<String> indexes = new ArrayList<>();
+            List<String> seqScans = new ArrayList<>();
+            walk(plan, indexes, seqScans);
+            boolean ok = indexes.stream().anyMatch(ENDPOINT_INDEXES::contains) && seqScans.isEmpty();
+            add(ok, label, (ok ? "" : "NOT on the index: ") + summary(plan) + " — " + q.literalSql(DriverMatrixQuery.MV)
+                    + " [EXPLAIN with enable_seqscan = off]");
+        } catch (SQLException e) {
+            add(false, label, "EXPLAIN failed: " + e.getMessage());
+        } catch (Exception e) {
+            add(false, label, "cannot read the plan: " + e.getMessage());
+        } finally {
+            c.rollback();
+            c.setAutoCommit(true);
+        }
+    }
+
+    private static void walk(JsonNode node, List<String> indexes, List<String> seqScans) {
+        if (node.has("Index Name")) {
+            indexes.add(node.get("Index Name").asText());
+        }
+        if ("Seq Scan".equals(node.path("Node Type").asText())) {
+            seqScans.add(node.path("Relation Name").asText());
+        }
+        for (JsonNode child : node.path("Plans")) {
+            walk(child, indexes, seqScans);
+        }
+    }
+
+    private static String summary(JsonNode node) {
+        StringBuilder sb = new StringBuilder(node.path("Node Type").asText());
+        if (node.has("Scan Direction") && !"Forward".equals(node.get("Scan Direction").asText())) {
+            sb.append(" ").append(node.get("Scan Direction").asText());
+        }
+        if (node.has("Index Name")) {
+            sb.append(" using ").append(node.get("Index Name").asText());
+        }
+        if (node.has("Relation Name")) {
+            sb.append(" on ").append(node.get("Relation Name").asText());
+        }
+        List<String> kids = new ArrayList<>();
+        for (JsonNode child : node.path("Plans")) {
+            kids.add(summary(child));
+        }
+        return kids.isEmpty() ? sb.toString() : sb + " ← " + String.join(", ", kids);
+    }
+
+    /** The same query on the plain view and the MV, best of {@value #TIMING_RUNS} runs each, printed side by side. */
+    private void timing(DriverMatrixQuery q) {
+        String label = "endpoint query timed";
+        try {
+            double view = best(q, DriverMatrixQuery.VIEW);
+            double mv = best(q, DriverMatrixQuery.MV);
+            add(true, label, String.format("plain view %.1f ms, MV %.1f ms (%s faster), best of %d runs, limit %d",
+                    view, mv, mv > 0 ? String.format("%.0f×", view / mv) : "∞", TIMING_RUNS, q.limit()));
+        } catch (SQLException e) {
+            add(false, label, "query failed: " + e.getMessage());
+        }
+    }
+
+    private double best(DriverMatrixQuery q, String relation) throws SQLException {
+        double best = Double.MAX_VALUE;
+        for (int i = 0; i < TIMING_RUNS; i++) {
+            long t0 = System.nanoTime();
+            try (PreparedStatement ps = c.prepareStatement(q.sql(relation))) {
+                q.bind(ps);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        rs.getObject(1);
+                    }
+                }
+            }
+            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+        }
+        return best;
+    }
+}
