@@ -96,6 +96,9 @@ public final class ApiServer implements AutoCloseable {
         pool = new HikariDataSource(hc);
         driverMatrix = new DriverMatrixService(pool, config);
 
+        // Without TCP_NODELAY the JDK server writes headers and body in two segments and the second
+        // waits for the client's delayed ACK: ~40 ms added to every response. Read once, at first use.
+        System.setProperty("sun.net.httpserver.nodelay", "true");
         http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
         executor = Executors.newFixedThreadPool(Math.max(4, config.poolSize() * 2), r -> {
             Thread t = new Thread(r, "opsmv-http");

@@ -1,6 +1,10 @@
 package dev.opsmv.bench;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,10 +18,15 @@ import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 
+import dev.opsmv.api.ApiConfig;
+import dev.opsmv.api.ApiServer;
+import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.demo.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
@@ -34,8 +43,10 @@ public final class Bench {
     public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns) {
     }
 
-    public static final String MV = "ops.mv_payments_driver_matrix_cabinet";
-    public static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
+    public static final String MV = DriverMatrixQuery.MV;
+    public static final String VIEW = DriverMatrixQuery.VIEW;
+
+    static final int CONCURRENCY_SECONDS = 8;
 
     private final Options options;
     private final PrintStream log;
@@ -71,6 +82,11 @@ public final class Bench {
                 exec(c, "VACUUM ANALYZE");
 
                 queries(c);
+                try (ApiServer api = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
+                    api.start();
+                    httpQueries(c, api.port());
+                    httpConcurrency(api.port());
+                }
                 List<String> order = MvGraph.load(c).refreshOrder(MvGraph.load(c).materializedViews());
                 refreshChain(c, order);
                 refreshAfterChange(c, order);
@@ -86,22 +102,35 @@ public final class Bench {
         return markdown;
     }
 
-    /** The endpoint's typical queries, on the plain view and on the MV. */
-    public record Query(String name, String where, String orderLimit) {
-        public String sql(String source) {
-            return "SELECT * FROM " + source + " WHERE " + where + " " + orderLimit;
+    /** One of the endpoint's typical requests: its query string, and the SQL the endpoint runs for it. */
+    public record Query(String name, String queryString) {
+        public DriverMatrixQuery parsed() {
+            Map<String, List<String>> params = new LinkedHashMap<>();
+            if (!queryString.isEmpty()) {
+                for (String pair : queryString.split("&")) {
+                    String[] kv = pair.split("=", 2);
+                    params.put(kv[0], List.of(kv.length > 1 ? kv[1] : ""));
+                }
+            }
+            return DriverMatrixQuery.parse(params, LocalDate.now(ZoneOffset.UTC));
+        }
+
+        public String sql(String relation) {
+            return parsed().literalSql(relation);
+        }
+
+        public String path() {
+            return ApiServer.DRIVER_MATRIX_PATH + (queryString.isEmpty() ? "" : "?" + queryString);
         }
     }
 
     public static List<Query> typicalQueries(LocalDate currentWeek) {
-        String from = "DATE '" + currentWeek.minusWeeks(8) + "'";
         return List.of(
-                new Query("default filters (last 8 weeks, limit 100)", "week_start >= " + from,
-                        "ORDER BY week_start DESC, driver_id DESC LIMIT 100"),
-                new Query("origin_tag + week_start_from, limit 50", "origin_tag = 'cabinet' AND week_start >= " + from,
-                        "ORDER BY week_start DESC, driver_id DESC LIMIT 50"),
-                new Query("deep offset (origin_tag, offset 5000)", "origin_tag = 'cabinet'",
-                        "ORDER BY week_start DESC, driver_id DESC LIMIT 50 OFFSET 5000"));
+                new Query("default filters (no parameters: last 8 weeks, limit 100)", ""),
+                new Query("origin_tag + week_start_from, limit 50",
+                        "origin_tag=cabinet&week_start_from=" + currentWeek.minusWeeks(8) + "&limit=50"),
+                new Query("deep offset (origin_tag, 26 weeks, offset 5000)",
+                        "origin_tag=cabinet&week_start_from=" + currentWeek.minusWeeks(26) + "&limit=50&offset=5000"));
     }
 
     private void queries(Connection c) throws SQLException {
@@ -116,6 +145,102 @@ public final class Bench {
             report.row(q.name(), f(view.median()), f(view.p95()), f(mv.median()), f(mv.p95()),
                     String.format(Locale.ROOT, "%.0fx", view.median() / mv.median()));
         }
+    }
+
+    private Stats httpTime(HttpClient client, int port, Query q, int runs, String expectSource) throws Exception {
+        URI uri = URI.create("http://127.0.0.1:" + port + q.path());
+        double[] ms = new double[runs];
+        for (int i = -2; i < runs; i++) {
+            long t0 = System.nanoTime();
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(uri).GET().build(), HttpResponse.BodyHandlers.ofString());
+            double elapsed = (System.nanoTime() - t0) / 1e6;
+            String source = r.headers().firstValue(ApiServer.SOURCE_HEADER).orElse("?");
+            if (r.statusCode() != 200 || !expectSource.equals(source)) {
+                throw new IllegalStateException("GET " + uri + " answered " + r.statusCode() + " from " + source + ", expected 200 from " + expectSource);
+            }
+            if (i >= 0) {
+                ms[i] = elapsed;
+            }
+        }
+        return Stats.of(ms);
+    }
+
+    private void httpQueries(Connection c, int port) throws Exception {
+        step("the same requests through the HTTP endpoint: MV vs the plain-view fallback");
+        report.section("1b. The same requests through the endpoint (`serve`, HTTP on loopback)",
+                "| request | view median ms | view p95 ms | MV median ms | MV p95 ms | speed-up (median) |",
+                "|---|---:|---:|---:|---:|---:|");
+        HttpClient client = HttpClient.newHttpClient();
+        List<Query> queries = typicalQueries(SourceFixture.Spec.currentWeek());
+        List<Stats> mv = new ArrayList<>();
+        for (Query q : queries) {
+            mv.add(httpTime(client, port, q, options.queryRuns(), "materialized_view"));
+        }
+        // The endpoint falls back to the plain view while the MV is unpopulated: measure that path, then restore.
+        exec(c, "REFRESH MATERIALIZED VIEW " + MV + " WITH NO DATA");
+        try {
+            for (int i = 0; i < queries.size(); i++) {
+                Stats view = httpTime(client, port, queries.get(i), Math.max(5, options.queryRuns() / 6), "view");
+                report.row(queries.get(i).name(), f(view.median()), f(view.p95()), f(mv.get(i).median()), f(mv.get(i).p95()),
+                        String.format(Locale.ROOT, "%.0fx", view.median() / mv.get(i).median()));
+            }
+        } finally {
+            exec(c, "REFRESH MATERIALIZED VIEW " + MV);
+            exec(c, "ANALYZE " + MV);
+        }
+    }
+
+    private void httpConcurrency(int port) throws Exception {
+        step("the endpoint under 1, 8 and 32 concurrent clients");
+        report.section("4. The endpoint under concurrent clients (MV, the three requests in turn, "
+                        + CONCURRENCY_SECONDS + " s per level, pool of " + ApiConfig.DEFAULT_POOL_SIZE + " connections)",
+                "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|");
+        List<Query> queries = typicalQueries(SourceFixture.Spec.currentWeek());
+        HttpClient client = HttpClient.newBuilder().executor(java.util.concurrent.Executors.newFixedThreadPool(4)).build();
+        double p95at8 = 0;
+        for (int clients : new int[] {1, 8, 32}) {
+            List<Double> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.concurrent.atomic.AtomicInteger errors = new java.util.concurrent.atomic.AtomicInteger();
+            long deadline = System.nanoTime() + CONCURRENCY_SECONDS * 1_000_000_000L;
+            List<Thread> threads = new ArrayList<>();
+            long start = System.nanoTime();
+            for (int t = 0; t < clients; t++) {
+                final int offset = t;
+                Thread th = new Thread(() -> {
+                    int i = offset;
+                    while (System.nanoTime() < deadline) {
+                        Query q = queries.get(i++ % queries.size());
+                        long t0 = System.nanoTime();
+                        try {
+                            HttpResponse<Void> r = client.send(HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + port + q.path())).GET().build(), HttpResponse.BodyHandlers.discarding());
+                            if (r.statusCode() != 200) {
+                                errors.incrementAndGet();
+                            }
+                        } catch (Exception e) {
+                            errors.incrementAndGet();
+                        }
+                        latencies.add((System.nanoTime() - t0) / 1e6);
+                    }
+                });
+                th.start();
+                threads.add(th);
+            }
+            for (Thread th : threads) {
+                th.join();
+            }
+            double secs = (System.nanoTime() - start) / 1e9;
+            Stats s = Stats.of(latencies.stream().mapToDouble(Double::doubleValue).toArray());
+            if (clients == 8) {
+                p95at8 = s.p95();
+            }
+            report.row(Integer.toString(clients), Integer.toString(s.n()), Integer.toString(errors.get()),
+                    String.format(Locale.ROOT, "%.0f", s.n() / secs), f(s.median()), f(s.p95()), f(s.p99()), f(s.max()));
+        }
+        report.line("");
+        report.line(String.format(Locale.ROOT, "Target: endpoint p95 ≤ 20 ms at 8 clients → measured %.1f ms (%s).",
+                p95at8, p95at8 <= 20 ? "met" : "not met"));
     }
 
     private void refreshChain(Connection c, List<String> order) throws SQLException {
@@ -170,7 +295,7 @@ public final class Bench {
         }
         report.row("REFRESH CONCURRENTLY", f(conc));
         report.row("plain REFRESH", f(plain));
-        report.line(String.format(Locale.ROOT, "CONCURRENTLY / plain = %.2fx. CONCURRENTLY costs more CPU (it diffs old and new contents) but readers keep reading (section 4).", conc / plain));
+        report.line(String.format(Locale.ROOT, "CONCURRENTLY / plain = %.2fx. CONCURRENTLY costs more CPU (it diffs old and new contents) but readers keep reading (section 5).", conc / plain));
     }
 
     /** A new ingestion snapshot that changes 1% of payments, and 1% of claims change status. */
@@ -192,7 +317,7 @@ public final class Bench {
 
     private void readersDuringRefresh(ConnectionSpec db) throws Exception {
         step("readers during CONCURRENTLY vs plain refresh");
-        report.section("4. Readers of the driver-matrix MV during its refresh (4 reader threads, typical filtered query)",
+        report.section("5. Readers of the driver-matrix MV during its refresh (4 reader threads, typical filtered query)",
                 "| refresh | refresh ms | reader queries | reader errors | reader worst ms | reader p99 ms |",
                 "|---|---:|---:|---:|---:|---:|");
         String readerSql = typicalQueries(SourceFixture.Spec.currentWeek()).get(1).sql(MV);
@@ -293,7 +418,7 @@ public final class Bench {
         stop.set(true);
         writer.join();
         Stats s = Stats.of(stalls.stream().mapToDouble(Double::doubleValue).toArray());
-        report.section("5. `update` on a loaded database while a writer inserts into claims_cabinet and yango_payments_raw",
+        report.section("6. `update` on a loaded database while a writer inserts into claims_cabinet and yango_payments_raw",
                 "| update s | writer inserts | writer errors | writer p50 ms | writer p99 ms | writer longest stall ms |",
                 "|---:|---:|---:|---:|---:|---:|");
         report.row(String.format(Locale.ROOT, "%.1f", updateSecs), Integer.toString(s.n()), Integer.toString(errors.get()),

@@ -27,6 +27,8 @@ final class BenchCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        // One log line per request would drown the report; slf4j-simple reads this at first use.
+        System.setProperty("org.slf4j.simpleLogger.log.dev.opsmv.api", "warn");
         if (drivers < 1000) {
             throw new IllegalArgumentException("--drivers must be at least 1000 for meaningful figures (got " + drivers + ")");
         }
