@@ -97,8 +97,11 @@ class BundleUpdateTest {
     }
 
     @Test
-    void releaseEndsWithTheV10Tag() {
-        assertEquals("v1.0", Sql.value(db, "SELECT tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1"));
+    void historyEndsWithTheLatestReleaseTagAfterEveryReleaseTag() {
+        // The master holds every release: v1.0 then v1.1 (issue 7); update applies them all.
+        assertEquals(List.of("opsmv-empty", "v1.0", "v1.1"),
+                Sql.strings(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted"));
+        assertEquals("v1.1", Sql.value(db, "SELECT tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1"));
     }
 
     @Test
