@@ -8,6 +8,7 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -17,6 +18,8 @@ import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 
 /** Issue 2: update creates every object of DESIGN.md; a second update changes nothing. */
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class BundleUpdateTest {
     static final List<String> MVS = List.of(
             "mv_payments_driver_matrix_cabinet",

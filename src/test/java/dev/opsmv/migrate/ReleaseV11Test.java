@@ -169,6 +169,39 @@ class ReleaseV11Test {
     }
 
     @Test
+    void onCallRollsBackWithTheStockLiquibaseCli() throws Exception {
+        ConnectionSpec reference = v10Database(400, 37);
+        ConnectionSpec db = v10Database(400, 37);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        String out = stockCli(db, "rollback", "--tag=v1.0");
+        assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db), out);
+        stockCli(db, "update-to-tag", "--tag=v1.0");
+        assertEquals(Catalog.history(reference), Catalog.history(db));
+        assertTrue(Sql.count(db, "SELECT count(*) FROM " + MATRIX) > 0);
+    }
+
+    static String stockCli(ConnectionSpec db, String... command) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                StockLiquibaseCliTest.javaBin(), "-cp", System.getProperty("java.class.path"),
+                "liquibase.integration.commandline.LiquibaseCommandLine",
+                "--search-path=.", "--changelog-file=changelog/db.changelog-master.yaml",
+                "--url=" + db.jdbcUrl(), "--username=" + db.user(),
+                "--analytics-enabled=false", "--show-banner=false"));
+        cmd.addAll(List.of(command));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        if (db.hasPassword()) {
+            pb.environment().put("LIQUIBASE_COMMAND_PASSWORD", db.passwordForChildEnvironment());
+        }
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), output);
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + output);
+        return output;
+    }
+
+    @Test
     void anUnknownDependentOfTheViewHaltsTheUpgradeBeforeAnyChange() throws Exception {
         ConnectionSpec db = v10Database(300, 29);
         Sql.exec(db, "CREATE VIEW public.report_matrix_cabinet AS SELECT driver_id, paid_total FROM ops.mv_payments_driver_matrix_cabinet");

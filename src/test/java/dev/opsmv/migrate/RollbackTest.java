@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.sql.Connection;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -13,6 +14,8 @@ import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 
 /** Issue 2: update → rollback to the empty state → update ends where it started (update-testing-rollback). */
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class RollbackTest {
 
     @Test
