@@ -3,6 +3,7 @@
 // community lints migrations, with the transaction setting that matches each changeset.
 //
 //   node tools/lint/lint-changelog.mjs                      # the master changelog (what CI runs)
+//   node tools/lint/lint-changelog.mjs --changelog other.yaml   # another YAML changelog and its includes
 //   node tools/lint/lint-changelog.mjs path/to/file.sql ... # formatted-SQL files given directly
 //
 // Why a script and not `squawk changelog/**/*.sql`:
@@ -38,10 +39,23 @@ function main(argv) {
     if (!fs.existsSync(squawk)) {
         throw new LintUsage(`squawk is not installed in ${path.relative(root, here)}/node_modules: run \`npm ci --prefix tools/lint\` (the Maven build does it)`);
     }
-    const params = changelogParameters(master);
-    const files = argv.length > 0
-        ? argv.map(f => path.resolve(f))
-        : sqlFilesOf(master, new Set());
+    let changelog = master;
+    if (argv[0] === '--changelog') {
+        if (!argv[1]) {
+            throw new LintUsage('--changelog needs a YAML changelog file');
+        }
+        changelog = path.resolve(argv[1]);
+        argv = argv.slice(2);
+        if (argv.length > 0) {
+            throw new LintUsage('give either --changelog FILE or formatted-SQL files, not both');
+        }
+        if (!fs.existsSync(changelog)) {
+            throw new LintUsage(`${changelog}: no such file`);
+        }
+    }
+    const params = { ...changelogParameters(master), ...changelogParameters(changelog) };
+    const wholeChangelog = argv.length === 0;
+    const files = wholeChangelog ? sqlFilesOf(changelog, new Set()) : argv.map(f => path.resolve(f));
     const exceptions = loadExceptions(path.join(here, 'exceptions.yaml'));
 
     if (!process.env.OPSMV_LINT_WORK_DIR) {
@@ -77,7 +91,7 @@ function main(argv) {
             }
         }
     }
-    if (argv.length === 0) {
+    if (wholeChangelog) {
         // A stale exception would silently cover a future statement: every one must still match.
         const stale = exceptions.filter(e => !used.has(e));
         if (stale.length > 0) {
@@ -131,6 +145,9 @@ function sqlFilesOf(changelog, seen) {
 
 /** Changelog parameters declared in the master (name → default value). */
 function changelogParameters(file) {
+    if (file.endsWith('.sql')) {
+        return {};
+    }
     const doc = YAML.parse(fs.readFileSync(file, 'utf8'));
     const params = {};
     for (const entry of doc.databaseChangeLog ?? []) {

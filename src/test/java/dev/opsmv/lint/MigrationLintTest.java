@@ -47,6 +47,22 @@ class MigrationLintTest {
     }
 
     @Test
+    void aChangelogThatIncludesTheUnsafeChangesetAfterTheMasterFails() throws Exception {
+        // What CI would see if the unsafe changeset were a release of the master changelog.
+        Path changelog = work.resolve("with-unsafe-release.yaml");
+        Files.writeString(changelog, """
+                databaseChangeLog:
+                  - include: { file: %s }
+                  - include: { file: %s }
+                """.formatted(Path.of("changelog", "db.changelog-master.yaml").toAbsolutePath(),
+                UNSAFE.resolve("unsafe_source_changes.sql").toAbsolutePath()));
+        Result r = lint("--changelog", changelog.toString());
+        assertEquals(1, r.exitCode, r.output);
+        assertTrue(r.output.contains("require-concurrent-index-creation") && r.output.contains("require-lock-timeout"), r.output);
+        assertTrue(r.output.matches("(?s).*lint FAILED: .* changesets in 22 files.*"), "the master's 21 files and the unsafe one: " + r.output);
+    }
+
+    @Test
     void concurrentIndexInATransactionalChangesetIsRejected() throws Exception {
         // The real index changesets run the same statement with runInTransaction:false and pass:
         // the transaction mode of each changeset is what the lint checks against.
