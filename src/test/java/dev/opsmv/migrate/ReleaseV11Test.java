@@ -211,6 +211,26 @@ class ReleaseV11Test {
     }
 
     @Test
+    void rollingBackOnlyTheMvChangesetLeavesAServingMvAndUpdateReappliesIt() throws Exception {
+        ConnectionSpec db = v10Database(300, 41);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+            // the v1.1 tag and the MV changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
+            Migrator.bundle(c, null).rollbackCount(2);
+            assertEquals(List.of("changelog/ops/mviews/mv_payments_driver_matrix_cabinet_v02.sql::v1.1-mv_payments_driver_matrix_cabinet::opsmv",
+                    "changelog/releases/v1.1.yaml::v1.1-tag::opsmv"), Migrator.bundle(c, null).pendingChangeSets());
+        }
+        assertEquals(Boolean.TRUE, Sql.value(db, "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'ops' AND matviewname = 'mv_payments_driver_matrix_cabinet'"));
+        assertEquals(1, uniqueValidIndexes(db, "mv_payments_driver_matrix_cabinet"));
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals("v1.1", lastTag(db));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + MATRIX + " EXCEPT SELECT * FROM " + VIEW + ") d"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + VIEW + " EXCEPT SELECT * FROM " + MATRIX + ") d"));
+    }
+
+    @Test
     void anUnknownDependentOfTheViewHaltsTheUpgradeBeforeAnyChange() throws Exception {
         ConnectionSpec db = v10Database(300, 29);
         Sql.exec(db, "CREATE VIEW public.report_matrix_cabinet AS SELECT driver_id, paid_total FROM ops.mv_payments_driver_matrix_cabinet");
@@ -226,7 +246,7 @@ class ReleaseV11Test {
     }
 
     @Test
-    void updateSqlShowsTheDbaTheWholeUpgrade() throws Exception {
+    void updateSqlAndRollbackSqlShowTheDbaTheWholeReleaseAndItsRollback() throws Exception {
         ConnectionSpec db = v10Database(200, 31);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Connection c = db.open()) {
@@ -239,6 +259,18 @@ class ReleaseV11Test {
         assertTrue(sql.contains("SET LOCAL lock_timeout = '5s'"), sql);
         assertTrue(!sql.contains("CREATE VIEW ops.v_mv_health"), "only the pending release is shown");
         assertEquals("v1.0", lastTag(db), "update-sql changes nothing");
+
+        // and the rollback on-call would run, reviewed the same way
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+            ByteArrayOutputStream rollback = new ByteArrayOutputStream();
+            Migrator.bundle(c, null).rollbackToTagSql("v1.0", rollback);
+            String rb = rollback.toString(StandardCharsets.UTF_8);
+            assertTrue(rb.contains("RENAME TO v_payments_driver_matrix_cabinet_v02_retired"), rb);
+            assertTrue(rb.contains("CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet_v01"), rb);
+            assertTrue(rb.contains("DROP VIEW ops.v_payments_driver_matrix_cabinet_v02_retired"), rb);
+        }
+        assertEquals("v1.1", lastTag(db), "rollback-sql changes nothing");
     }
 
     static String lastTag(ConnectionSpec db) {
