@@ -10,6 +10,7 @@ import java.util.Map;
 import liquibase.Scope;
 import liquibase.GlobalConfiguration;
 import liquibase.UpdateSummaryEnum;
+import liquibase.changelog.ChangeLogHistoryServiceFactory;
 import liquibase.changelog.ChangeLogParameters;
 import liquibase.changelog.ChangeSet;
 import liquibase.command.CommandResults;
@@ -31,6 +32,8 @@ import liquibase.command.core.helpers.ShowSummaryArgument;
 import liquibase.database.Database;
 import liquibase.database.DatabaseFactory;
 import liquibase.database.jvm.JdbcConnection;
+import liquibase.executor.ExecutorService;
+import liquibase.lockservice.LockServiceFactory;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import liquibase.resource.ResourceAccessor;
 
@@ -188,7 +191,18 @@ public final class Migrator {
                 database.setDatabaseChangeLogTableName(historyTable);
                 database.setDatabaseChangeLogLockTableName(lockTable);
             }
-            return work.run(database);
+            // Liquibase caches its history service, lock service and executors in process-wide factories.
+            // A second command on the same connection reused the first one's, which execute for real: an
+            // update-sql after a status (or a rollback-sql after an update) wrote or deleted
+            // DATABASECHANGELOG rows without running the changesets (MigratorSameConnectionTest).
+            // Resetting only this database's entries did not help, so each command starts and ends
+            // with empty factories (the runner runs one Liquibase command at a time).
+            forgetCachedServices(database);
+            try {
+                return work.run(database);
+            } finally {
+                forgetCachedServices(database);
+            }
             });
         } finally {
             if (!connection.isClosed() && connection.getAutoCommit() != autoCommit) {
@@ -198,6 +212,13 @@ public final class Migrator {
                 connection.setAutoCommit(autoCommit);
             }
         }
+    }
+
+    private static void forgetCachedServices(Database database) {
+        Scope.getCurrentScope().getSingleton(ChangeLogHistoryServiceFactory.class).resetAll();
+        ChangeLogHistoryServiceFactory.getInstance().resetAll();
+        LockServiceFactory.reset();
+        Scope.getCurrentScope().getSingleton(ExecutorService.class).reset();
     }
 
     private ChangeLogParameters changeLogParameters(Database database) {

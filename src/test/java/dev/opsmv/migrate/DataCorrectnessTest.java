@@ -7,6 +7,7 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.Map;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -16,6 +17,8 @@ import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
 /** Issue 2: the MVs hold the values worked out by hand, and the driver-matrix MV equals its plain view. */
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class DataCorrectnessTest {
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.sql.Connection;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -12,6 +13,8 @@ import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 
 /** Issue 2: an INVALID leftover of a failed concurrent build is noticed and rebuilt, never skipped by IF NOT EXISTS. */
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class InvalidIndexTest {
 
     @Test

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -15,6 +16,8 @@ import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 
 /** Issue 2: the stock Liquibase command line applies the same changelog, from the file system, with the same history. */
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class StockLiquibaseCliTest {
 
     @Test

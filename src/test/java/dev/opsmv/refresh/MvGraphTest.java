@@ -10,12 +10,15 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 
+// Runs on every major of the version matrix (pom.xml executions pg16/pg17 run only this tag).
+@Tag("matrix")
 class MvGraphTest {
     static ConnectionSpec db;
 

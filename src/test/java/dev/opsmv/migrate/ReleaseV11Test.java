@@ -1,0 +1,345 @@
+package dev.opsmv.migrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Sql;
+
+/**
+ * Issue 7: release v1.1 changes the driver-matrix plain view (adds last_paid_date) on a populated
+ * v1.0 database: the dependent MV is rebuilt and swapped in while readers keep reading, and
+ * `rollback --tag v1.0` gives back exactly the v1.0 catalog, with data.
+ */
+@Tag("matrix")
+class ReleaseV11Test {
+    static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
+    static final String MATRIX = "ops.mv_payments_driver_matrix_cabinet";
+    static final String CLAIMS = "ops.mv_yango_cabinet_claims_for_collection";
+    static final String V10_TAG_CHANGESET = "changelog/releases/v1.0.yaml::v1.0-tag::opsmv";
+
+    /** What depends on the view, straight from the catalog (pg_rewrite rules that reference it). */
+    static final String DEPENDENTS_OF_VIEW = """
+            SELECT DISTINCT dn.nspname || '.' || dc.relname
+            FROM pg_depend d
+            JOIN pg_rewrite rw ON rw.oid = d.objid
+            JOIN pg_class dc ON dc.oid = rw.ev_class
+            JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+            WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+              AND d.refobjid = 'ops.v_payments_driver_matrix_cabinet'::regclass
+              AND rw.ev_class <> d.refobjid
+            ORDER BY 1
+            """;
+
+    static ConnectionSpec v10Database(long drivers, long seed) throws Exception {
+        ConnectionSpec db = Deployed.fixtureDatabase(drivers, seed, 0);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).updateToTag("v1.0");
+        }
+        return db;
+    }
+
+    @Test
+    void upgradeRebuildsTheDriverMatrixWhileReadersKeepReading() throws Exception {
+        ConnectionSpec db = v10Database(8_000, 21);
+        assertEquals(List.of(MATRIX), Sql.strings(db, DEPENDENTS_OF_VIEW), "the MVs v1.1 rebuilds are the view's dependents in pg_depend");
+        long matrixRowsBefore = Sql.count(db, "SELECT count(*) FROM " + MATRIX);
+
+        Reader claims = new Reader(db, "SELECT count(*), sum(amount_due) FROM " + CLAIMS);
+        Reader matrix = new Reader(db, "SELECT count(*), sum(paid_total) FROM " + MATRIX + " WHERE origin_tag = 'cabinet'");
+        claims.start();
+        matrix.start();
+        long started = System.nanoTime();
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        } finally {
+            claims.stop();
+            matrix.stop();
+        }
+        long upgradeMs = (System.nanoTime() - started) / 1_000_000;
+        System.out.printf("[v1.1 upgrade] %d drivers: update took %d ms%n", matrixRowsBefore, upgradeMs);
+        System.out.printf("[v1.1 upgrade] claims MV reader: %d reads, %d errors, longest gap %d ms%n", claims.reads, claims.errors.size(), claims.longestGapMs);
+        System.out.printf("[v1.1 upgrade] driver-matrix MV reader: %d reads, %d errors %s, longest gap between answers %d ms (the time the driver matrix was unavailable)%n",
+                matrix.reads, matrix.errors.size(), matrix.errors.stream().distinct().toList(), matrix.longestGapMs);
+        assertEquals(List.of(), claims.errors, "the claims MV is never unavailable during the upgrade");
+        assertTrue(claims.reads > 0 && matrix.reads > 0, "both readers ran");
+
+        assertEquals("v1.1", lastTag(db));
+        // every MV populated with a valid unique index usable by REFRESH CONCURRENTLY, and holding rows
+        for (String mv : BundleUpdateTest.MVS) {
+            assertEquals(Boolean.TRUE, Sql.value(db, "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'ops' AND matviewname = '" + mv + "'"), mv);
+            assertEquals(1, uniqueValidIndexes(db, mv), mv);
+            assertTrue(Sql.count(db, "SELECT count(*) FROM ops." + mv) > 0, mv);
+        }
+        assertEquals(7, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE schemaname = 'ops'"));
+        assertEquals(List.of("idx_mv_payments_driver_matrix_cabinet_origin_week", "ux_mv_payments_driver_matrix_cabinet_grain"),
+                Sql.strings(db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'ops' AND tablename = 'mv_payments_driver_matrix_cabinet' ORDER BY 1"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_v02%' OR relname LIKE '%retired%'"), "no temporary object is left");
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
+        assertTrue(Sql.value(db, "SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = 'ops' AND relname = 'mv_payments_driver_matrix_cabinet'") != null
+                        || Sql.count(db, "SELECT count(*) FROM pg_statistic WHERE starelid = '" + MATRIX + "'::regclass") > 0,
+                "the rebuilt MV has statistics");
+
+        // the new column: last in the view and in the MV, same type, same values
+        assertEquals("last_paid_date:date", lastColumn(db, "v_payments_driver_matrix_cabinet"));
+        assertEquals("last_paid_date:date", lastColumn(db, "mv_payments_driver_matrix_cabinet"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + MATRIX + " EXCEPT SELECT * FROM " + VIEW + ") d"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + VIEW + " EXCEPT SELECT * FROM " + MATRIX + ") d"));
+        assertEquals(matrixRowsBefore, Sql.count(db, "SELECT count(*) FROM " + MATRIX));
+        assertTrue(Sql.count(db, "SELECT count(*) FROM " + MATRIX + " WHERE last_paid_date IS NOT NULL") > 0, "some drivers were paid");
+        assertEquals(0, Sql.count(db, """
+                SELECT count(*) FROM ops.mv_payments_driver_matrix_cabinet m
+                LEFT JOIN (SELECT driver_id, max(last_paid_date) AS d FROM ops.mv_yango_payments_ledger_latest GROUP BY driver_id) l USING (driver_id)
+                WHERE m.last_paid_date IS DISTINCT FROM l.d
+                """), "last_paid_date is the driver's latest paid date in the ledger");
+        // the policy row is still there, and the rebuilt MV refreshes concurrently
+        assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"));
+        assertEquals(Boolean.TRUE, Sql.value(db, "SELECT is_critical FROM ops.mv_refresh_policy WHERE mv_name = 'mv_payments_driver_matrix_cabinet'"));
+        Sql.exec(db, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + MATRIX);
+        assertEquals(List.of(MATRIX), Sql.strings(db, DEPENDENTS_OF_VIEW), "the MV reads the view again after the swap");
+    }
+
+    @Test
+    void rollbackToV10GivesBackTheV10CatalogWithData() throws Exception {
+        ConnectionSpec reference = v10Database(1_500, 23);
+        ConnectionSpec db = v10Database(1_500, 23);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals("v1.1", lastTag(db));
+
+        Reader claims = new Reader(db, "SELECT count(*) FROM " + CLAIMS);
+        Reader matrix = new Reader(db, "SELECT count(*) FROM " + MATRIX + " WHERE origin_tag = 'fleet'");
+        claims.start();
+        matrix.start();
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).rollbackToTag("v1.0");
+        } finally {
+            claims.stop();
+            matrix.stop();
+        }
+        System.out.printf("[v1.1 rollback] driver-matrix MV reader: %d reads, %d errors %s, longest gap %d ms%n",
+                matrix.reads, matrix.errors.size(), matrix.errors.stream().distinct().toList(), matrix.longestGapMs);
+        assertEquals(List.of(), claims.errors, "the claims MV is never unavailable during the rollback");
+
+        assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db), "objects, columns and indexes equal a fresh v1.0 deployment");
+        // Liquibase 5 rolls v1.0's tagDatabase changeset back too (liquibase#6728; the released v1.0 file
+        // cannot get keepTagOnRollback), so the history lacks exactly that row ...
+        List<String> withoutTag = new ArrayList<>(Catalog.history(reference));
+        assertEquals(V10_TAG_CHANGESET, withoutTag.remove(withoutTag.size() - 1));
+        assertEquals(withoutTag, Catalog.history(db));
+        // ... and the documented on-call step `update-to-tag v1.0` records it again, changing nothing else.
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).updateToTag("v1.0");
+        }
+        assertEquals(Catalog.history(reference), Catalog.history(db));
+        assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db));
+        assertEquals("v1.0", lastTag(db));
+        for (String mv : BundleUpdateTest.MVS) {
+            assertTrue(Sql.count(db, "SELECT count(*) FROM ops." + mv) > 0, mv + " holds data after the rollback");
+        }
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + MATRIX + " EXCEPT SELECT * FROM " + VIEW + ") d"));
+        assertEquals(Sql.count(reference, "SELECT count(*) FROM " + MATRIX), Sql.count(db, "SELECT count(*) FROM " + MATRIX));
+        assertEquals(List.of(MATRIX), Sql.strings(db, DEPENDENTS_OF_VIEW), "the restored MV reads the restored view");
+        assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"));
+
+        // and the release can be applied again
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals("v1.1", lastTag(db));
+        assertEquals("last_paid_date:date", lastColumn(db, "mv_payments_driver_matrix_cabinet"));
+    }
+
+    @Test
+    void onCallRollsBackWithTheStockLiquibaseCliAndUpdateTestingRollbackRoundTrips() throws Exception {
+        ConnectionSpec reference = v10Database(400, 37);
+        ConnectionSpec db = v10Database(400, 37);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        String out = stockCli(db, "rollback", "--tag=v1.0");
+        assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db), out);
+        stockCli(db, "update-to-tag", "--tag=v1.0");
+        assertEquals(Catalog.history(reference), Catalog.history(db));
+        assertTrue(Sql.count(db, "SELECT count(*) FROM " + MATRIX) > 0);
+
+        // The round trip docs/DEFINITION_CHANGES.md asks for before review: update, roll back, update.
+        stockCli(db, "update-testing-rollback");
+        try (Connection c = reference.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db));
+        assertEquals(Catalog.history(reference), Catalog.history(db));
+        assertEquals("v1.1", lastTag(db));
+    }
+
+    static String stockCli(ConnectionSpec db, String... command) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(
+                StockLiquibaseCliTest.javaBin(), "-cp", System.getProperty("java.class.path"),
+                "liquibase.integration.commandline.LiquibaseCommandLine",
+                "--search-path=.", "--changelog-file=changelog/db.changelog-master.yaml",
+                "--url=" + db.jdbcUrl(), "--username=" + db.user(),
+                "--analytics-enabled=false", "--show-banner=false"));
+        cmd.addAll(List.of(command));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        if (db.hasPassword()) {
+            pb.environment().put("LIQUIBASE_COMMAND_PASSWORD", db.passwordForChildEnvironment());
+        }
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), output);
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + output);
+        return output;
+    }
+
+    @Test
+    void rollingBackOnlyTheMvChangesetLeavesAServingMvAndUpdateReappliesIt() throws Exception {
+        ConnectionSpec db = v10Database(300, 41);
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+            // the v1.1 tag and the MV changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
+            Migrator.bundle(c, null).rollbackCount(2);
+            assertEquals(List.of("changelog/ops/mviews/mv_payments_driver_matrix_cabinet_v02.sql::v1.1-mv_payments_driver_matrix_cabinet::opsmv",
+                    "changelog/releases/v1.1.yaml::v1.1-tag::opsmv"), Migrator.bundle(c, null).pendingChangeSets());
+        }
+        assertEquals(Boolean.TRUE, Sql.value(db, "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'ops' AND matviewname = 'mv_payments_driver_matrix_cabinet'"));
+        assertEquals(1, uniqueValidIndexes(db, "mv_payments_driver_matrix_cabinet"));
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+        }
+        assertEquals("v1.1", lastTag(db));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + MATRIX + " EXCEPT SELECT * FROM " + VIEW + ") d"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + VIEW + " EXCEPT SELECT * FROM " + MATRIX + ") d"));
+    }
+
+    @Test
+    void anUnknownDependentOfTheViewHaltsTheUpgradeBeforeAnyChange() throws Exception {
+        ConnectionSpec db = v10Database(300, 29);
+        Sql.exec(db, "CREATE VIEW public.report_matrix_cabinet AS SELECT driver_id, paid_total FROM ops.mv_payments_driver_matrix_cabinet");
+        List<String> before = Catalog.snapshot(db);
+        Exception failure;
+        try (Connection c = db.open()) {
+            failure = assertThrows(Exception.class, () -> Migrator.bundle(c, null).update());
+        }
+        String message = DuplicateGrainTest.fullMessage(failure);
+        assertTrue(message.contains("has dependents release v1.1 does not rebuild"), message);
+        assertEquals(before, Catalog.snapshot(db), "nothing changed");
+        assertEquals("v1.0", lastTag(db));
+    }
+
+    @Test
+    void updateSqlAndRollbackSqlShowTheDbaTheWholeReleaseAndItsRollback() throws Exception {
+        ConnectionSpec db = v10Database(200, 31);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).updateSql(out);
+        }
+        String sql = out.toString(StandardCharsets.UTF_8);
+        assertTrue(sql.contains("CREATE OR REPLACE VIEW ops.v_payments_driver_matrix_cabinet"), sql);
+        assertTrue(sql.contains("CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet_v02"), sql);
+        assertTrue(sql.contains("RENAME TO mv_payments_driver_matrix_cabinet"), sql);
+        assertTrue(sql.contains("SET LOCAL lock_timeout = '5s'"), sql);
+        assertTrue(!sql.contains("CREATE VIEW ops.v_mv_health"), "only the pending release is shown");
+        assertEquals("v1.0", lastTag(db), "update-sql changes nothing");
+
+        // and the rollback on-call would run, reviewed the same way
+        try (Connection c = db.open()) {
+            Migrator.bundle(c, null).update();
+            ByteArrayOutputStream rollback = new ByteArrayOutputStream();
+            Migrator.bundle(c, null).rollbackToTagSql("v1.0", rollback);
+            String rb = rollback.toString(StandardCharsets.UTF_8);
+            assertTrue(rb.contains("RENAME TO v_payments_driver_matrix_cabinet_v02_retired"), rb);
+            assertTrue(rb.contains("CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet_v01"), rb);
+            assertTrue(rb.contains("DROP VIEW ops.v_payments_driver_matrix_cabinet_v02_retired"), rb);
+        }
+        assertEquals("v1.1", lastTag(db), "rollback-sql changes nothing");
+    }
+
+    static String lastTag(ConnectionSpec db) {
+        return (String) Sql.value(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted DESC LIMIT 1");
+    }
+
+    static String lastColumn(ConnectionSpec db, String relation) {
+        return (String) Sql.value(db, """
+                SELECT a.attname || ':' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+                WHERE a.attrelid = 'ops.%s'::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum DESC LIMIT 1
+                """.formatted(relation));
+    }
+
+    static long uniqueValidIndexes(ConnectionSpec db, String mv) {
+        return Sql.count(db, """
+                SELECT count(*) FROM pg_index i
+                JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+                WHERE n.nspname = 'ops' AND t.relname = '%s' AND i.indisunique AND i.indisvalid
+                  AND i.indpred IS NULL AND i.indexprs IS NULL
+                """.formatted(mv));
+    }
+
+    /** A client reading one query in a loop on its own connection: counts answers, errors and the longest wait between answers. */
+    static final class Reader {
+        final ConnectionSpec db;
+        final String sql;
+        final AtomicBoolean running = new AtomicBoolean(true);
+        final List<String> errors = Collections.synchronizedList(new ArrayList<>());
+        volatile long reads;
+        volatile long longestGapMs;
+        Thread thread;
+
+        Reader(ConnectionSpec db, String sql) {
+            this.db = db;
+            this.sql = sql;
+        }
+
+        void start() throws InterruptedException {
+            thread = new Thread(this::loop, "reader");
+            thread.start();
+            while (reads == 0 && errors.isEmpty() && thread.isAlive()) {
+                Thread.sleep(5);
+            }
+        }
+
+        void loop() {
+            try (Connection c = db.open("opsmv-test-reader"); Statement st = c.createStatement()) {
+                c.setAutoCommit(true);
+                long last = System.nanoTime();
+                while (running.get()) {
+                    try (ResultSet rs = st.executeQuery(sql)) {
+                        rs.next();
+                        long now = System.nanoTime();
+                        longestGapMs = Math.max(longestGapMs, (now - last) / 1_000_000);
+                        last = now;
+                        reads++;
+                    } catch (SQLException e) {
+                        errors.add(e.getSQLState() + " " + e.getMessage());
+                    }
+                    Thread.sleep(2);
+                }
+            } catch (SQLException | InterruptedException e) {
+                errors.add("reader connection: " + e.getMessage());
+            }
+        }
+
+        void stop() throws InterruptedException {
+            running.set(false);
+            thread.join(30_000);
+        }
+    }
+}
