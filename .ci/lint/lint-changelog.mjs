@@ -2,9 +2,9 @@
 // Lints the SQL of every changeset of a Liquibase changelog with squawk, the way the PostgreSQL
 // community lints migrations, with the transaction setting that matches each changeset.
 //
-//   node tools/lint/lint-changelog.mjs                      # the master changelog (what CI runs)
-//   node tools/lint/lint-changelog.mjs --changelog other.yaml   # another YAML changelog and its includes
-//   node tools/lint/lint-changelog.mjs path/to/file.sql ... # formatted-SQL files given directly
+//   node .ci/lint/lint-changelog.mjs                      # the master changelog (what CI runs)
+//   node .ci/lint/lint-changelog.mjs --changelog other.yaml   # another YAML changelog and its includes
+//   node .ci/lint/lint-changelog.mjs path/to/file.sql ... # formatted-SQL files given directly
 //
 // Why a script and not `squawk changelog/**/*.sql`:
 //  - a formatted-SQL file holds several changesets; each runs in its own transaction, or in none
@@ -15,7 +15,7 @@
 //  - ${lock_timeout}/${source_schema} placeholders are not SQL: the defaults declared in the master
 //    changelog are substituted into the copy that is linted (under target/lint/).
 // Exceptions for released changesets (which cannot be edited: their checksums are fixed) live in
-// tools/lint/exceptions.yaml, each with a reason; rules switched off everywhere live in .squawk.toml.
+// .ci/lint/exceptions.yaml, each with a reason; rules switched off everywhere live in .ci/lint/squawk.toml.
 //
 // Exit codes: 0 clean; 1 squawk found problems; 2 usage or changelog error (message on stderr).
 
@@ -28,7 +28,7 @@ import YAML from 'yaml';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..', '..');
 const squawk = path.join(here, 'node_modules', '.bin', process.platform === 'win32' ? 'squawk.cmd' : 'squawk');
-const config = path.join(root, '.squawk.toml');
+const config = path.join(here, 'squawk.toml');
 const master = path.join(root, 'changelog', 'db.changelog-master.yaml');
 // OPSMV_LINT_WORK_DIR: where the linted copies go (tests use their own, so they never race the build's lint).
 const workDir = process.env.OPSMV_LINT_WORK_DIR ? path.resolve(process.env.OPSMV_LINT_WORK_DIR) : path.join(root, 'target', 'lint');
@@ -37,7 +37,7 @@ class LintUsage extends Error {}
 
 function main(argv) {
     if (!fs.existsSync(squawk)) {
-        throw new LintUsage(`squawk is not installed in ${path.relative(root, here)}/node_modules: run \`npm ci --prefix tools/lint\` (the Maven build does it)`);
+        throw new LintUsage(`squawk is not installed in ${path.relative(root, here)}/node_modules: run \`npm ci --prefix .ci/lint\` (the Maven build does it)`);
     }
     let changelog = master;
     if (argv[0] === '--changelog') {
@@ -95,7 +95,7 @@ function main(argv) {
         // A stale exception would silently cover a future statement: every one must still match.
         const stale = exceptions.filter(e => !used.has(e));
         if (stale.length > 0) {
-            throw new LintUsage(`tools/lint/exceptions.yaml: no changeset matches ${stale.map(e => `${e.file} ${e.changeset} ${e.part} ${e.rule}`).join('; ')}: remove or fix the entry`);
+            throw new LintUsage(`.ci/lint/exceptions.yaml: no changeset matches ${stale.map(e => `${e.file} ${e.changeset} ${e.part} ${e.rule}`).join('; ')}: remove or fix the entry`);
         }
     }
 
@@ -235,11 +235,11 @@ function loadExceptions(file) {
     for (const e of list) {
         for (const key of ['file', 'changeset', 'part', 'rule', 'reason']) {
             if (!e[key] || !String(e[key]).trim()) {
-                throw new LintUsage(`tools/lint/exceptions.yaml: entry ${JSON.stringify(e)} lacks "${key}" (every exception needs a one-line reason)`);
+                throw new LintUsage(`.ci/lint/exceptions.yaml: entry ${JSON.stringify(e)} lacks "${key}" (every exception needs a one-line reason)`);
             }
         }
         if (!['forward', 'rollback'].includes(e.part)) {
-            throw new LintUsage(`tools/lint/exceptions.yaml: part must be forward or rollback in ${JSON.stringify(e)}`);
+            throw new LintUsage(`.ci/lint/exceptions.yaml: part must be forward or rollback in ${JSON.stringify(e)}`);
         }
     }
     return list;

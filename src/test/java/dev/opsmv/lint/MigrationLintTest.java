@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Issue 7: the migration lint (tools/lint/lint-changelog.mjs, squawk) rejects the deliberately unsafe
+ * Issue 7: the migration lint (.ci/lint/lint-changelog.mjs, squawk) rejects the deliberately unsafe
  * changesets of src/test/resources/lint/unsafe and passes the real changelog. Runs the same script
  * the build runs, as a process, and checks its exit code and the rules it names.
  */
@@ -32,7 +32,7 @@ class MigrationLintTest {
     static void needsNodeAndSquawk() {
         Assumptions.assumeTrue(nodeAnswers(), "node is not on PATH: the migration lint test is skipped (install Node.js 18+)");
         Assumptions.assumeTrue(Files.exists(Path.of("tools", "lint", "node_modules", ".bin", "squawk")),
-                "squawk is not installed: run `npm ci --prefix tools/lint` (the build does it unless -Dopsmv.lint.skip=true)");
+                "squawk is not installed: run `npm ci --prefix .ci/lint` (the build does it unless -Dopsmv.lint.skip=true)");
     }
 
     @Test
