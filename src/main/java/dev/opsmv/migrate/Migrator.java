@@ -65,7 +65,8 @@ public final class Migrator {
     /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
         Map<String, String> params = new LinkedHashMap<>();
-        params.put("lock_timeout", lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
+        // The value is pasted into SQL text (SET lock_timeout = '${lock_timeout}'): only a plain duration gets through.
+        params.put("lock_timeout", lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout));
         return new Migrator(connection, Changelog.MASTER, params, null, null,
                 new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
     }
@@ -121,12 +122,35 @@ public final class Migrator {
         run(ReleaseLocksCommandStep.COMMAND_NAME, scope -> { }, null);
     }
 
+    /** Tags the changelog itself declares (tagDatabase changes), in changelog order: valid targets of update --to-tag. */
+    public List<String> changelogTags() throws Exception {
+        List<String> tags = new ArrayList<>();
+        withScope(database -> {
+            var changeLog = parseChangeLog(database);
+            for (ChangeSet cs : changeLog.getChangeSets()) {
+                for (var change : cs.getChanges()) {
+                    if (change instanceof liquibase.change.core.TagDatabaseChange tag) {
+                        tags.add(tag.getTag());
+                    }
+                }
+            }
+            return null;
+        });
+        return tags;
+    }
+
     /** Changesets of the changelog not yet applied, in changelog order ("path::id::author"). */
     public List<String> pendingChangeSets() throws Exception {
         List<String> pending = new ArrayList<>();
         withScope(database -> {
-            ChangeLogParameters params = changeLogParameters(database);
-            var changeLog = DatabaseChangelogCommandStep.getDatabaseChangeLog(changelogFile, params, database);
+            var changeLog = parseChangeLog(database);
+            if (!historyTableExists()) {
+                // Asking Liquibase would create the history table; with none, every changeset is pending.
+                for (ChangeSet cs : changeLog.getChangeSets()) {
+                    pending.add(cs.getFilePath() + "::" + cs.getId() + "::" + cs.getAuthor());
+                }
+                return null;
+            }
             // Not closed: closing a Liquibase instance closes the caller's connection.
             liquibase.Liquibase lb = new liquibase.Liquibase(changeLog, resources, database);
             for (ChangeSet cs : lb.listUnrunChangeSets(new liquibase.Contexts(), new liquibase.LabelExpression(), false)) {
@@ -135,6 +159,23 @@ public final class Migrator {
             return null;
         });
         return pending;
+    }
+
+    /** Parses the changelog only: DatabaseChangelogCommandStep would also create the history table. */
+    private liquibase.changelog.DatabaseChangeLog parseChangeLog(Database database) throws Exception {
+        return liquibase.parser.ChangeLogParserFactory.getInstance().getParser(changelogFile, resources)
+                .parse(changelogFile, changeLogParameters(database), resources);
+    }
+
+    private boolean historyTableExists() throws java.sql.SQLException {
+        String table = historyTable == null ? "databasechangelog" : historyTable.toLowerCase(java.util.Locale.ROOT);
+        try (var ps = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, table);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     private interface ScopeArgs {
@@ -154,7 +195,18 @@ public final class Migrator {
                     .addArgumentValue(ShowSummaryArgument.SHOW_SUMMARY, UpdateSummaryEnum.OFF);
             args.apply(scope);
             if (out != null) {
-                scope.setOutput(out);
+                // Liquibase closes the output stream it is given; System.out must survive it.
+                scope.setOutput(new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws java.io.IOException {
+                        out.write(b, off, len);
+                    }
+
+                    @Override
+                    public void close() throws java.io.IOException {
+                        out.flush();
+                    }
+                });
             }
             return scope.execute();
         });
@@ -167,6 +219,25 @@ public final class Migrator {
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOG_TABLE_NAME.getKey(), historyTable);
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOGLOCK_TABLE_NAME.getKey(), lockTable);
         }
+        // Liquibase switches the connection to manual commit; give it back as we got it (setAutoCommit(true)
+        // commits), so no query of ours afterwards leaves a transaction open.
+        boolean autoCommit = connection.getAutoCommit();
+        try {
+            return inScope(scopeValues, work);
+        } finally {
+            if (!connection.isClosed() && connection.getAutoCommit() != autoCommit) {
+                try {
+                    connection.setAutoCommit(autoCommit);
+                } catch (java.sql.SQLException e) {
+                    // an aborted transaction after a failure: roll it back rather than mask the failure
+                    connection.rollback();
+                    connection.setAutoCommit(autoCommit);
+                }
+            }
+        }
+    }
+
+    private <T> T inScope(Map<String, Object> scopeValues, DatabaseWork<T> work) throws Exception {
         return Scope.child(scopeValues, () -> {
             // Liquibase must not close the caller's connection: wrap it and never call database.close().
             Database database = DatabaseFactory.getInstance()
