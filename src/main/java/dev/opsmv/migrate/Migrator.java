@@ -51,6 +51,8 @@ public final class Migrator {
     private final String historyTable;
     private final String lockTable;
     private final ResourceAccessor resources;
+    /** The lock timeout the DDL really runs with (null: the changelog's own). */
+    private String lockTimeout;
 
     private Migrator(Connection connection, String changelogFile, Map<String, String> parameters,
                      String historyTable, String lockTable, ResourceAccessor resources) {
@@ -64,11 +66,16 @@ public final class Migrator {
 
     /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
+        // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
+        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
+        // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
+        // the statements that set it are rewritten as they run (see LockTimeoutOverride).
         Map<String, String> params = new LinkedHashMap<>();
-        // The value is pasted into SQL text (SET lock_timeout = '${lock_timeout}'): only a plain duration gets through.
-        params.put("lock_timeout", lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout));
-        return new Migrator(connection, Changelog.MASTER, params, null, null,
-                new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+        params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
+        Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
+                Changelog.MASTER, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+        m.lockTimeout = timeout;
+        return m;
     }
 
     /** The source fixture, with its own history table. */
@@ -87,7 +94,16 @@ public final class Migrator {
     }
 
     public void updateSql(OutputStream out) throws Exception {
-        run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, out);
+        if (lockTimeout == null || lockTimeout.equals(Changelog.DEFAULT_LOCK_TIMEOUT)) {
+            run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, out);
+            return;
+        }
+        var buffer = new java.io.ByteArrayOutputStream();
+        run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, buffer);
+        String script = LockTimeoutOverride.rewriteScript(buffer.toString(java.nio.charset.StandardCharsets.UTF_8),
+                Changelog.DEFAULT_LOCK_TIMEOUT, lockTimeout);
+        out.write(script.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        out.flush();
     }
 
     public void rollbackToTag(String tag) throws Exception {
@@ -215,6 +231,7 @@ public final class Migrator {
     private <T> T withScope(DatabaseWork<T> work) throws Exception {
         Map<String, Object> scopeValues = new LinkedHashMap<>();
         scopeValues.put(Scope.Attr.resourceAccessor.name(), resources);
+        scopeValues.put(Scope.Attr.ui.name(), new QuietErrorsUI());
         if (historyTable != null) {
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOG_TABLE_NAME.getKey(), historyTable);
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOGLOCK_TABLE_NAME.getKey(), lockTable);
