@@ -29,6 +29,9 @@ final class Failures {
         if (ex instanceof LockTimeoutFailure) {
             return ExitCode.LOCK_TIMEOUT;
         }
+        if (find(ex, liquibase.exception.PreconditionFailedException.class) != null) {
+            return ExitCode.PROBLEM;
+        }
         if (find(ex, liquibase.exception.LockException.class) != null) {
             return ExitCode.BUSY;
         }
@@ -50,6 +53,11 @@ final class Failures {
         SQLException sql = find(ex, SQLException.class);
         Throwable root = sql != null ? sql : rootCause(ex);
         String msg = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+        var precondition = find(ex, liquibase.exception.PreconditionFailedException.class);
+        if (precondition != null && !precondition.getFailedPreconditions().isEmpty()) {
+            // the changelog's onFailMessage says what is wrong and how to fix it
+            msg = "precondition failed: " + precondition.getFailedPreconditions().get(0).getMessage();
+        }
         if (sql != null && sql.getSQLState() != null) {
             msg = msg + " [SQLSTATE " + sql.getSQLState() + "]";
         }
