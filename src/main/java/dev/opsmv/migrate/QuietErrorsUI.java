@@ -8,6 +8,15 @@ import liquibase.ui.ConsoleUIService;
  */
 final class QuietErrorsUI extends ConsoleUIService {
     @Override
+    public void sendMessage(String message) {
+        // Liquibase also prints its exception dump through sendMessage ("ERROR: Exception Details", …).
+        if (message != null && message.startsWith("ERROR: ")) {
+            return;
+        }
+        super.sendMessage(message);
+    }
+
+    @Override
     public void sendErrorMessage(String message) {
         // reported by the runner
     }
