@@ -93,15 +93,16 @@ public final class Migrator {
         run(UpdateToTagCommandStep.COMMAND_NAME, scope -> scope.addArgumentValue(UpdateToTagCommandStep.TAG_ARG, tag), null);
     }
 
+    /** The SQL update would run, with the changelog's SQL preconditions as guards (see {@link SqlGuards}). */
     public void updateSql(OutputStream out) throws Exception {
-        if (lockTimeout == null || lockTimeout.equals(Changelog.DEFAULT_LOCK_TIMEOUT)) {
-            run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, out);
-            return;
-        }
         var buffer = new java.io.ByteArrayOutputStream();
         run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, buffer);
-        String script = LockTimeoutOverride.rewriteScript(buffer.toString(java.nio.charset.StandardCharsets.UTF_8),
-                Changelog.DEFAULT_LOCK_TIMEOUT, lockTimeout);
+        String script = buffer.toString(java.nio.charset.StandardCharsets.UTF_8);
+        var guards = withScope(database -> SqlGuards.guards(parseChangeLog(database)));
+        script = SqlGuards.insert(script, guards);
+        if (lockTimeout != null) {
+            script = LockTimeoutOverride.rewriteScript(script, Changelog.DEFAULT_LOCK_TIMEOUT, lockTimeout);
+        }
         out.write(script.getBytes(java.nio.charset.StandardCharsets.UTF_8));
         out.flush();
     }

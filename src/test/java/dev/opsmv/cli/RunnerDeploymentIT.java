@@ -174,16 +174,9 @@ class RunnerDeploymentIT {
         assertEquals(List.of(), Catalog.snapshot(viaSql), "update-sql changed nothing");
         assertEquals(null, Sql.value(viaSql, "SELECT to_regclass('databasechangelog')::text"));
 
-        Path file = Files.createTempFile("opsmv-update", ".sql");
-        Files.writeString(file, script);
-        ProcessBuilder pb = new ProcessBuilder(psql.toString(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", viaSql.host(),
-                "-p", Integer.toString(viaSql.port()), "-U", viaSql.user(), "-d", viaSql.database(), "-f", file.toString())
-                .redirectErrorStream(true);
-        Process p = pb.start();
-        String psqlOut = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES));
-        assertEquals(0, p.exitValue(), psqlOut);
-        Files.delete(file);
+        assertTrue(script.contains("DO $opsmv_guard$"), "the grain precondition is in the script as a guard");
+        PsqlRun applied = psql(psql, viaSql, script);
+        assertEquals(0, applied.exitCode(), applied.output());
 
         ok(Runner.on(viaUpdate, "update"));
         assertEquals(Catalog.snapshot(viaUpdate), Catalog.snapshot(viaSql));
@@ -193,6 +186,36 @@ class RunnerDeploymentIT {
         // Preconditions are evaluated for update-sql too: duplicates stop the script with the changelog's message.
         ConnectionSpec dirty = Deployed.fixtureDatabase(800, 13, 2);
         fails(Runner.on(dirty, "update-sql"), ExitCode.PROBLEM, "precondition failed: Duplicate claims", "opsmv check-duplicates");
+
+        // A script reviewed while clean but applied after duplicates appeared halts at the guard, before the index.
+        ConnectionSpec late = Deployed.fixtureDatabase(800, 13, 0);
+        String reviewed = ok(Runner.on(late, "update-sql")).stdout();
+        Sql.exec(late, "INSERT INTO claims_cabinet SELECT claim_id + 1000000, driver_id, milestone_value, amount, status, created_at "
+                + "FROM claims_cabinet ORDER BY claim_id LIMIT 2");
+        PsqlRun halted = psql(psql, late, reviewed);
+        assertEquals(3, halted.exitCode(), halted.output());
+        assertTrue(halted.output().contains("ERROR:  Duplicate claims"), halted.output());
+        assertEquals(0, Sql.count(late, "SELECT count(*) FROM databasechangelog WHERE id = 'v1.0-ux_mv_yango_cabinet_claims_for_collection_grain'"));
+        assertEquals(0, Sql.count(late, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
+    }
+
+    record PsqlRun(int exitCode, String output) {
+    }
+
+    private static PsqlRun psql(Path psql, ConnectionSpec db, String script) throws Exception {
+        Path file = Files.createTempFile("opsmv-update", ".sql");
+        try {
+            Files.writeString(file, script);
+            ProcessBuilder pb = new ProcessBuilder(psql.toString(), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", db.host(),
+                    "-p", Integer.toString(db.port()), "-U", db.user(), "-d", db.database(), "-f", file.toString())
+                    .redirectErrorStream(true);
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES));
+            return new PsqlRun(p.exitValue(), out);
+        } finally {
+            Files.delete(file);
+        }
     }
 
     @Test
