@@ -13,8 +13,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "rollback", mixinStandardHelpOptions = true,
         description = {"Undoes changesets: everything after a tag (--tag) or the last N (--count).",
-                "Note: Liquibase undoes a tagDatabase changeset together with what follows its tag, so after "
-                        + "'rollback --tag v1.0' the v1.0 row itself stays only if other changesets follow it."})
+                "Tags set by the changelog (opsmv-empty, v1.0) belong to a tagDatabase changeset, which Liquibase "
+                        + "undoes too: after 'rollback --tag v1.0' the objects are those of v1.0 but the tag row is gone "
+                        + "('update --to-tag v1.0' puts it back). Tags set with 'opsmv tag' stay."})
 final class RollbackCommand implements Callable<Integer> {
     @Spec
     CommandSpec command;
