@@ -250,6 +250,10 @@ class RunnerDeploymentIT {
 
         ok(Runner.on(db, "rollback", "--tag", "opsmv-empty"));
         assertEquals(List.of(), Catalog.snapshot(db));
+
+        // After the incident: forward again to the release tag.
+        ok(Runner.on(db, "update", "--to-tag", "v1.0"));
+        assertEquals(deployed, Catalog.snapshot(db));
     }
 
     @Test
@@ -282,6 +286,8 @@ class RunnerDeploymentIT {
         assertEquals(null, Sql.value(db, "SELECT to_regclass('claims_cabinet')::text"));
 
         ConnectionSpec empty = dev.opsmv.testing.TestPostgres.freshDatabase();
+        fails(Runner.on(empty, "check-duplicates"), ExitCode.DATABASE, "public.claims_cabinet does not exist");
+        fails(Runner.on(empty, "update"), ExitCode.DATABASE, "public.claims_cabinet does not exist");
         ok(Runner.on(empty, "fixture", "--drivers", "50", "--duplicate-claims", "1"));
         assertEquals(50, Sql.count(empty, "SELECT count(*) FROM drivers"));
         assertEquals(ExitCode.PROBLEM, Runner.on(empty, "check-duplicates").exitCode());
