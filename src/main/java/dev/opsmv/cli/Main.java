@@ -9,8 +9,24 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Deploys, refreshes, checks and serves the ops materialized views.",
+        footer = {"", "Connection: --url, else DATABASE_URL, else PGHOST/PGPORT/PGDATABASE/PGUSER; password from the URL, PGPASSWORD or ~/.pgpass."},
+        exitCodeListHeading = "%nExit codes (every command):%n",
+        exitCodeList = {
+                "0:done, nothing wrong",
+                "1:a check found a problem (duplicate grains, stale lock, refused fixture)",
+                "2:usage: unknown command/option, bad value, unknown tag, malformed URL",
+                "3:cannot connect, or the database failed a statement",
+                "4:lock timeout: DDL waited longer than --lock-timeout (the blocker is named)",
+                "5:busy: another run holds Liquibase's lock or an MV's refresh lock"},
         subcommands = {
                 UpdateCommand.class,
+                UpdateSqlCommand.class,
+                StatusCommand.class,
+                ReleaseLocksCommand.class,
+                TagCommand.class,
+                RollbackCommand.class,
+                RollbackSqlCommand.class,
+                CheckDuplicatesCommand.class,
                 HealthCommand.class,
                 VerifyCommand.class,
                 ServeCommand.class,
@@ -20,13 +36,23 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
-    // Liquibase logs every statement at INFO through java.util.logging; the runner prints its own
-    // progress, so keep only warnings. Held in a field: JUL keeps loggers weakly.
-    private static final java.util.logging.Logger LIQUIBASE_LOG = quiet("liquibase");
+    // Liquibase logs every statement at INFO and each failure as a multi-line SEVERE through
+    // java.util.logging; the runner prints its own progress and one line per failure, so Liquibase's
+    // log is off unless OPSMV_LIQUIBASE_LOG names a level (e.g. INFO) for troubleshooting.
+    // Held in a field: JUL keeps loggers weakly.
+    private static final java.util.logging.Logger LIQUIBASE_LOG = quiet("liquibase", System.getenv("OPSMV_LIQUIBASE_LOG"));
 
-    private static java.util.logging.Logger quiet(String name) {
+    private static java.util.logging.Logger quiet(String name, String level) {
         java.util.logging.Logger logger = java.util.logging.Logger.getLogger(name);
-        logger.setLevel(java.util.logging.Level.WARNING);
+        java.util.logging.Level l = java.util.logging.Level.OFF;
+        if (level != null && !level.isBlank()) {
+            try {
+                l = java.util.logging.Level.parse(level.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException ignored) {
+                l = java.util.logging.Level.WARNING;
+            }
+        }
+        logger.setLevel(l);
         return logger;
     }
 

@@ -29,13 +29,8 @@ final class VerifyCommand implements Callable<Integer> {
     @Override
     public Integer call() throws SQLException {
         PrintWriter out = spec.commandLine().getOut();
-        Connection c;
-        try {
-            c = connection.open();
-        } catch (SQLException e) {
-            throw new CommandFailure(ExitCode.DATABASE, "cannot connect to " + connection.spec().describe() + ": " + Failures.oneLine(e));
-        }
-        try (c) {
+        // open() fails with one line naming the cause and exit 3
+        try (Connection c = connection.open()) {
             List<Verifier.Item> items = new Verifier(c, sourceSchema, item -> {
                 out.println(item.line());
                 out.flush();

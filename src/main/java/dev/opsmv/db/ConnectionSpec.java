@@ -47,10 +47,17 @@ public final class ConnectionSpec {
      * PGPASSWORD, then the password file (PGPASSFILE or ~/.pgpass).
      */
     public static ConnectionSpec resolve(String url, Map<String, String> env, Path home) {
-        String given = url != null && !url.isBlank() ? url : env.get("DATABASE_URL");
+        boolean fromOption = url != null && !url.isBlank();
+        String given = fromOption ? url : env.get("DATABASE_URL");
         ConnectionSpec parsed;
         if (given != null && !given.isBlank()) {
-            parsed = parse(given.trim());
+            // Remember any password in the text before parsing can fail, so that no message can echo it.
+            Redact.rememberSecretsIn(given);
+            try {
+                parsed = parse(given.trim());
+            } catch (BadConnectionUrl e) {
+                throw new BadConnectionUrl((fromOption ? "--url: " : "DATABASE_URL: ") + e.getMessage());
+            }
         } else {
             parsed = new ConnectionSpec(null, 0, null, null, null, Map.of());
         }
@@ -64,6 +71,7 @@ public final class ConnectionSpec {
                     : home == null ? null : home.resolve(".pgpass");
             password = PgPass.lookup(passFile, host, port, database, user);
         }
+        Redact.remember(password);
         Map<String, String> params = new LinkedHashMap<>(parsed.params);
         if (!params.containsKey("sslmode") && env.get("PGSSLMODE") != null) {
             params.put("sslmode", env.get("PGSSLMODE"));
@@ -86,7 +94,8 @@ public final class ConnectionSpec {
         try {
             uri = new URI("postgres://" + rest);
         } catch (URISyntaxException e) {
-            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": " + e.getReason());
+            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": " + e.getReason()
+                    + " (special characters in the user or password must be percent-encoded)");
         }
         String user = null;
         String password = null;
@@ -99,6 +108,12 @@ public final class ConnectionSpec {
         if (uri.getHost() == null && uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty()
                 && !uri.getRawAuthority().endsWith("@")) {
             throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": cannot read the host");
+        }
+        if (uri.getHost() == null && uri.getRawAuthority() != null && uri.getRawAuthority().contains(",")) {
+            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": several hosts are not supported; give one host");
+        }
+        if (uri.getPort() == 0 || uri.getPort() > 65535) {
+            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": port must be between 1 and 65535");
         }
         String path = uri.getRawPath();
         String database = path == null || path.length() <= 1 ? null : decode(path.substring(1));
@@ -114,6 +129,11 @@ public final class ConnectionSpec {
                 switch (key) {
                     case "user" -> user = value;
                     case "password" -> password = value;
+                    case "dbname" -> database = value;
+                    // libpq spellings of the few parameters whose JDBC names differ
+                    case "connect_timeout" -> params.put("connectTimeout", value);
+                    case "host", "hostaddr", "port" -> throw new BadConnectionUrl("malformed connection URL " + Redact.url(url)
+                            + ": give the " + key + " in the authority part (postgres://user@host:port/db), not as ?" + key + "=");
                     default -> params.put(key, value);
                 }
             }
@@ -131,6 +151,9 @@ public final class ConnectionSpec {
 
     public Properties properties(String applicationName) {
         Properties props = new Properties();
+        props.setProperty("connectTimeout", "10");
+        params.forEach(props::setProperty);
+        // After the URL parameters: these never come from anywhere else.
         if (user != null) {
             props.setProperty("user", user);
         }
@@ -138,8 +161,6 @@ public final class ConnectionSpec {
             props.setProperty("password", password);
         }
         props.setProperty("ApplicationName", applicationName);
-        props.setProperty("connectTimeout", "10");
-        params.forEach(props::setProperty);
         return props;
     }
 

@@ -12,6 +12,23 @@ public final class Changelog {
     /** Default for the lock_timeout changelog parameter. */
     public static final String DEFAULT_LOCK_TIMEOUT = "5s";
 
+    /** Default for the source_schema changelog parameter: where the production source tables live. */
+    public static final String DEFAULT_SOURCE_SCHEMA = "public";
+    /** The changeset that builds the unique grain index behind the duplicate-claims precondition. */
+    public static final String GRAIN_CHANGESET_ID = "v1.0-ux_mv_yango_cabinet_claims_for_collection_grain";
+
+    private static final java.util.regex.Pattern DURATION =
+            java.util.regex.Pattern.compile("\\d{1,9}\\s*(ms|s|min|h)?");
+
+    /** Accepts a PostgreSQL duration such as 500ms, 5s, 2min or 1h (0 = wait forever); anything else is a usage error. */
+    public static String checkLockTimeout(String value) {
+        String v = value == null ? "" : value.trim();
+        if (!DURATION.matcher(v).matches()) {
+            throw new IllegalArgumentException("--lock-timeout must be a duration such as 500ms, 5s, 2min or 1h (got '" + value + "')");
+        }
+        return v;
+    }
+
     private Changelog() {
     }
 }

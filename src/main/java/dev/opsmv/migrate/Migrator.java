@@ -55,6 +55,8 @@ public final class Migrator {
     private final String lockTable;
     private final ResourceAccessor resources;
     private boolean quiet;
+    /** The lock timeout the DDL really runs with (null: the changelog's own). */
+    private String lockTimeout;
 
     private Migrator(Connection connection, String changelogFile, Map<String, String> parameters,
                      String historyTable, String lockTable, ResourceAccessor resources) {
@@ -68,10 +70,16 @@ public final class Migrator {
 
     /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
+        // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
+        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
+        // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
+        // the statements that set it are rewritten as they run (see LockTimeoutOverride).
         Map<String, String> params = new LinkedHashMap<>();
-        params.put("lock_timeout", lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
-        return new Migrator(connection, Changelog.MASTER, params, null, null,
-                new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+        params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
+        Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
+                Changelog.MASTER, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+        m.lockTimeout = timeout;
+        return m;
     }
 
     /** The source fixture, with its own history table; quiet (its progress is not the user's business). */
@@ -95,8 +103,18 @@ public final class Migrator {
         run(UpdateToTagCommandStep.COMMAND_NAME, scope -> scope.addArgumentValue(UpdateToTagCommandStep.TAG_ARG, tag), null);
     }
 
+    /** The SQL update would run, with the changelog's SQL preconditions as guards (see {@link SqlGuards}). */
     public void updateSql(OutputStream out) throws Exception {
-        run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, out);
+        var buffer = new java.io.ByteArrayOutputStream();
+        run(UpdateSqlCommandStep.COMMAND_NAME, scope -> { }, buffer);
+        String script = buffer.toString(java.nio.charset.StandardCharsets.UTF_8);
+        var guards = withScope(database -> SqlGuards.guards(parseChangeLog(database)));
+        script = SqlGuards.insert(script, guards);
+        if (lockTimeout != null) {
+            script = LockTimeoutOverride.rewriteScript(script, Changelog.DEFAULT_LOCK_TIMEOUT, lockTimeout);
+        }
+        out.write(script.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        out.flush();
     }
 
     public void rollbackToTag(String tag) throws Exception {
@@ -131,12 +149,35 @@ public final class Migrator {
         run(ReleaseLocksCommandStep.COMMAND_NAME, scope -> { }, null);
     }
 
+    /** Tags the changelog itself declares (tagDatabase changes), in changelog order: valid targets of update --to-tag. */
+    public List<String> changelogTags() throws Exception {
+        List<String> tags = new ArrayList<>();
+        withScope(database -> {
+            var changeLog = parseChangeLog(database);
+            for (ChangeSet cs : changeLog.getChangeSets()) {
+                for (var change : cs.getChanges()) {
+                    if (change instanceof liquibase.change.core.TagDatabaseChange tag) {
+                        tags.add(tag.getTag());
+                    }
+                }
+            }
+            return null;
+        });
+        return tags;
+    }
+
     /** Changesets of the changelog not yet applied, in changelog order ("path::id::author"). */
     public List<String> pendingChangeSets() throws Exception {
         List<String> pending = new ArrayList<>();
         withScope(database -> {
-            ChangeLogParameters params = changeLogParameters(database);
-            var changeLog = DatabaseChangelogCommandStep.getDatabaseChangeLog(changelogFile, params, database);
+            var changeLog = parseChangeLog(database);
+            if (!historyTableExists()) {
+                // Asking Liquibase would create the history table; with none, every changeset is pending.
+                for (ChangeSet cs : changeLog.getChangeSets()) {
+                    pending.add(cs.getFilePath() + "::" + cs.getId() + "::" + cs.getAuthor());
+                }
+                return null;
+            }
             // Not closed: closing a Liquibase instance closes the caller's connection.
             liquibase.Liquibase lb = new liquibase.Liquibase(changeLog, resources, database);
             for (ChangeSet cs : lb.listUnrunChangeSets(new liquibase.Contexts(), new liquibase.LabelExpression(), false)) {
@@ -145,6 +186,23 @@ public final class Migrator {
             return null;
         });
         return pending;
+    }
+
+    /** Parses the changelog only: DatabaseChangelogCommandStep would also create the history table. */
+    private liquibase.changelog.DatabaseChangeLog parseChangeLog(Database database) throws Exception {
+        return liquibase.parser.ChangeLogParserFactory.getInstance().getParser(changelogFile, resources)
+                .parse(changelogFile, changeLogParameters(database), resources);
+    }
+
+    private boolean historyTableExists() throws java.sql.SQLException {
+        String table = historyTable == null ? "databasechangelog" : historyTable.toLowerCase(java.util.Locale.ROOT);
+        try (var ps = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, table);
+            try (var rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     private interface ScopeArgs {
@@ -164,7 +222,18 @@ public final class Migrator {
                     .addArgumentValue(ShowSummaryArgument.SHOW_SUMMARY, UpdateSummaryEnum.OFF);
             args.apply(scope);
             if (out != null) {
-                scope.setOutput(out);
+                // Liquibase closes the output stream it is given; System.out must survive it.
+                scope.setOutput(new java.io.FilterOutputStream(out) {
+                    @Override
+                    public void write(byte[] b, int off, int len) throws java.io.IOException {
+                        out.write(b, off, len);
+                    }
+
+                    @Override
+                    public void close() throws java.io.IOException {
+                        out.flush();
+                    }
+                });
             }
             return scope.execute();
         });
@@ -173,17 +242,32 @@ public final class Migrator {
     private <T> T withScope(DatabaseWork<T> work) throws Exception {
         Map<String, Object> scopeValues = new LinkedHashMap<>();
         scopeValues.put(Scope.Attr.resourceAccessor.name(), resources);
-        if (quiet) {
-            scopeValues.put(Scope.Attr.ui.name(), new liquibase.ui.LoggerUIService());
-        }
+        // quiet: Liquibase's console lines go to its log; otherwise to the console, without its multi-line error dump.
+        scopeValues.put(Scope.Attr.ui.name(), quiet ? new liquibase.ui.LoggerUIService() : new QuietErrorsUI());
         if (historyTable != null) {
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOG_TABLE_NAME.getKey(), historyTable);
             scopeValues.put(GlobalConfiguration.DATABASECHANGELOGLOCK_TABLE_NAME.getKey(), lockTable);
         }
-        // Liquibase leaves the connection with autocommit off; give it back as we got it.
+        // Liquibase switches the connection to manual commit; give it back as we got it (setAutoCommit(true)
+        // commits), so no query of ours afterwards leaves a transaction open.
         boolean autoCommit = connection.getAutoCommit();
         try {
-            return Scope.child(scopeValues, () -> {
+            return inScope(scopeValues, work);
+        } finally {
+            if (!connection.isClosed() && connection.getAutoCommit() != autoCommit) {
+                try {
+                    connection.setAutoCommit(autoCommit);
+                } catch (java.sql.SQLException e) {
+                    // an aborted transaction after a failure: roll it back rather than mask the failure
+                    connection.rollback();
+                    connection.setAutoCommit(autoCommit);
+                }
+            }
+        }
+    }
+
+    private <T> T inScope(Map<String, Object> scopeValues, DatabaseWork<T> work) throws Exception {
+        return Scope.child(scopeValues, () -> {
             // Liquibase must not close the caller's connection: wrap it and never call database.close().
             Database database = DatabaseFactory.getInstance()
                     .findCorrectDatabaseImplementation(new JdbcConnection(connection));
@@ -203,15 +287,7 @@ public final class Migrator {
             } finally {
                 forgetCachedServices(database);
             }
-            });
-        } finally {
-            if (!connection.isClosed() && connection.getAutoCommit() != autoCommit) {
-                if (!connection.getAutoCommit()) {
-                    connection.rollback();
-                }
-                connection.setAutoCommit(autoCommit);
-            }
-        }
+        });
     }
 
     private static void forgetCachedServices(Database database) {

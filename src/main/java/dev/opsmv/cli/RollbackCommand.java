@@ -1,0 +1,49 @@
+package dev.opsmv.cli;
+
+import java.sql.Connection;
+import java.util.concurrent.Callable;
+
+import dev.opsmv.migrate.History;
+import dev.opsmv.migrate.Migrator;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "rollback", mixinStandardHelpOptions = true,
+        description = {"Undoes changesets: everything after a tag (--tag) or the last N (--count).",
+                "Tags set by the changelog (opsmv-empty, v1.0) belong to a tagDatabase changeset, which Liquibase "
+                        + "undoes too: after 'rollback --tag v1.0' the objects are those of v1.0 but the tag row is gone "
+                        + "('update --to-tag v1.0' puts it back). Tags set with 'opsmv tag' stay."})
+final class RollbackCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    RollbackTarget target;
+
+    @Override
+    public Integer call() throws Exception {
+        if (target.count != null && target.count < 1) {
+            target.check(java.util.List.of(), 0);
+        }
+        try (Connection c = connection.open()) {
+            History history = new History(c);
+            long before = history.appliedCount();
+            target.check(history.tags(), before);
+            Migrator migrator = Migrator.bundle(c, null);
+            if (target.tag != null) {
+                migrator.rollbackToTag(target.tag);
+            } else {
+                migrator.rollbackCount(target.count);
+            }
+            command.commandLine().getOut().println("rollback: undid " + (before - history.appliedCount()) + " changeset(s); "
+                    + history.appliedCount() + " remain, last tag " + history.lastTag().orElse("(none)"));
+        }
+        return ExitCode.OK;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.opsmv.cli;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+
+import dev.opsmv.migrate.History;
+import dev.opsmv.migrate.Migrator;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = {"Shows applied and pending changesets, the last tag and Liquibase's lock.",
+                "Exit 1 when the lock has been held longer than --stale-lock-minutes (a crashed update?)."})
+final class StatusCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
+    @Mixin
+    ConnectionOptions connection;
+
+    @Option(names = "--stale-lock-minutes", paramLabel = "N", defaultValue = "5",
+            description = "Warn when Liquibase's lock is older than this (default ${DEFAULT-VALUE}).")
+    int staleLockMinutes;
+
+    @Override
+    public Integer call() throws Exception {
+        if (staleLockMinutes < 1) {
+            throw new CommandFailure(ExitCode.USAGE, "--stale-lock-minutes must be 1 or more (got " + staleLockMinutes + ")");
+        }
+        PrintWriter out = command.commandLine().getOut();
+        try (Connection c = connection.open()) {
+            History history = new History(c);
+            out.println("database:  " + connection.spec().describe());
+            out.println("applied:   " + history.appliedCount() + " changeset(s); last tag " + history.lastTag().orElse("(none)"));
+            List<String> pending = Migrator.bundle(c, null).pendingChangeSets();
+            out.println("pending:   " + pending.size() + " changeset(s)");
+            pending.forEach(id -> out.println("  " + id));
+            Optional<History.Lock> lock = history.lock();
+            if (lock.isEmpty()) {
+                out.println("lock:      free");
+                return ExitCode.OK;
+            }
+            History.Lock l = lock.get();
+            out.println("lock:      held by " + l.lockedBy() + " since " + l.grantedAt() + " (" + l.heldSeconds() + " s)");
+            if (l.heldSeconds() > staleLockMinutes * 60L) {
+                out.println("WARNING: Liquibase's lock has been held for more than " + staleLockMinutes
+                        + " minutes; if no update is running, clear it with 'opsmv release-locks'");
+                return ExitCode.PROBLEM;
+            }
+        }
+        return ExitCode.OK;
+    }
+}

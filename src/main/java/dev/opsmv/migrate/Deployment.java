@@ -1,0 +1,99 @@
+package dev.opsmv.migrate;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import dev.opsmv.db.BlockerWatch;
+import dev.opsmv.db.ConnectionSpec;
+
+/**
+ * One `update` of the bundle: Liquibase on the caller's connection, watched from a second
+ * connection so that a lock timeout can be reported with the backend that caused it.
+ * Liquibase runs each runInTransaction:false changeset (the CREATE INDEX CONCURRENTLY ones) in
+ * autocommit, and neither connection of ours keeps a transaction open meanwhile.
+ */
+public final class Deployment {
+    private static final Pattern CHANGESET = Pattern.compile("changeset (\\S+?::\\S+?::[^\\s:]+)");
+
+    private final ConnectionSpec spec;
+    private final Connection connection;
+    private final String lockTimeout;
+
+    public Deployment(ConnectionSpec spec, Connection connection, String lockTimeout) {
+        this.spec = spec;
+        this.connection = connection;
+        this.lockTimeout = Changelog.checkLockTimeout(lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
+    }
+
+    public Migrator migrator() {
+        return Migrator.bundle(connection, lockTimeout);
+    }
+
+    /** Applies every pending changeset ({@code toTag} null) or those up to the changeset that sets {@code toTag}. */
+    public void update(String toTag) throws Exception {
+        int pid = BlockerWatch.backendPid(connection);
+        try (BlockerWatch watch = BlockerWatch.start(spec, pid)) {
+            try {
+                if (toTag == null) {
+                    migrator().update();
+                } else {
+                    migrator().updateToTag(toTag);
+                }
+            } catch (Exception e) {
+                SQLException sql = find(e, SQLException.class);
+                if (sql != null && "55P03".equals(sql.getSQLState())) {
+                    throw new LockTimeoutFailure(lockTimeoutMessage(e, watch.nowOrLastSeen()), e);
+                }
+                throw e;
+            }
+        }
+    }
+
+    private String lockTimeoutMessage(Exception e, List<BlockerWatch.Blocker> blockers) {
+        String changeSet = failedChangeSet(e);
+        StringBuilder sb = new StringBuilder("lock timeout (")
+                .append(lockTimeout).append(") in changeset ").append(changeSet == null ? "?" : changeSet).append(": ");
+        if (blockers.isEmpty()) {
+            sb.append("the blocking session had already ended when we looked");
+        } else {
+            BlockerWatch.Blocker b = blockers.get(0);
+            if (b.waitedFor() != null) {
+                sb.append("waited for ").append(b.waitedFor()).append(", ");
+            }
+            sb.append("blocked by ").append(b.describe());
+            if (blockers.size() > 1) {
+                sb.append(" and ").append(blockers.size() - 1).append(" more");
+            }
+        }
+        sb.append(". That changeset is not recorded in DATABASECHANGELOG (earlier ones are); ");
+        if (!blockers.isEmpty()) {
+            sb.append("let that session finish or end it (SELECT pg_terminate_backend(").append(blockers.get(0).pid()).append(")), then ");
+        }
+        sb.append("run update again");
+        return sb.toString();
+    }
+
+    static String failedChangeSet(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t.getMessage() != null) {
+                Matcher m = CHANGESET.matcher(t.getMessage());
+                if (m.find()) {
+                    return m.group(1);
+                }
+            }
+        }
+        return null;
+    }
+
+    static <T extends Throwable> T find(Throwable ex, Class<T> type) {
+        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,54 @@
+package dev.opsmv.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.OpsmvProcess;
+
+/** The packaged runner (target/opsmv.jar) as a process, for the *IT acceptance tests. */
+final class Runner {
+    private Runner() {
+    }
+
+    /** A libpq URI for a test database (the test servers use trust authentication: no password). */
+    static String uri(ConnectionSpec s) {
+        return "postgres://" + s.user() + "@" + s.host() + ":" + s.port() + "/" + s.database();
+    }
+
+    /** Runs {@code args --url <uri of db>}. */
+    static OpsmvProcess.Result on(ConnectionSpec db, String... args) throws Exception {
+        List<String> all = new ArrayList<>(Arrays.asList(args));
+        all.add("--url");
+        all.add(uri(db));
+        return run(all.toArray(String[]::new));
+    }
+
+    static OpsmvProcess.Result run(String... args) throws Exception {
+        long t0 = System.nanoTime();
+        OpsmvProcess.Result r = OpsmvProcess.jar().run(300, args);
+        System.out.printf("opsmv %s -> exit %d in %d ms%n", String.join(" ", args), r.exitCode(), (System.nanoTime() - t0) / 1_000_000);
+        return r;
+    }
+
+    static OpsmvProcess.Result ok(OpsmvProcess.Result r) {
+        assertEquals(0, r.exitCode(), r.toString());
+        return r;
+    }
+
+    /** Exit code as expected and stderr exactly one line "opsmv: …" containing each fragment. */
+    static OpsmvProcess.Result fails(OpsmvProcess.Result r, int exitCode, String... fragments) {
+        assertEquals(exitCode, r.exitCode(), r.toString());
+        List<String> lines = r.stderr().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), "exactly one line on stderr: " + r);
+        assertTrue(lines.get(0).startsWith("opsmv: "), r.toString());
+        for (String f : fragments) {
+            assertTrue(lines.get(0).contains(f), "stderr should contain '" + f + "': " + r);
+        }
+        return r;
+    }
+}

@@ -1,0 +1,188 @@
+package dev.opsmv.cli;
+
+import static dev.opsmv.cli.Runner.fails;
+import static dev.opsmv.cli.Runner.ok;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.TestPostgres;
+
+/** Issue 3: the jar connects by URI, JDBC URL, DATABASE_URL or PG* variables; every bad input is one line and an exit code. */
+class RunnerConnectionIT {
+    static ConnectionSpec deployed;
+
+    @BeforeAll
+    static void deployedDatabase() {
+        deployed = Deployed.bundleDatabase(300, 3);
+    }
+
+    @Test
+    void updateWithALibpqUri() throws Exception {
+        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        OpsmvProcess.Result r = ok(Runner.run("update", "--url", Runner.uri(db)));
+        assertTrue(r.stdout().contains("last tag v1.0"), r.toString());
+        assertEquals(Catalog.history(deployed), Catalog.history(db));
+    }
+
+    @Test
+    void updateWithAJdbcUrl() throws Exception {
+        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        ok(Runner.run("update", "--url", "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?user=" + db.user()));
+        assertEquals(Catalog.history(deployed), Catalog.history(db));
+    }
+
+    @Test
+    void updateWithOnlyDatabaseUrlSet() throws Exception {
+        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        OpsmvProcess.Result r = OpsmvProcess.jar().env("DATABASE_URL", Runner.uri(db)).run(300, "update");
+        ok(r);
+        assertEquals(Catalog.history(deployed), Catalog.history(db));
+    }
+
+    @Test
+    void statusWithOnlyLibpqVariables() throws Exception {
+        OpsmvProcess.Result r = OpsmvProcess.jar().env("PGHOST", deployed.host()).env("PGPORT", Integer.toString(deployed.port()))
+                .env("PGDATABASE", deployed.database()).env("PGUSER", deployed.user()).run(120, "status");
+        ok(r);
+        assertTrue(r.stdout().contains("pending:   0 changeset(s)"), r.toString());
+        assertTrue(r.stdout().contains(deployed.user() + "@" + deployed.host() + ":" + deployed.port() + "/" + deployed.database()), r.toString());
+    }
+
+    @Test
+    void unreachableHostIsExit3NamingTheHost() throws Exception {
+        fails(Runner.run("status", "--url", "postgres://postgres@localhost:1/ops"), ExitCode.DATABASE,
+                "cannot connect to postgres@localhost:1/ops", "connection refused");
+        fails(Runner.run("update", "--url", "postgres://postgres@no-such-host.invalid:5432/ops"), ExitCode.DATABASE,
+                "unknown host 'no-such-host.invalid'");
+    }
+
+    @Test
+    void missingDatabaseIsExit3NamingIt() throws Exception {
+        ConnectionSpec missing = deployed.withDatabase("opsmv_no_such_db");
+        fails(Runner.on(missing, "update"), ExitCode.DATABASE, "database 'opsmv_no_such_db' does not exist");
+    }
+
+    @Test
+    void malformedUrlIsExit2AndHidesThePassword() throws Exception {
+        OpsmvProcess.Result r = fails(Runner.run("update", "--url", "postgres://deploy:Hunter2-secret@localhost:port/ops"),
+                ExitCode.USAGE, "--url: malformed connection URL");
+        assertFalse(r.all().contains("Hunter2-secret"), r.toString());
+        fails(Runner.run("status", "--url", "mysql://localhost/ops"), ExitCode.USAGE, "must start with postgres://");
+        fails(OpsmvProcess.jar().env("DATABASE_URL", "postgres://h:70000/x").run(60, "status"), ExitCode.USAGE,
+                "DATABASE_URL: malformed connection URL", "port");
+    }
+
+    @Test
+    void unknownCommandOptionOrValueIsExit2() throws Exception {
+        fails(Runner.run("frobnicate"), ExitCode.USAGE, "'frobnicate'");
+        fails(Runner.run("update", "--frobnicate"), ExitCode.USAGE, "Unknown option: '--frobnicate'");
+        fails(Runner.run("update", "--password", "x"), ExitCode.USAGE, "'--password'");
+        fails(Runner.on(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE, "--lock-timeout must be a duration");
+        fails(Runner.run(), ExitCode.USAGE, "a command is required");
+    }
+
+    @Test
+    void unknownTagsAndBadCountsAreExit2() throws Exception {
+        List<String> before = Catalog.history(deployed);
+        fails(Runner.on(deployed, "rollback", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'", "opsmv-empty");
+        fails(Runner.on(deployed, "rollback-sql", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'");
+        fails(Runner.on(deployed, "update", "--to-tag", "v9.9"), ExitCode.USAGE, "unknown tag 'v9.9'", "v1.0");
+        fails(Runner.on(deployed, "rollback", "--count", "-1"), ExitCode.USAGE, "--count must be 1 or more (got -1)");
+        fails(Runner.on(deployed, "rollback", "--count", "0"), ExitCode.USAGE, "--count must be 1 or more");
+        fails(Runner.on(deployed, "rollback-sql", "--count", "-3"), ExitCode.USAGE, "--count must be 1 or more");
+        fails(Runner.on(deployed, "rollback", "--count", "1", "--tag", "v1.0"), ExitCode.USAGE, "mutually exclusive");
+        assertEquals(before, Catalog.history(deployed), "nothing was rolled back");
+    }
+
+    @Test
+    void helpOnEveryCommandAndARealVersion() throws Exception {
+        OpsmvProcess.Result v = ok(Runner.run("--version"));
+        assertTrue(v.stdout().trim().matches("opsmv \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), v.toString());
+        for (String c : List.of("update", "update-sql", "status", "release-locks", "tag", "rollback", "rollback-sql",
+                "check-duplicates", "fixture", "demo")) {
+            OpsmvProcess.Result h = ok(Runner.run(c, "--help"));
+            assertTrue(h.stdout().startsWith("Usage: opsmv " + c), h.toString());
+        }
+        assertTrue(ok(Runner.run("--help")).stdout().contains("Exit codes"));
+    }
+
+    /**
+     * A password-protected role: the embedded server trusts everyone, so this test puts a
+     * scram-sha-256 line for one role at the top of the server's pg_hba.conf and reloads.
+     */
+    @Test
+    void wrongPasswordIsExit3AndNoPasswordIsEverPrinted() throws Exception {
+        Path hba = Path.of((String) Sql.value(TestPostgres.admin(), "SHOW hba_file"));
+        Assumptions.assumeTrue(Files.isWritable(hba), "pg_hba.conf of the test server is not writable here (" + hba
+                + "): the wrong-password case needs a server that asks for passwords");
+        String role = "opsmv_pw_role";
+        String good = "Corr3ct-Horse-Battery";
+        String bad = "Wr0ng-Staple-Secret";
+        ConnectionSpec admin = TestPostgres.admin();
+        Sql.exec(admin, "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '" + role + "') THEN CREATE ROLE " + role + " LOGIN; END IF; END $$",
+                "ALTER ROLE " + role + " PASSWORD '" + good + "'");
+        Sql.exec(deployed, "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + role);
+        String content = Files.readString(hba);
+        String line = "host all " + role + " all scram-sha-256\n";
+        if (!content.contains(line)) {
+            Files.writeString(hba, line + content);
+        }
+        Sql.exec(admin, "SELECT pg_reload_conf()");
+        awaitPasswordRequired(deployed.host(), deployed.port(), role);
+
+        String base = "postgres://" + role + "@" + deployed.host() + ":" + deployed.port() + "/" + deployed.database();
+        String withBad = "postgres://" + role + ":" + bad + "@" + deployed.host() + ":" + deployed.port() + "/" + deployed.database();
+
+        OpsmvProcess.Result viaUri = fails(Runner.run("status", "--url", withBad), ExitCode.DATABASE,
+                "password authentication failed for user '" + role + "'");
+        assertFalse(viaUri.all().contains(bad), viaUri.toString());
+
+        OpsmvProcess.Result viaEnvUrl = fails(OpsmvProcess.jar().env("DATABASE_URL", withBad).run(60, "update"), ExitCode.DATABASE,
+                "password authentication failed");
+        assertFalse(viaEnvUrl.all().contains(bad), viaEnvUrl.toString());
+
+        OpsmvProcess.Result viaPgPassword = fails(OpsmvProcess.jar().env("PGPASSWORD", bad).run(60, "status", "--url", base),
+                ExitCode.DATABASE, "password authentication failed");
+        assertFalse(viaPgPassword.all().contains(bad), viaPgPassword.toString());
+
+        // The right password, from PGPASSWORD and from a password file, connects and is not printed either.
+        OpsmvProcess.Result right = ok(OpsmvProcess.jar().env("PGPASSWORD", good).run(60, "status", "--url", base));
+        assertFalse(right.all().contains(good), right.toString());
+        Path passFile = Files.createTempFile("opsmv-pgpass", "");
+        Files.writeString(passFile, "*:*:*:" + role + ":" + good + "\n");
+        OpsmvProcess.Result fromFile = ok(OpsmvProcess.jar().env("PGPASSFILE", passFile.toString()).run(60, "status", "--url", base));
+        assertFalse(fromFile.all().contains(good), fromFile.toString());
+        Files.delete(passFile);
+    }
+
+    private static void awaitPasswordRequired(String host, int port, String role) throws Exception {
+        ConnectionSpec probe = ConnectionSpec.of(host, port, "postgres", role, "certainly-not-the-password");
+        for (int i = 0; i < 50; i++) {
+            try (Connection c = probe.open("opsmv-tests")) {
+                Thread.sleep(100); // still trusted: the reload has not happened yet
+            } catch (SQLException e) {
+                if ("28P01".equals(e.getSQLState())) {
+                    return;
+                }
+                throw e;
+            }
+        }
+        throw new IllegalStateException("the server did not start asking " + role + " for a password");
+    }
+}
