@@ -36,7 +36,7 @@ class RunnerConnectionIT {
     void updateWithALibpqUri() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
         OpsmvProcess.Result r = ok(Runner.run("update", "--url", Runner.uri(db)));
-        assertTrue(r.stdout().contains("last tag v1.0"), r.toString());
+        assertTrue(r.stdout().contains("last tag v1.1"), r.toString());
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }
 

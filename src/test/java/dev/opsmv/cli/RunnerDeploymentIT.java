@@ -137,7 +137,7 @@ class RunnerDeploymentIT {
         System.out.println("INVALID indexes left by the cancelled build: " + invalid);
 
         OpsmvProcess.Result again = ok(Runner.on(db, "update"));
-        assertTrue(again.stdout().contains("last tag v1.0"), again.toString());
+        assertTrue(again.stdout().contains("last tag v1.1"), again.toString());
         for (String name : invalid) {
             assertTrue(again.stdout().contains("pre-flight: INVALID index public." + name), again.toString());
         }
@@ -221,7 +221,8 @@ class RunnerDeploymentIT {
     @Test
     void rollbackToATagDuringAnIncidentRestoresThatState() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(600, 17, 0);
-        ok(Runner.on(db, "update"));
+        // The incident happens on release v1.0 (its last three changesets: two health views and the tag).
+        ok(Runner.on(db, "update", "--to-tag", "v1.0"));
         List<String> deployed = Catalog.snapshot(db);
 
         // Tagging the state that already carries v1.0 would overwrite that tag: refused.
@@ -235,7 +236,7 @@ class RunnerDeploymentIT {
         ok(Runner.on(db, "tag", "before-incident"));
         fails(Runner.on(db, "tag", "before-incident"), ExitCode.USAGE, "already");
 
-        ok(Runner.on(db, "update"));
+        ok(Runner.on(db, "update", "--to-tag", "v1.0"));
         assertEquals(deployed, Catalog.snapshot(db));
 
         // Review first: rollback-sql prints the undo and changes nothing.
@@ -260,7 +261,7 @@ class RunnerDeploymentIT {
     void statusWarnsAboutAStaleLiquibaseLockUpdateIsBusyAndReleaseLocksClearsIt() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(300, 5);
         OpsmvProcess.Result fine = ok(Runner.on(db, "status"));
-        assertTrue(fine.stdout().contains("last tag v1.0"), fine.toString());
+        assertTrue(fine.stdout().contains("last tag v1.1"), fine.toString());
         assertTrue(fine.stdout().contains("lock:      free"), fine.toString());
 
         Sql.exec(db, "UPDATE databasechangeloglock SET locked = true, lockedby = 'ci-runner-7 (10.0.0.7)', "
