@@ -11,6 +11,8 @@ import picocli.CommandLine.Command;
         description = "Deploys, refreshes, checks and serves the ops materialized views.",
         subcommands = {
                 UpdateCommand.class,
+                RefreshCommand.class,
+                ScheduleCommand.class,
                 FixtureCommand.class,
                 DemoCommand.class,
                 CommandLine.HelpCommand.class

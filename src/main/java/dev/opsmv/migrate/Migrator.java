@@ -70,6 +70,17 @@ public final class Migrator {
                 new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
     }
 
+    /**
+     * An optional changelog of the bundle (e.g. {@link Changelog#REFRESHER_ROLE}), kept out of the master on purpose;
+     * it shares the bundle's DATABASECHANGELOG.
+     */
+    public static Migrator optional(Connection connection, String changelogFile, String lockTimeout) {
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("lock_timeout", lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
+        return new Migrator(connection, changelogFile, params, null, null,
+                new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+    }
+
     /** The source fixture, with its own history table. */
     public static Migrator fixture(Connection connection) {
         return new Migrator(connection, Changelog.FIXTURE, new LinkedHashMap<>(),
