@@ -13,7 +13,7 @@ COMMENT ON ROLE opsmv_refresher IS 'opsmv: may refresh the bundle''s MVs (throug
 --rollback DO $do$ BEGIN DROP ROLE IF EXISTS opsmv_refresher; EXCEPTION WHEN dependent_objects_still_exist THEN RAISE NOTICE 'opsmv_refresher keeps privileges in another database of this cluster: role kept'; END $do$;
 
 --changeset opsmv:opt-refresher-function splitStatements:false
---comment: REFRESH needs ownership of the MV (or MAINTAIN on PostgreSQL 17+), so the refresher goes through this SECURITY DEFINER function: only MVs of ops.mv_refresh_policy with refresh_enabled, search_path pinned, the same advisory lock as the runner.
+--comment: REFRESH needs ownership of the MV (or MAINTAIN on PostgreSQL 17+), so the refresher goes through this SECURITY DEFINER function: only MVs of ops.mv_refresh_policy with refresh_enabled, search_path pinned, the same advisory lock as the runner (transaction-level: it conflicts with another runner's session lock and is granted when the calling runner holds that lock itself).
 CREATE OR REPLACE FUNCTION ops.opsmv_refresh(mv text, concurrently boolean DEFAULT true)
 RETURNS bigint
 LANGUAGE plpgsql
@@ -36,13 +36,11 @@ BEGIN
         RAISE EXCEPTION 'opsmv: % is not a materialized view this role may refresh (allow-list: ops.mv_refresh_policy, refresh_enabled)', mv
             USING ERRCODE = 'insufficient_privilege';
     END IF;
-    -- Transaction-level: conflicts with a runner's session-level lock on the same key, and is
-    -- granted when the calling runner holds that session lock itself.
     IF NOT pg_try_advisory_xact_lock(hashtext('opsmv.refresh'), hashtext(quote_ident(v_schema) || '.' || quote_ident(v_name))) THEN
         RAISE EXCEPTION 'opsmv: busy: another refresh of %.% holds its lock', v_schema, v_name
             USING ERRCODE = 'lock_not_available';
     END IF;
-    IF concurrently THEN
+    IF opsmv_refresh.concurrently THEN
         EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %I.%I', v_schema, v_name);
     ELSE
         EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', v_schema, v_name);
@@ -56,7 +54,7 @@ GRANT EXECUTE ON FUNCTION ops.opsmv_refresh(text, boolean) TO opsmv_refresher;
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_refresh(text, boolean);
 
 --changeset opsmv:opt-refresher-scheduled-procedure splitStatements:false
---comment: What the pg_cron job of `opsmv schedule --pg-cron` calls: the MVs in the dependency order the runner computed, each committed on its own and logged like the runner does. A procedure with COMMIT cannot be SECURITY DEFINER nor carry a SET clause, so names are schema-qualified. It stops at the first failure (later MVs SKIPPED): it does not know the graph.
+--comment: What the pg_cron job of `opsmv schedule --pg-cron` calls: the MVs in the dependency order the runner computed, each committed on its own and logged like the runner does. A procedure with COMMIT cannot be SECURITY DEFINER nor carry a SET clause, so names are schema-qualified. The RUNNING row is committed before each refresh. It stops at the first failure (later MVs SKIPPED): it does not know the graph.
 CREATE OR REPLACE PROCEDURE ops.opsmv_refresh_scheduled(mvs text[])
 LANGUAGE plpgsql
 AS $pr$
@@ -98,7 +96,7 @@ BEGIN
         VALUES (v_run, v_schema, v_name, 'RUNNING', CASE WHEN v_conc THEN 'CONCURRENTLY' ELSE 'PLAIN' END,
                 CASE WHEN NOT v_conc THEN 'no usable unique index or not populated' END, pg_backend_pid(), 'pg_cron', 'opsmv-pg_cron')
         RETURNING refresh_id INTO v_id;
-        COMMIT;  -- the RUNNING row is visible before the refresh starts
+        COMMIT;
         BEGIN
             v_rows := ops.opsmv_refresh(quote_ident(v_schema) || '.' || quote_ident(v_name), v_conc);
             UPDATE ops.mv_refresh_log
