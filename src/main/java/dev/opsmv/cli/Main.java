@@ -30,6 +30,8 @@ import picocli.CommandLine.Command;
                 HealthCommand.class,
                 VerifyCommand.class,
                 ServeCommand.class,
+                RefreshCommand.class,
+                ScheduleCommand.class,
                 FixtureCommand.class,
                 DemoCommand.class,
                 BenchCommand.class,

@@ -9,6 +9,8 @@ public final class Changelog {
     /** The fixture keeps its own history so it never mixes with the bundle's DATABASECHANGELOG. */
     public static final String FIXTURE_HISTORY_TABLE = "opsmv_fixture_changelog";
     public static final String FIXTURE_LOCK_TABLE = "opsmv_fixture_changeloglock";
+    /** Optional, not in the master: the least-privilege refresher role and its SECURITY DEFINER function. */
+    public static final String REFRESHER_ROLE = "changelog/optional/refresher-role.yaml";
     /** Default for the lock_timeout changelog parameter. */
     public static final String DEFAULT_LOCK_TIMEOUT = "5s";
 

@@ -82,6 +82,20 @@ public final class Migrator {
         return m;
     }
 
+    /**
+     * An optional changelog of the bundle (e.g. {@link Changelog#REFRESHER_ROLE}), kept out of the master on purpose;
+     * it shares the bundle's DATABASECHANGELOG, and its lock timeout works as {@link #bundle}'s does.
+     */
+    public static Migrator optional(Connection connection, String changelogFile, String lockTimeout) {
+        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
+        Map<String, String> params = new LinkedHashMap<>();
+        params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
+        Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
+                changelogFile, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
+        m.lockTimeout = timeout;
+        return m;
+    }
+
     /** The source fixture, with its own history table; quiet (its progress is not the user's business). */
     public static Migrator fixture(Connection connection) {
         return new Migrator(connection, Changelog.FIXTURE, new LinkedHashMap<>(),

@@ -1,0 +1,147 @@
+package dev.opsmv.cli;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import dev.opsmv.refresh.Concurrency;
+import dev.opsmv.refresh.Durations;
+import dev.opsmv.refresh.RefreshEngine;
+import dev.opsmv.refresh.RefreshLoop;
+import dev.opsmv.refresh.RefreshPlan;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "refresh", mixinStandardHelpOptions = true,
+        description = {"Refreshes materialized views in dependency order, each in its own transaction, and logs every refresh "
+                + "in ops.mv_refresh_log.",
+                "Exit codes: 0 all OK; 1 an MV failed (ERROR) or was skipped because an upstream failed; 2 bad command line "
+                        + "or unknown MV; 3 database unreachable or log missing; 5 an MV was busy (another runner holds its lock)."})
+final class RefreshCommand implements Callable<Integer> {
+    @Mixin
+    ConnectionOptions connection;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(paramLabel = "MV", arity = "0..*", description = "MVs to refresh: mv_x (schema ops) or schema.mv_x.")
+    List<String> names = new ArrayList<>();
+
+    @Option(names = "--all", description = "Every MV of ops.mv_refresh_policy with refresh_enabled (the bundle's MVs).")
+    boolean all;
+
+    @Option(names = "--cascade", description = "Also every MV downstream of the named ones.")
+    boolean cascade;
+
+    @Option(names = "--concurrently", paramLabel = "auto|always|never", defaultValue = "auto",
+            converter = ConcurrencyConverter.class,
+            description = "auto (default): CONCURRENTLY where PostgreSQL allows it, PLAIN with the reason logged where not; "
+                    + "always: refuse (ERROR) an MV that cannot be refreshed concurrently; never: PLAIN.")
+    Concurrency concurrency;
+
+    @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "SET LOCAL statement_timeout in each refresh transaction (e.g. 30min).")
+    Duration statementTimeout;
+
+    @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
+            description = "SET LOCAL lock_timeout in each refresh transaction (e.g. 10s).")
+    Duration lockTimeout;
+
+    @Option(names = "--wait", paramLabel = "D", converter = DurationConverter.class,
+            description = "When another runner refreshes an MV, wait up to D for it instead of reporting BUSY.")
+    Duration wait;
+
+    @Option(names = "--dry-run", description = "Print the plan (order, method and why) and change nothing.")
+    boolean dryRun;
+
+    @Option(names = "--every", paramLabel = "D", converter = DurationConverter.class,
+            description = "Run in the foreground every D (e.g. 1h) until SIGTERM/Ctrl-C, which stops between MVs (exit 0).")
+    Duration every;
+
+    @Override
+    public Integer call() throws Exception {
+        if (names.isEmpty() && !all) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "name the MVs to refresh or use --all");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (dryRun) {
+            try (Connection c = connection.open()) {
+                plan(c).describe().forEach(out::println);
+            }
+            return ExitCode.OK;
+        }
+        RefreshEngine engine = new RefreshEngine(connection.spec(),
+                new RefreshEngine.Options(concurrency, statementTimeout, lockTimeout, wait), line -> out.println(line));
+        if (every == null) {
+            return once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out);
+        }
+        try (Connection c = connection.open()) {
+            plan(c); // bad names or a cycle end the command now, not in every run
+        }
+        RefreshLoop loop = new RefreshLoop();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            out.println("SIGTERM: stopping after the current materialized view");
+            loop.requestStop();
+            try {
+                loop.awaitDone(Duration.ofHours(24));
+            } catch (InterruptedException ignored) {
+                Thread.currentThread().interrupt();
+            }
+            out.flush();
+            // A clean stop on request is success; without halt the JVM would report 143 for SIGTERM.
+            Runtime.getRuntime().halt(ExitCode.OK);
+        }, "opsmv-refresh-stop"));
+        loop.run(every, stop -> once(engine, stop, out), line -> out.println(line));
+        return ExitCode.OK;
+    }
+
+    private RefreshPlan plan(Connection c) throws Exception {
+        try {
+            return RefreshPlan.build(c, names, all, cascade, concurrency);
+        } catch (IllegalStateException cycle) {
+            throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
+        }
+    }
+
+    private int once(RefreshEngine engine, java.util.concurrent.atomic.AtomicBoolean stop, PrintWriter out) throws Exception {
+        RefreshEngine.Result r;
+        try {
+            r = engine.run(names, all, cascade, stop::get);
+        } catch (IllegalStateException cycle) {
+            throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
+        }
+        long ok = r.outcomes().stream().filter(o -> o.status().equals("OK")).count();
+        out.println("run " + r.runId() + ": " + ok + " OK of " + r.outcomes().size() + " planned"
+                + (r.abandoned().isEmpty() ? "" : ", " + r.abandoned().size() + " abandoned run(s) marked"));
+        return r.failed() ? ExitCode.PROBLEM : r.busy() ? ExitCode.BUSY : ExitCode.OK;
+    }
+
+    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+        @Override
+        public Duration convert(String value) {
+            try {
+                return Durations.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    static final class ConcurrencyConverter implements CommandLine.ITypeConverter<Concurrency> {
+        @Override
+        public Concurrency convert(String value) {
+            try {
+                return Concurrency.valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not one of auto, always, never");
+            }
+        }
+    }
+}

@@ -1,0 +1,323 @@
+package dev.opsmv.refresh;
+
+import java.net.InetAddress;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+import org.postgresql.util.PSQLException;
+import org.postgresql.util.ServerErrorMessage;
+
+import dev.opsmv.db.ConnectionSpec;
+
+/**
+ * Refreshes MVs in dependency order, each in its own transaction, one runner per MV at a time
+ * (advisory lock), and writes the whole truth to ops.mv_refresh_log. A failed MV keeps its data
+ * (its transaction rolls back); the MVs downstream of it are SKIPPED; unrelated MVs go on.
+ */
+public final class RefreshEngine {
+    public static final String APPLICATION_NAME = "opsmv-refresh";
+
+    /** What a run was asked. Timeouts and wait may be null (none / do not wait). */
+    public record Options(Concurrency concurrency, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {
+        public static Options defaults() {
+            return new Options(Concurrency.AUTO, null, null, null);
+        }
+    }
+
+    /** What happened to one MV (mirrors its log row). */
+    public record Outcome(String mv, String status, String method, String fallbackReason, Long rows, long millis, String message) {
+    }
+
+    /** What happened in one run. */
+    public record Result(UUID runId, List<Outcome> outcomes, List<AbandonedRuns.Abandoned> abandoned, boolean stopped) {
+        public boolean failed() {
+            return outcomes.stream().anyMatch(o -> o.status().equals("ERROR") || o.status().equals("SKIPPED") && !o.message().contains("busy"));
+        }
+
+        public boolean busy() {
+            return outcomes.stream().anyMatch(o -> o.status().equals("BUSY"));
+        }
+    }
+
+    private final ConnectionSpec spec;
+    private final Options options;
+    private final Consumer<String> out;
+
+    public RefreshEngine(ConnectionSpec spec, Options options, Consumer<String> out) {
+        this.spec = spec;
+        this.options = options;
+        this.out = out;
+    }
+
+    /** Plans (catalog graph, names resolved) and refreshes; {@code stop} is checked between MVs. */
+    public Result run(Collection<String> names, boolean all, boolean cascade, BooleanSupplier stop) throws SQLException {
+        try (Connection log = spec.open(APPLICATION_NAME + "-log"); Connection work = spec.open(APPLICATION_NAME)) {
+            log.setAutoCommit(true);
+            work.setAutoCommit(true);
+            RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.concurrency());
+            return new Run(plan, log, work).execute(stop);
+        }
+    }
+
+    private final class Run {
+        final RefreshPlan plan;
+        final Connection logConn;
+        final Connection work;
+        final UUID runId = UUID.randomUUID();
+        final RefreshLog log;
+        final int workPid;
+        final boolean functionAvailable;
+        final Map<String, String> blocked = new LinkedHashMap<>(); // failed or busy MV -> "failed" | "busy"
+        final List<Outcome> outcomes = new ArrayList<>();
+        final List<AbandonedRuns.Abandoned> abandoned = new ArrayList<>();
+
+        Run(RefreshPlan plan, Connection logConn, Connection work) throws SQLException {
+            this.plan = plan;
+            this.logConn = logConn;
+            this.work = work;
+            this.log = new RefreshLog(logConn, runId, hostName(), APPLICATION_NAME);
+            this.workPid = intValue(work, "SELECT pg_backend_pid()");
+            this.functionAvailable = intValue(work, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
+            // PostgreSQL 14+: if this runner dies, its backend notices within seconds and cancels the
+            // refresh instead of running it to the end (and holding the MV's lock) for nothing.
+            try (Statement st = work.createStatement()) {
+                st.execute("SET client_connection_check_interval = '2s'");
+            } catch (SQLException olderServer) {
+                // PostgreSQL 13 and older: the backend notices when it next writes to the client.
+            }
+        }
+
+        Result execute(BooleanSupplier stop) throws SQLException {
+            abandoned.addAll(AbandonedRuns.sweep(logConn, plan.order()));
+            abandoned.forEach(a -> out.accept("ABANDONED " + a.mv() + ": RUNNING row " + a.refreshId() + " of backend pid "
+                    + a.backendPid() + " (started " + a.startedAt() + ") belonged to a runner that died"));
+            List<String> order = plan.order();
+            for (int i = 0; i < order.size(); i++) {
+                if (stop.getAsBoolean()) {
+                    out.accept("stopping: " + (order.size() - i) + " materialized view(s) left for the next run");
+                    return new Result(runId, outcomes, abandoned, true);
+                }
+                refreshOne(order.get(i));
+            }
+            return new Result(runId, outcomes, abandoned, false);
+        }
+
+        void refreshOne(String mv) throws SQLException {
+            for (Map.Entry<String, String> b : blocked.entrySet()) {
+                if (plan.graph().downstreamOf(b.getKey()).contains(mv)) {
+                    String reason = "upstream " + b.getKey() + " " + b.getValue();
+                    log.finalRow(mv, "SKIPPED", null, reason, null);
+                    record(new Outcome(mv, "SKIPPED", null, null, null, 0, reason));
+                    return;
+                }
+            }
+            if (!acquire(mv)) {
+                Integer holder = holder(mv);
+                String msg = "busy: another refresh holds the lock of " + mv + (holder == null ? "" : " (backend pid " + holder + ")");
+                log.finalRow(mv, "BUSY", null, msg, workPid);
+                record(new Outcome(mv, "BUSY", null, null, null, 0, msg));
+                blocked.put(mv, "busy");
+                return;
+            }
+            try {
+                abandoned.addAll(AbandonedRuns.sweepWhileLocked(logConn, mv));
+                if (intValue(logConn, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
+                        + "AND quote_ident(schema_name) || '.' || quote_ident(mv_name) = ?", mv) > 0) {
+                    // A live session refreshes it without our lock (e.g. an old runner): do not add a second RUNNING row.
+                    String msg = "busy: a RUNNING refresh of " + mv + " by a live backend is in ops.mv_refresh_log";
+                    log.finalRow(mv, "BUSY", null, msg, workPid);
+                    record(new Outcome(mv, "BUSY", null, null, null, 0, msg));
+                    blocked.put(mv, "busy");
+                    return;
+                }
+                refreshLocked(mv);
+            } finally {
+                unlock(mv);
+            }
+        }
+
+        void refreshLocked(String mv) throws SQLException {
+            long t0 = System.nanoTime();
+            work.setAutoCommit(false);
+            RefreshMethod m;
+            try {
+                setLocal("statement_timeout", options.statementTimeout());
+                setLocal("lock_timeout", options.lockTimeout());
+                m = RefreshMethod.decide(work, mv, options.concurrency());
+            } catch (SQLException e) {
+                work.rollback();
+                work.setAutoCommit(true);
+                throw e;
+            }
+            if (m.refusal() != null) {
+                work.rollback();
+                work.setAutoCommit(true);
+                log.finalRow(mv, "ERROR", RefreshMethod.CONCURRENTLY, m.refusal(), workPid);
+                record(new Outcome(mv, "ERROR", RefreshMethod.CONCURRENTLY, null, null, 0, m.refusal()));
+                blocked.put(mv, "failed");
+                return;
+            }
+            long id = log.running(mv, m, workPid);
+            try {
+                long rows = refreshStatement(mv, m);
+                RefreshLog.ok(work, id, rows);
+                work.commit();
+                record(new Outcome(mv, "OK", m.method(), m.fallbackReason(), rows, (System.nanoTime() - t0) / 1_000_000, null));
+            } catch (SQLException e) {
+                safeRollback();
+                String msg = message(e);
+                log.error(id, msg);
+                record(new Outcome(mv, "ERROR", m.method(), m.fallbackReason(), null, (System.nanoTime() - t0) / 1_000_000, msg));
+                blocked.put(mv, "failed");
+            } finally {
+                if (!work.isClosed()) {
+                    work.setAutoCommit(true);
+                }
+            }
+        }
+
+        /** REFRESH and count, in the open transaction; through ops.opsmv_refresh when we do not own the MV. */
+        long refreshStatement(String mv, RefreshMethod m) throws SQLException {
+            boolean concurrently = RefreshMethod.CONCURRENTLY.equals(m.method());
+            if (functionAvailable && intValue(work,
+                    "SELECT (NOT pg_has_role(current_user, relowner, 'USAGE'))::int FROM pg_class WHERE oid = ?::regclass", mv) == 1) {
+                try (PreparedStatement ps = work.prepareStatement("SELECT ops.opsmv_refresh(?, ?)")) {
+                    ps.setString(1, mv);
+                    ps.setBoolean(2, concurrently);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        return rs.getLong(1);
+                    }
+                }
+            }
+            try (Statement st = work.createStatement()) {
+                st.execute("REFRESH MATERIALIZED VIEW " + (concurrently ? "CONCURRENTLY " : "") + mv);
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + mv)) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        }
+
+        void setLocal(String setting, Duration d) throws SQLException {
+            if (d != null) {
+                try (Statement st = work.createStatement()) {
+                    st.execute("SET LOCAL " + setting + " = '" + Durations.pg(d) + "'");
+                }
+            }
+        }
+
+        boolean acquire(String mv) throws SQLException {
+            long deadline = options.maxWait() == null ? 0 : System.nanoTime() + options.maxWait().toNanos();
+            boolean said = false;
+            while (true) {
+                if (intValue(work, RefreshLock.TRY_LOCK, mv) == 1) {
+                    return true;
+                }
+                if (System.nanoTime() >= deadline) {
+                    return false;
+                }
+                if (!said) {
+                    out.accept("waiting up to " + Durations.human(options.maxWait()) + " for the refresh lock of " + mv);
+                    said = true;
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+        }
+
+        void unlock(String mv) {
+            try (PreparedStatement ps = work.prepareStatement(RefreshLock.UNLOCK)) {
+                ps.setString(1, mv);
+                ps.execute();
+            } catch (SQLException e) {
+                // The connection is gone: so is its session lock.
+            }
+        }
+
+        Integer holder(String mv) throws SQLException {
+            try (PreparedStatement ps = logConn.prepareStatement(RefreshLock.HOLDER)) {
+                ps.setString(1, mv);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() ? rs.getInt(1) : null;
+                }
+            }
+        }
+
+        void safeRollback() throws SQLException {
+            try {
+                work.rollback();
+            } catch (SQLException e) {
+                if (work.isClosed() || !work.isValid(5)) {
+                    throw e;
+                }
+            }
+        }
+
+        void record(Outcome o) {
+            outcomes.add(o);
+            StringBuilder line = new StringBuilder(String.format("%-9s %s", o.status(), o.mv()));
+            if (o.method() != null) {
+                line.append("  ").append(o.method());
+            }
+            if (o.fallbackReason() != null) {
+                line.append(" (fallback: ").append(o.fallbackReason()).append(')');
+            }
+            if (o.rows() != null) {
+                line.append("  ").append(o.rows()).append(" rows  ").append(o.millis()).append(" ms");
+            }
+            if (o.message() != null) {
+                line.append("  ").append(o.message());
+            }
+            out.accept(line.toString());
+        }
+    }
+
+    /** The server's one-line message with detail and SQLSTATE, for the log and the terminal. */
+    static String message(SQLException e) {
+        String msg = e.getMessage();
+        if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
+            ServerErrorMessage s = p.getServerErrorMessage();
+            msg = s.getMessage() + (s.getDetail() == null ? "" : " (" + s.getDetail() + ")");
+        }
+        msg = msg == null ? e.getClass().getSimpleName() : msg.replaceAll("\\s*\\R\\s*", " ").trim();
+        return e.getSQLState() == null ? msg : msg + " [SQLSTATE " + e.getSQLState() + "]";
+    }
+
+    static int intValue(Connection c, String sql, String... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setString(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1);
+            }
+        }
+    }
+
+    static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String h = System.getenv("HOSTNAME");
+            return h == null ? "unknown" : h;
+        }
+    }
+}

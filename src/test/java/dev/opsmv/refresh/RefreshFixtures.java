@@ -1,0 +1,90 @@
+package dev.opsmv.refresh;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.opsmv.cli.Main;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Sql;
+
+/** Shared helpers of the refresh tests: running the CLI, scratch MVs, checksums. */
+final class RefreshFixtures {
+    private RefreshFixtures() {
+    }
+
+    /** A --url for the CLI; the password (if the test server has one) goes through PGPASSWORD for processes. */
+    static String url(ConnectionSpec db) {
+        return "postgres://" + db.user() + "@" + db.host() + ":" + db.port() + "/" + db.database();
+    }
+
+    record Cli(int exitCode, String out, String err) {
+        String all() {
+            return out + err;
+        }
+    }
+
+    /** The runner in-process (fast): same code path as the jar, exit code returned. */
+    static Cli cli(ConnectionSpec db, String... args) {
+        List<String> argv = new ArrayList<>(List.of(args));
+        argv.add("--url");
+        argv.add(url(db));
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), argv.toArray(String[]::new));
+        Cli r = new Cli(code, out.toString(), err.toString());
+        System.out.println("[opsmv " + String.join(" ", args) + "] exit " + code + "\n" + r.all());
+        return r;
+    }
+
+    /** The runner as a separate JVM (for processes that must die). */
+    static OpsmvProcess process(ConnectionSpec db) {
+        OpsmvProcess p = OpsmvProcess.classpath();
+        if (db.hasPassword()) {
+            p.env("PGPASSWORD", db.passwordForChildEnvironment());
+        }
+        return p;
+    }
+
+    static String[] withUrl(ConnectionSpec db, String... args) {
+        List<String> argv = new ArrayList<>(List.of(args));
+        argv.add("--url");
+        argv.add(url(db));
+        return argv.toArray(String[]::new);
+    }
+
+    /**
+     * ops.mv_zz_slow: 2000 rows with a unique index; its query sleeps public.slow_config.seconds once
+     * (an InitPlan), so a refresh takes as long as the test says. Created fast (0 s), then set to {@code seconds}.
+     */
+    static void createSlowMv(ConnectionSpec db, double seconds) {
+        Sql.exec(db,
+                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
+                "INSERT INTO public.slow_config VALUES (0)",
+                """
+                CREATE MATERIALIZED VIEW ops.mv_zz_slow AS
+                SELECT g AS id, g * 2 AS v
+                FROM generate_series(1, 2000) g
+                WHERE (SELECT true FROM (SELECT pg_sleep(seconds) FROM public.slow_config) nap LIMIT 1)
+                """,
+                "CREATE UNIQUE INDEX ux_mv_zz_slow ON ops.mv_zz_slow (id)");
+        setSlow(db, seconds);
+    }
+
+    static void setSlow(ConnectionSpec db, double seconds) {
+        Sql.exec(db, "UPDATE public.slow_config SET seconds = " + seconds);
+    }
+
+    /** Row count and an md5 of every row in a stable order: "count:md5". */
+    static String checksum(ConnectionSpec db, String mv) {
+        return Sql.value(db, "SELECT count(*) || ':' || coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '-') FROM " + mv + " t").toString();
+    }
+
+    static List<java.util.Map<String, Object>> log(ConnectionSpec db, String where) {
+        return Sql.rows(db, "SELECT refresh_id, run_id, quote_ident(schema_name) || '.' || quote_ident(mv_name) AS mv, status, method, "
+                + "fallback_reason, rows_after_refresh, duration_ms, error_message, backend_pid, client_host, application_name, "
+                + "refresh_started_at, refresh_finished_at FROM ops.mv_refresh_log WHERE " + where + " ORDER BY refresh_id");
+    }
+}
