@@ -293,7 +293,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static int json(HttpExchange ex, int code, ObjectNode body) throws IOException {
-        byte[] bytes = HealthJson.write(body).getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8);
         ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
         ex.sendResponseHeaders(code, bytes.length);
         try (OutputStream out = ex.getResponseBody()) {

@@ -99,10 +99,10 @@ public final class DriverMatrixService {
 
     /** Read-only transaction with this request's bounds: every statement, and every lock wait. */
     private void begin(Connection c) throws SQLException {
+        // One round trip instead of three SET statements: on a busy 2-core host each one costs.
         try (Statement st = c.createStatement()) {
-            st.execute("SET TRANSACTION READ ONLY");
-            st.execute("SET LOCAL statement_timeout = " + config.statementTimeoutMs());
-            st.execute("SET LOCAL lock_timeout = " + config.lockTimeoutMs());
+            st.execute("SELECT set_config('transaction_read_only', 'on', true), set_config('statement_timeout', '"
+                    + config.statementTimeoutMs() + "', true), set_config('lock_timeout', '" + config.lockTimeoutMs() + "', true)");
         }
     }
 

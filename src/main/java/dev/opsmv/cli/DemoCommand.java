@@ -21,12 +21,18 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--keep", paramLabel = "DIR", description = "Keep the cluster's data directory here instead of a temporary one (reused on the next run).")
     java.nio.file.Path keep;
 
+    @Option(names = "--serve", description = "After the walk-through, keep the driver-matrix endpoint up until Ctrl-C.")
+    boolean serve;
+
+    @Option(names = "--port", paramLabel = "P", defaultValue = "8000", description = "Port for --serve (default ${DEFAULT-VALUE}; 0 = any free port).")
+    int port;
+
     @Override
     public Integer call() throws Exception {
         if (drivers < 1) {
             throw new IllegalArgumentException("--drivers must be at least 1 (got " + drivers + ")");
         }
-        new Demo(new Demo.Options(drivers, seed, pgVersion, keep), System.out).run();
+        new Demo(new Demo.Options(drivers, seed, pgVersion, keep, serve, port), System.out).run();
         return ExitCode.OK;
     }
 }

@@ -9,7 +9,18 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 
+import java.io.PrintWriter;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+
+import dev.opsmv.api.ApiConfig;
+import dev.opsmv.api.ApiServer;
 import dev.opsmv.bench.Bench;
+import dev.opsmv.health.HealthCheck;
+import dev.opsmv.refresh.RefreshEngine;
+import dev.opsmv.health.HealthReport;
+import dev.opsmv.health.HealthTable;
+import dev.opsmv.verify.Verifier;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
@@ -19,7 +30,7 @@ import me.tongfei.progressbar.ProgressBarStyle;
 
 /** The whole product on a throw-away embedded PostgreSQL with generated data. */
 public final class Demo {
-    public record Options(long drivers, long seed, String pgVersion, Path keep) {
+    public record Options(long drivers, long seed, String pgVersion, Path keep, boolean serve, int port) {
     }
 
     private final Options options;
@@ -45,13 +56,67 @@ public final class Demo {
 
                 out.println("== update: applying the bundle (changelog/db.changelog-master.yaml)");
                 long u0 = System.nanoTime();
-                Migrator.bundle(c, null).update();
-                out.printf(Locale.ROOT, "   applied in %.1f s%n", (System.nanoTime() - u0) / 1e9);
+                Migrator migrator = Migrator.bundle(c, null).quiet();
+                int pending = migrator.pendingChangeSets().size();
+                migrator.update();
+                out.printf(Locale.ROOT, "   %d changesets applied in %.1f s%n", pending, (System.nanoTime() - u0) / 1e9);
 
+                refresh(spec);
+                verify(c);
+                health(c);
                 sideBySide(c);
             }
+            out.printf(Locale.ROOT, "== demo finished in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            if (options.serve()) {
+                serve(spec);
+            }
         }
-        out.printf(Locale.ROOT, "== demo finished in %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+
+    /** What cron runs every hour: every MV in dependency order, logged in ops.mv_refresh_log. */
+    private void refresh(ConnectionSpec spec) throws Exception {
+        out.println("== refresh --all: dependency order from the catalog, CONCURRENTLY where possible");
+        RefreshEngine.Result result = new RefreshEngine(spec, RefreshEngine.Options.defaults(), line -> { })
+                .run(List.of(), true, false, () -> false);
+        for (RefreshEngine.Outcome o : result.outcomes()) {
+            out.printf(Locale.ROOT, "   %-44s %-7s %-13s %8d ms %,10d rows%n", o.mv(), o.status(),
+                    o.method() == null ? "" : o.method(), o.millis(), o.rows() == null ? 0 : o.rows());
+        }
+        if (result.failed()) {
+            throw new IllegalStateException("refresh failed on the demo database (see the rows above)");
+        }
+    }
+
+    private void verify(Connection c) throws Exception {
+        out.println("== verify: the post-deployment checklist");
+        List<Verifier.Item> items = new Verifier(c, "public", item -> out.println("   " + item.line())).run();
+        if (!Verifier.allOk(items)) {
+            throw new IllegalStateException("verify found a problem on the demo database (see the ✗ lines above)");
+        }
+    }
+
+    private void health(Connection c) throws Exception {
+        out.println("== health");
+        HealthReport report = HealthCheck.run(c);
+        PrintWriter w = new PrintWriter(out, true);
+        HealthTable.print(report, w);
+        w.flush();
+    }
+
+    /** Keeps the endpoint up on the demo database until Ctrl-C; the cluster is removed afterwards. */
+    private void serve(ConnectionSpec spec) throws Exception {
+        try (ApiServer api = new ApiServer(spec, ApiConfig.defaults().withPort(options.port()))) {
+            int port = api.start();
+            String week = SourceFixture.Spec.currentWeek().minusWeeks(4).toString();
+            out.println("== serving the driver-matrix endpoint until Ctrl-C:");
+            out.println("   curl -s 'http://127.0.0.1:" + port + ApiServer.DRIVER_MATRIX_PATH
+                    + "?origin_tag=cabinet&week_start_from=" + week + "&limit=5'");
+            out.println("   curl -s http://127.0.0.1:" + port + "/health");
+            out.println("   curl -s http://127.0.0.1:" + port + "/metrics");
+            CountDownLatch stopped = new CountDownLatch(1);
+            Runtime.getRuntime().addShutdownHook(new Thread(stopped::countDown, "opsmv-demo-stop"));
+            stopped.await();
+        }
     }
 
     private void generate(Connection c) throws Exception {

@@ -83,6 +83,17 @@ public final class HealthJson {
         return doc;
     }
 
+    private static final ObjectMapper COMPACT = new ObjectMapper();
+
+    /** Without indentation: HTTP bodies (a page of 100 matrix rows is a third smaller, and cheaper to write). */
+    public static String writeCompact(Object node) {
+        try {
+            return COMPACT.writeValueAsString(node);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     public static String write(Object node) {
         try {
             return MAPPER.writeValueAsString(node);

@@ -50,7 +50,7 @@ class ServeCommandTest {
                     HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.group(1) + "/api/v1/ops/payments/driver-matrix?limit=3"))
                             .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
-            assertTrue(r.body().contains("\"source\" : \"materialized_view\""), r.body());
+            assertTrue(r.body().contains("\"source\":\"materialized_view\""), r.body());
         } finally {
             p.destroy(); // SIGTERM: the shutdown hook closes the server and the pool
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "serve did not stop on SIGTERM");

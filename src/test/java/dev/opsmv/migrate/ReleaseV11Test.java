@@ -89,8 +89,12 @@ class ReleaseV11Test {
             assertTrue(Sql.count(db, "SELECT count(*) FROM ops." + mv) > 0, mv);
         }
         assertEquals(7, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE schemaname = 'ops'"));
-        assertEquals(List.of("idx_mv_payments_driver_matrix_cabinet_origin_week", "ux_mv_payments_driver_matrix_cabinet_grain"),
-                Sql.strings(db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'ops' AND tablename = 'mv_payments_driver_matrix_cabinet' ORDER BY 1"));
+        // v1.1's filter indexes carry the endpoint's order (week_start DESC, driver_id ASC), with and without origin_tag.
+        assertEquals(List.of(
+                        "idx_mv_payments_driver_matrix_cabinet_origin_week: (origin_tag, week_start DESC, driver_id)",
+                        "idx_mv_payments_driver_matrix_cabinet_week: (week_start DESC, driver_id)",
+                        "ux_mv_payments_driver_matrix_cabinet_grain: (driver_id)"),
+                Sql.strings(db, "SELECT indexname || ': ' || substring(indexdef from '\\(.*\\)') FROM pg_indexes WHERE schemaname = 'ops' AND tablename = 'mv_payments_driver_matrix_cabinet' ORDER BY 1"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_v02%' OR relname LIKE '%retired%'"), "no temporary object is left");
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
         assertTrue(Sql.value(db, "SELECT last_analyze FROM pg_stat_user_tables WHERE schemaname = 'ops' AND relname = 'mv_payments_driver_matrix_cabinet'") != null
