@@ -41,4 +41,5 @@ LEFT JOIN LATERAL (
     ORDER BY l.refresh_started_at DESC, l.refresh_id DESC
     LIMIT 1
 ) last ON true;
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP VIEW IF EXISTS ops.v_mv_health;

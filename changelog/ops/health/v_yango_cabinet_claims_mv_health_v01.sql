@@ -12,4 +12,5 @@ SELECT h.last_ok_refresh_finished_at,
        h.rows_after_refresh
 FROM ops.v_mv_health h
 WHERE h.schema_name = 'ops' AND h.mv_name = 'mv_yango_cabinet_claims_for_collection';
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP VIEW IF EXISTS ops.v_yango_cabinet_claims_mv_health;

@@ -31,4 +31,5 @@ CREATE UNIQUE INDEX ux_mv_claims_payment_status_cabinet_grain
     ON ops.mv_claims_payment_status_cabinet (claim_id);
 CREATE INDEX idx_mv_claims_payment_status_cabinet_driver_milestone
     ON ops.mv_claims_payment_status_cabinet (driver_id, milestone_value);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_claims_payment_status_cabinet;

@@ -10,4 +10,5 @@ CREATE UNIQUE INDEX ux_mv_payments_driver_matrix_cabinet_grain
     ON ops.mv_payments_driver_matrix_cabinet (driver_id);
 CREATE INDEX idx_mv_payments_driver_matrix_cabinet_origin_week
     ON ops.mv_payments_driver_matrix_cabinet (origin_tag, week_start, driver_id);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_payments_driver_matrix_cabinet;

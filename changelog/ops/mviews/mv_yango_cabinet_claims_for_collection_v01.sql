@@ -31,6 +31,7 @@ WHERE s.payment_status IN ('UNPAID', 'PARTIAL', 'REVERSED')
 WITH DATA;
 CREATE INDEX idx_mv_yango_cabinet_claims_for_collection_aging
     ON ops.mv_yango_cabinet_claims_for_collection (aging_bucket, origin_tag);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_cabinet_claims_for_collection;
 
 --changeset opsmv:v1.0-ux_mv_yango_cabinet_claims_for_collection_grain runInTransaction:false

@@ -20,4 +20,5 @@ CREATE UNIQUE INDEX ux_mv_yango_payments_ledger_latest_enriched_grain
     ON ops.mv_yango_payments_ledger_latest_enriched (driver_id, milestone_value);
 CREATE INDEX idx_mv_yango_payments_ledger_latest_enriched_origin_week
     ON ops.mv_yango_payments_ledger_latest_enriched (origin_tag, week_start);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest_enriched;

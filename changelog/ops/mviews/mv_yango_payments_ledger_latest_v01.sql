@@ -17,4 +17,5 @@ GROUP BY c.driver_id, c.milestone_value
 WITH DATA;
 CREATE UNIQUE INDEX ux_mv_yango_payments_ledger_latest_grain
     ON ops.mv_yango_payments_ledger_latest (driver_id, milestone_value);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest;

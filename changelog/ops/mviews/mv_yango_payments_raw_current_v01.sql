@@ -20,4 +20,5 @@ CREATE UNIQUE INDEX ux_mv_yango_payments_raw_current_grain
     ON ops.mv_yango_payments_raw_current (payment_key);
 CREATE INDEX idx_mv_yango_payments_raw_current_driver_milestone
     ON ops.mv_yango_payments_raw_current (driver_id, milestone_value);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_raw_current;

@@ -25,4 +25,5 @@ CREATE UNIQUE INDEX ux_mv_yango_receivable_payable_detail_grain
     ON ops.mv_yango_receivable_payable_detail (driver_id, milestone_value);
 CREATE INDEX idx_mv_yango_receivable_payable_detail_origin_week
     ON ops.mv_yango_receivable_payable_detail (origin_tag, week_start);
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_receivable_payable_detail;

@@ -4,6 +4,7 @@
 --comment: The schema every bundle object lives in.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE SCHEMA IF NOT EXISTS ops;
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP SCHEMA IF EXISTS ops;
 
 --changeset opsmv:v1.0-ops-index-guards splitStatements:false
@@ -47,5 +48,6 @@ BEGIN
     END IF;
 END
 $fn$;
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_assert_index_valid(text, text);
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_drop_invalid_index(text, text);

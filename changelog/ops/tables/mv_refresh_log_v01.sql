@@ -30,4 +30,5 @@ CREATE INDEX idx_mv_refresh_log_mv_started
 CREATE INDEX idx_mv_refresh_log_running
     ON ops.mv_refresh_log (schema_name, mv_name) WHERE status = 'RUNNING';
 COMMENT ON TABLE ops.mv_refresh_log IS 'opsmv: one row per refresh of one materialized view';
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP TABLE IF EXISTS ops.mv_refresh_log;

@@ -17,6 +17,7 @@ CREATE TABLE ops.mv_refresh_policy (
         CHECK (warn_after_hours > 0 AND crit_after_hours >= warn_after_hours AND stuck_after_minutes > 0)
 );
 COMMENT ON TABLE ops.mv_refresh_policy IS 'opsmv: freshness thresholds per materialized view';
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP TABLE IF EXISTS ops.mv_refresh_policy;
 
 --changeset opsmv:v1.0-mv_refresh_policy-rows
@@ -29,4 +30,5 @@ INSERT INTO ops.mv_refresh_policy (schema_name, mv_name, is_critical, warn_after
     ('ops', 'mv_claims_payment_status_cabinet',         false, 24, 48, 60, 'payment status of each cabinet claim'),
     ('ops', 'mv_yango_cabinet_claims_for_collection',   true,  24, 48, 60, 'claims still to collect (runbook: 24 h / 48 h)'),
     ('ops', 'mv_payments_driver_matrix_cabinet',        true,   2,  6, 30, 'served by the driver-matrix endpoint');
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DELETE FROM ops.mv_refresh_policy WHERE schema_name = 'ops' AND mv_name IN ('mv_yango_payments_raw_current', 'mv_yango_payments_ledger_latest', 'mv_yango_payments_ledger_latest_enriched', 'mv_yango_receivable_payable_detail', 'mv_claims_payment_status_cabinet', 'mv_yango_cabinet_claims_for_collection', 'mv_payments_driver_matrix_cabinet');

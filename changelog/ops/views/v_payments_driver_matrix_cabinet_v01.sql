@@ -68,4 +68,5 @@ LEFT JOIN expected e ON e.driver_id = d.driver_id
 LEFT JOIN paid     p ON p.driver_id = d.driver_id
 LEFT JOIN claimed  c ON c.driver_id = d.driver_id
 WHERE d.driver_id IS NOT NULL;
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP VIEW IF EXISTS ops.v_payments_driver_matrix_cabinet;

@@ -13,9 +13,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "rollback", mixinStandardHelpOptions = true,
         description = {"Undoes changesets: everything after a tag (--tag) or the last N (--count).",
-                "Tags set by the changelog (opsmv-empty, v1.0) belong to a tagDatabase changeset, which Liquibase "
-                        + "undoes too: after 'rollback --tag v1.0' the objects are those of v1.0 but the tag row is gone "
-                        + "('update --to-tag v1.0' puts it back). Tags set with 'opsmv tag' stay."})
+                "The changelog's tags (opsmv-empty, v1.0, v1.1) keep their row (keepTagOnRollback), as tags set with "
+                        + "'opsmv tag' do: after 'rollback --tag v1.0' the database is at v1.0, tag included."})
 final class RollbackCommand implements Callable<Integer> {
     @Spec
     CommandSpec command;
