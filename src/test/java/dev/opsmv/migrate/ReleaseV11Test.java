@@ -18,7 +18,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.health.HealthCheck;
+import dev.opsmv.health.Level;
+import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
@@ -115,8 +119,25 @@ class ReleaseV11Test {
         // the policy row is still there, and the rebuilt MV refreshes concurrently
         assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"));
         assertEquals(Boolean.TRUE, Sql.value(db, "SELECT is_critical FROM ops.mv_refresh_policy WHERE mv_name = 'mv_payments_driver_matrix_cabinet'"));
-        Sql.exec(db, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + MATRIX);
         assertEquals(List.of(MATRIX), Sql.strings(db, DEPENDENTS_OF_VIEW), "the MV reads the view again after the swap");
+
+        // after the upgrade, what cron runs: refresh --all (CONCURRENTLY everywhere), then health is OK
+        RefreshEngine.Result refreshed = new RefreshEngine(db, RefreshEngine.Options.defaults(), line -> { })
+                .run(List.of(), true, false, () -> false);
+        assertEquals(7, refreshed.outcomes().size());
+        for (RefreshEngine.Outcome o : refreshed.outcomes()) {
+            assertEquals("OK", o.status(), o.toString());
+            assertEquals("CONCURRENTLY", o.method(), o.toString());
+        }
+        try (Connection c = db.open()) {
+            assertEquals(Level.OK, HealthCheck.run(c).overall());
+        }
+
+        // the endpoint's SQL serves the new column
+        DriverMatrixQuery q = DriverMatrixQuery.parse(java.util.Map.of("limit", List.of("1000")), java.time.LocalDate.now());
+        List<java.util.Map<String, Object>> page = Sql.rows(db, q.literalSql(DriverMatrixQuery.MV));
+        assertTrue(!page.isEmpty() && page.get(0).containsKey("last_paid_date"), "the endpoint's query returns last_paid_date");
+        assertTrue(page.stream().anyMatch(r -> r.get("last_paid_date") != null), "and some page rows carry one");
     }
 
     @Test
