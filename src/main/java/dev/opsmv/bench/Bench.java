@@ -82,7 +82,11 @@ public final class Bench {
                 exec(c, "VACUUM ANALYZE");
 
                 queries(c);
-                try (ApiServer api = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
+                // The endpoint's 5 s statement timeout would answer 503 for the plain view at a million
+                // drivers; the benchmark wants the view's time, so it allows two minutes.
+                ApiConfig apiConfig = new ApiConfig(ApiConfig.DEFAULT_BIND, 0, 120_000, ApiConfig.DEFAULT_LOCK_TIMEOUT_MS,
+                        ApiConfig.DEFAULT_POOL_SIZE, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
+                try (ApiServer api = new ApiServer(db, apiConfig)) {
                     api.start();
                     httpQueries(c, api.port());
                     MvGraph graph = MvGraph.load(c);
@@ -175,7 +179,7 @@ public final class Bench {
 
     private void httpQueries(Connection c, int port) throws Exception {
         step("the same requests through the HTTP endpoint: MV vs the plain-view fallback");
-        report.section("1b. The same requests through the endpoint (`serve`, HTTP on loopback)",
+        report.section("1b. The same requests through the endpoint (`serve`, HTTP on loopback; statement timeout raised to 120 s so the view's time is measured, where `serve` would answer 503 after 5 s)",
                 "| request | view median ms | view p95 ms | MV median ms | MV p95 ms | speed-up (median) |",
                 "|---|---:|---:|---:|---:|---:|");
         HttpClient client = HttpClient.newHttpClient();
