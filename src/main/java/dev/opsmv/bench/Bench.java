@@ -451,7 +451,8 @@ public final class Bench {
 
     // ---- measuring helpers ----
 
-    private Stats time(Connection c, String sql, int runs) throws SQLException {
+    /** {@code runs} timed executions after two warm-up runs. */
+    public static Stats time(Connection c, String sql, int runs) throws SQLException {
         for (int i = 0; i < 2; i++) {
             timeOnce(c, sql);
         }

@@ -3,8 +3,8 @@ package dev.opsmv.bench;
 import java.util.Arrays;
 
 /** Order statistics of a set of timings, in milliseconds. */
-record Stats(int n, double median, double p95, double p99, double max) {
-    static Stats of(double[] millis) {
+public record Stats(int n, double median, double p95, double p99, double max) {
+    public static Stats of(double[] millis) {
         double[] s = millis.clone();
         Arrays.sort(s);
         return new Stats(s.length, pct(s, 50), pct(s, 95), pct(s, 99), s.length == 0 ? 0 : s[s.length - 1]);

@@ -1,7 +1,5 @@
 package dev.opsmv.cli;
 
-import java.net.ConnectException;
-import java.net.UnknownHostException;
 import java.sql.SQLException;
 
 import dev.opsmv.db.BadConnectionUrl;
@@ -39,9 +37,7 @@ final class Failures {
         if (sql != null && "55P03".equals(sql.getSQLState())) {
             return ExitCode.LOCK_TIMEOUT;
         }
-        if (sql != null || find(ex, ConnectException.class) != null || find(ex, UnknownHostException.class) != null) {
-            return ExitCode.DATABASE;
-        }
+        // everything else: refused or unknown host, a failed statement, a server gone away
         return ExitCode.DATABASE;
     }
 

@@ -27,9 +27,7 @@ final class RollbackCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (target.count != null && target.count < 1) {
-            target.check(java.util.List.of(), 0);
-        }
+        target.checkArguments();
         try (Connection c = connection.open()) {
             History history = new History(c);
             long before = history.appliedCount();

@@ -12,6 +12,13 @@ final class RollbackTarget {
     @Option(names = "--count", paramLabel = "N", required = true, description = "Undo the last N changesets (N >= 1).")
     Integer count;
 
+    /** What can be refused before connecting: a count below 1 (exit 2). */
+    void checkArguments() {
+        if (count != null && count < 1) {
+            check(List.of(), 0);
+        }
+    }
+
     /** Fails with a usage error (exit 2) unless the target makes sense for a database holding {@code tags}. */
     void check(List<String> tags, long applied) {
         if (count != null && count < 1) {

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 
@@ -142,19 +141,9 @@ public final class Demo {
     private void sideBySide(Connection c) throws Exception {
         Bench.Query q = Bench.typicalQueries(SourceFixture.Spec.currentWeek()).get(1);
         out.println("== driver-matrix query (" + q.name() + "): plain view vs materialized view");
-        double view = median(c, q.sql(Bench.VIEW), 5);
-        double mv = median(c, q.sql(Bench.MV), 15);
+        double view = Bench.time(c, q.sql(Bench.VIEW), 5).median();
+        double mv = Bench.time(c, q.sql(Bench.MV), 15).median();
         out.printf(Locale.ROOT, "   plain view  %9.2f ms%n   MV          %9.2f ms%n   speedup     %9.0fx%n", view, mv, view / mv);
-    }
-
-    private static double median(Connection c, String sql, int runs) throws Exception {
-        Bench.timeOnce(c, sql);
-        double[] ms = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            ms[i] = Bench.timeOnce(c, sql);
-        }
-        Arrays.sort(ms);
-        return ms[runs / 2];
     }
 
     private static boolean databaseExists(EmbeddedServer server, String name) throws Exception {
