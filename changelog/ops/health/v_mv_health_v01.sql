@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-v_mv_health
+--changeset opsmv:v1.0-v_mv_health rollbackSplitStatements:false
 --comment: Freshness of every MV in the policy table, from the refresh log (PostgreSQL itself keeps no refresh time). NO_REFRESH: never refreshed OK; otherwise OK / WARN / CRIT by that MV's thresholds.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-v_mv_health')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE VIEW ops.v_mv_health AS
 SELECT p.schema_name,
@@ -42,4 +44,4 @@ LEFT JOIN LATERAL (
     LIMIT 1
 ) last ON true;
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP VIEW IF EXISTS ops.v_mv_health;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-v_mv_health') THEN DROP VIEW IF EXISTS ops.v_mv_health; END IF; END $rb$;

@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_claims_payment_status_cabinet
+--changeset opsmv:v1.0-mv_claims_payment_status_cabinet rollbackSplitStatements:false
 --comment: Each cabinet claim with what Yango paid for its driver x milestone. PAID covers the claim; PARTIAL pays part; REVERSED was paid then reversed; UNPAID has no payment.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_claims_payment_status_cabinet')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_claims_payment_status_cabinet AS
 SELECT c.claim_id,
@@ -32,4 +34,4 @@ CREATE UNIQUE INDEX ux_mv_claims_payment_status_cabinet_grain
 CREATE INDEX idx_mv_claims_payment_status_cabinet_driver_milestone
     ON ops.mv_claims_payment_status_cabinet (driver_id, milestone_value);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_claims_payment_status_cabinet;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_claims_payment_status_cabinet') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_claims_payment_status_cabinet; END IF; END $rb$;

@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_yango_cabinet_claims_for_collection
+--changeset opsmv:v1.0-mv_yango_cabinet_claims_for_collection rollbackSplitStatements:false
 --comment: Claims Yango has not fully paid, with the amount still due and its age. Its grain (driver x milestone) is a business rule the source does not enforce, so the unique index comes in its own guarded changeset below.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_yango_cabinet_claims_for_collection')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_yango_cabinet_claims_for_collection AS
 SELECT s.driver_id,
@@ -32,12 +34,12 @@ WITH DATA;
 CREATE INDEX idx_mv_yango_cabinet_claims_for_collection_aging
     ON ops.mv_yango_cabinet_claims_for_collection (aging_bucket, origin_tag);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_cabinet_claims_for_collection;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_yango_cabinet_claims_for_collection') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_cabinet_claims_for_collection; END IF; END $rb$;
 
 --changeset opsmv:v1.0-ux_mv_yango_cabinet_claims_for_collection_grain runInTransaction:false
 --comment: The unique grain index makes REFRESH CONCURRENTLY possible. Duplicate claims in the source would make it fail half-way (an INVALID index), so the deployment halts first and says how to list them. The REFRESHes drop duplicates the MVs captured before they were removed from the source (the claims status MV first: this MV reads it).
---preconditions onFail:HALT onError:HALT onSqlOutput:TEST onFailMessage:"Duplicate claims: the source holds more than one claim for some driver_id x milestone_value, so ux_mv_yango_cabinet_claims_for_collection_grain cannot be built. List them with `opsmv check-duplicates` or: SELECT driver_id, milestone_value, count(*) FROM claims_cabinet GROUP BY 1, 2 HAVING count(*) > 1; then remove the duplicates and run update again."
---precondition-sql-check expectedResult:0 SELECT count(*) FROM (SELECT 1 FROM ${source_schema}.claims_cabinet GROUP BY driver_id, milestone_value HAVING count(*) > 1) duplicate_grains
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_grain_decision('${source_schema}')
 SET lock_timeout = '${lock_timeout}';
 REFRESH MATERIALIZED VIEW CONCURRENTLY ops.mv_claims_payment_status_cabinet;
 REFRESH MATERIALIZED VIEW ops.mv_yango_cabinet_claims_for_collection;
@@ -46,4 +48,6 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS ux_mv_yango_cabinet_claims_for_co
     ON ops.mv_yango_cabinet_claims_for_collection (driver_id, milestone_value);
 SELECT ops.opsmv_assert_index_valid('ops', 'ux_mv_yango_cabinet_claims_for_collection_grain');
 --rollback SET lock_timeout = '${lock_timeout}';
+--rollback SELECT ops.opsmv_keep_adopted_index('v1.0-ux_mv_yango_cabinet_claims_for_collection_grain', 'ops', 'ux_mv_yango_cabinet_claims_for_collection_grain');
 --rollback DROP INDEX CONCURRENTLY IF EXISTS ops.ux_mv_yango_cabinet_claims_for_collection_grain;
+--rollback SELECT ops.opsmv_restore_adopted_index('ops', 'ux_mv_yango_cabinet_claims_for_collection_grain');

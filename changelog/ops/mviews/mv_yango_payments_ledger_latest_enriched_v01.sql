@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_yango_payments_ledger_latest_enriched
+--changeset opsmv:v1.0-mv_yango_payments_ledger_latest_enriched rollbackSplitStatements:false
 --comment: The ledger with the driver attributes reports filter on (origin, lead week, park).
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_yango_payments_ledger_latest_enriched')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_yango_payments_ledger_latest_enriched AS
 SELECT l.driver_id,
@@ -21,4 +23,4 @@ CREATE UNIQUE INDEX ux_mv_yango_payments_ledger_latest_enriched_grain
 CREATE INDEX idx_mv_yango_payments_ledger_latest_enriched_origin_week
     ON ops.mv_yango_payments_ledger_latest_enriched (origin_tag, week_start);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest_enriched;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_yango_payments_ledger_latest_enriched') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest_enriched; END IF; END $rb$;

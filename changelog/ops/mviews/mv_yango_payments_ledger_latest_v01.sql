@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_yango_payments_ledger_latest
+--changeset opsmv:v1.0-mv_yango_payments_ledger_latest rollbackSplitStatements:false
 --comment: What Yango has paid per driver x milestone as of the latest snapshots; reversed payments count as not paid.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_yango_payments_ledger_latest')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_yango_payments_ledger_latest AS
 SELECT c.driver_id,
@@ -18,4 +20,4 @@ WITH DATA;
 CREATE UNIQUE INDEX ux_mv_yango_payments_ledger_latest_grain
     ON ops.mv_yango_payments_ledger_latest (driver_id, milestone_value);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_yango_payments_ledger_latest') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_ledger_latest; END IF; END $rb$;

@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_yango_payments_raw_current
+--changeset opsmv:v1.0-mv_yango_payments_raw_current rollbackSplitStatements:false
 --comment: Each ledger file is a full snapshot, so a payment appears once per ingestion; keep only its latest snapshot (a later one may reverse it).
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_yango_payments_raw_current')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_yango_payments_raw_current AS
 SELECT DISTINCT ON (r.payment_key)
@@ -21,4 +23,4 @@ CREATE UNIQUE INDEX ux_mv_yango_payments_raw_current_grain
 CREATE INDEX idx_mv_yango_payments_raw_current_driver_milestone
     ON ops.mv_yango_payments_raw_current (driver_id, milestone_value);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_raw_current;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_yango_payments_raw_current') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_payments_raw_current; END IF; END $rb$;

@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-mv_yango_receivable_payable_detail
+--changeset opsmv:v1.0-mv_yango_receivable_payable_detail rollbackSplitStatements:false
 --comment: Expected (our calculation) against paid (Yango's ledger) per driver x milestone: receivable when Yango owes us, payable when it overpaid.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-mv_yango_receivable_payable_detail')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_yango_receivable_payable_detail AS
 SELECT coalesce(pc.driver_id, l.driver_id)             AS driver_id,
@@ -26,4 +28,4 @@ CREATE UNIQUE INDEX ux_mv_yango_receivable_payable_detail_grain
 CREATE INDEX idx_mv_yango_receivable_payable_detail_origin_week
     ON ops.mv_yango_receivable_payable_detail (origin_tag, week_start);
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_receivable_payable_detail;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-mv_yango_receivable_payable_detail') THEN DROP MATERIALIZED VIEW IF EXISTS ops.mv_yango_receivable_payable_detail; END IF; END $rb$;

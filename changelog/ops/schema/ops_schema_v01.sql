@@ -1,11 +1,11 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-ops-schema
+--changeset opsmv:v1.0-ops-schema rollbackSplitStatements:false
 --comment: The schema every bundle object lives in.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE SCHEMA IF NOT EXISTS ops;
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP SCHEMA IF EXISTS ops;
+--rollback DO $rb$ BEGIN IF EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'ops') OR EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'ops') THEN RAISE WARNING 'opsmv: schema ops kept: it still holds objects the bundle did not create (adopted objects, archived refresh history)'; ELSE DROP SCHEMA IF EXISTS ops; END IF; END $rb$;
 
 --changeset opsmv:v1.0-ops-index-guards splitStatements:false
 --comment: CREATE INDEX CONCURRENTLY IF NOT EXISTS silently skips an INVALID leftover of a failed build; the index changesets call these two guards around every concurrent build.

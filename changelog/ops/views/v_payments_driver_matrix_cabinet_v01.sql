@@ -1,7 +1,9 @@
 --liquibase formatted sql
 
---changeset opsmv:v1.0-v_payments_driver_matrix_cabinet
+--changeset opsmv:v1.0-v_payments_driver_matrix_cabinet rollbackSplitStatements:false
 --comment: The driver matrix computed live: one row per driver, each milestone (1, 5, 25) achieved / expected / paid / claim status, and totals. Correct but slow (aggregates every source table); the endpoint reads the MV built from it.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.0-v_payments_driver_matrix_cabinet')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE VIEW ops.v_payments_driver_matrix_cabinet AS
 WITH achieved AS (
@@ -69,4 +71,4 @@ LEFT JOIN paid     p ON p.driver_id = d.driver_id
 LEFT JOIN claimed  c ON c.driver_id = d.driver_id
 WHERE d.driver_id IS NOT NULL;
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
---rollback DROP VIEW IF EXISTS ops.v_payments_driver_matrix_cabinet;
+--rollback DO $rb$ BEGIN IF NOT ops.opsmv_release('v1.0-v_payments_driver_matrix_cabinet') THEN DROP VIEW IF EXISTS ops.v_payments_driver_matrix_cabinet; END IF; END $rb$;

@@ -202,6 +202,28 @@ public final class Migrator {
         return pending;
     }
 
+    /**
+     * The statements of one changeset of the changelog as Liquibase would run them (parameters
+     * substituted), for running outside Liquibase: the adoption plan runs the adoption changeset in a
+     * transaction it rolls back.
+     */
+    public String changeSetSql(String id) throws Exception {
+        return withScope(database -> {
+            for (ChangeSet cs : parseChangeLog(database).getChangeSets()) {
+                if (cs.getId().equals(id)) {
+                    StringBuilder sql = new StringBuilder();
+                    for (var change : cs.getChanges()) {
+                        if (change instanceof liquibase.change.core.RawSQLChange raw) {
+                            sql.append(raw.getSql()).append('\n');
+                        }
+                    }
+                    return sql.toString();
+                }
+            }
+            throw new IllegalStateException("changeset " + id + " is not in " + changelogFile);
+        });
+    }
+
     /** Parses the changelog only: DatabaseChangelogCommandStep would also create the history table. */
     private liquibase.changelog.DatabaseChangeLog parseChangeLog(Database database) throws Exception {
         return liquibase.parser.ChangeLogParserFactory.getInstance().getParser(changelogFile, resources)

@@ -84,7 +84,7 @@ class BundleUpdateTest {
 
     @Test
     void logPolicyAndHealthViewsExist() {
-        assertEquals(List.of("mv_refresh_log", "mv_refresh_policy"),
+        assertEquals(List.of("mv_refresh_log", "mv_refresh_policy", "opsmv_adoption", "opsmv_bundle_index", "opsmv_bundle_object"),
                 Sql.strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'ops' ORDER BY 1"));
         assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"));
         assertEquals(List.of("v_mv_health", "v_payments_driver_matrix_cabinet", "v_yango_cabinet_claims_mv_health"),

@@ -50,8 +50,8 @@ class RollbackTest {
             Migrator.bundle(c, null).updateToTag("v1.0");
         }
         try (Connection c = db.open()) {
-            // the tag, both health views, the driver-matrix MV
-            Migrator.bundle(c, null).rollbackCount(4);
+            // the tag, both health views, the health views' set-aside step, the driver-matrix MV
+            Migrator.bundle(c, null).rollbackCount(5);
         }
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE matviewname = 'mv_payments_driver_matrix_cabinet'"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_views WHERE schemaname = 'ops' AND viewname LIKE '%health'"));

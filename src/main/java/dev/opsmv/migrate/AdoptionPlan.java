@@ -1,0 +1,125 @@
+package dev.opsmv.migrate;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+import com.github.difflib.DiffUtils;
+import com.github.difflib.UnifiedDiffUtils;
+
+/**
+ * What the next update would do with each object the bundle owns, on a database that may already
+ * hold them (built by the runbooks' psql scripts): create, adopt (identical), alter (a refresh table
+ * conformed in place), replace (a derived health view set aside), rebuild (an INVALID leftover),
+ * differs or conflict. The decision itself lives in the changelog (ops.opsmv_adoption_plan, used by
+ * the adoption gate under every Liquibase client); here it is read without changing anything: the
+ * adoption changeset runs inside a transaction that is rolled back.
+ */
+public final class AdoptionPlan {
+    /** The changeset that installs the catalogue and the comparison functions. */
+    public static final String ADOPTION_CHANGESET = "v1.0-ops-adoption";
+
+    public record Item(int seq, String changesetId, String object, String kind, String action, String detail,
+                       String liveDefinition, String bundleDefinition) {
+        /** Stops the update: the bundle will not guess. */
+        public boolean blocking() {
+            return "differs".equals(action) || "conflict".equals(action);
+        }
+
+        /** A differing MV that `update --replace-differing` can rebuild with the bundle's definition. */
+        public boolean replaceable() {
+            return "differs".equals(action) && "materialized view".equals(kind);
+        }
+
+        /** A unified diff, live definition first; empty when there is nothing to compare. */
+        public List<String> diff() {
+            if (liveDefinition == null || bundleDefinition == null) {
+                return List.of();
+            }
+            List<String> live = Arrays.asList(liveDefinition.split("\n"));
+            List<String> bundle = Arrays.asList(bundleDefinition.split("\n"));
+            return UnifiedDiffUtils.generateUnifiedDiff(object + " (this database)", object + " (bundle, changeset " + changesetId + ")",
+                    live, DiffUtils.diff(live, bundle), 2);
+        }
+    }
+
+    private final List<Item> items;
+
+    private AdoptionPlan(List<Item> items) {
+        this.items = List.copyOf(items);
+    }
+
+    public List<Item> items() {
+        return items;
+    }
+
+    /** Something is already there: the plan is worth showing object by object. */
+    public boolean meetsExistingObjects() {
+        return items.stream().anyMatch(i -> !"create".equals(i.action()));
+    }
+
+    public List<Item> blocking() {
+        return items.stream().filter(Item::blocking).toList();
+    }
+
+    public long count(String action) {
+        return items.stream().filter(i -> action.equals(i.action())).count();
+    }
+
+    /** Reads the plan; the database is left exactly as it was (everything runs in a rolled-back transaction). */
+    public static AdoptionPlan read(Connection c, Migrator migrator) throws Exception {
+        String adoptionSql = migrator.changeSetSql(ADOPTION_CHANGESET);
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS ops");
+            st.execute(adoptionSql);
+            List<Item> items = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT * FROM ops.opsmv_adoption_plan(?)")) {
+                ps.setString(1, historyTable(c));
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        items.add(new Item(rs.getInt("seq"), rs.getString("changeset_id"), rs.getString("object"),
+                                rs.getString("object_kind"), rs.getString("action"), rs.getString("detail"),
+                                rs.getString("live_definition"), rs.getString("bundle_definition")));
+                    }
+                }
+            }
+            return new AdoptionPlan(items);
+        } finally {
+            c.rollback();
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    /** What adoption did, as the gate and the changesets recorded it (empty where nothing was adopted). */
+    public static List<String> adopted(Connection c) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT to_regclass('ops.opsmv_adoption') IS NOT NULL")) {
+            rs.next();
+            if (!rs.getBoolean(1)) {
+                return out;
+            }
+        }
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT action, object, detail FROM ops.opsmv_adoption ORDER BY adoption_id")) {
+            while (rs.next()) {
+                out.add(rs.getString(1) + ": " + rs.getString(2) + (rs.getString(3) == null ? "" : " (" + rs.getString(3) + ")"));
+            }
+        }
+        return out;
+    }
+
+    private static String historyTable(Connection c) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_schema()")) {
+            rs.next();
+            return (rs.getString(1) == null ? "public" : rs.getString(1)) + ".databasechangelog";
+        }
+    }
+}
