@@ -643,7 +643,7 @@ BEGIN
         ELSIF p.object_kind = 'index' AND p.changeset_id IN (SELECT o.changeset_id FROM ops.opsmv_bundle_object o) THEN
             NULL; -- an index of an adopted MV: nothing to build, and the MV's own record covers it
         ELSE
-            PERFORM ops.opsmv_record(p.changeset_id, p.object, 'adopt', p.action || ': ' || p.detail, NULL);
+            PERFORM ops.opsmv_record(p.changeset_id, p.object, 'adopt', CASE WHEN p.action = 'adopt' THEN p.detail ELSE p.action || ': ' || p.detail END, NULL);
         END IF;
         v_count := v_count + 1;
     END LOOP;
@@ -732,12 +732,15 @@ DECLARE
     a record;
     k record;
     v_table regclass;
+    v_adopted boolean;
     v_changes integer := 0;
 BEGIN
     FOREACH t IN ARRAY ARRAY['mv_refresh_log', 'mv_refresh_policy'] LOOP
         v_table := to_regclass('ops.' || t);
         CONTINUE WHEN v_table IS NULL;
-        FOR b IN SELECT * FROM ops.opsmv_bundle_columns(t) LOOP
+        -- a table the bundle created has its shape already, but for refreshed_at (added since)
+        v_adopted := ops.opsmv_decision('v1.0-' || t) = 'adopted';
+        FOR b IN SELECT * FROM ops.opsmv_bundle_columns(t) c WHERE v_adopted OR c.column_name = 'refreshed_at' LOOP
             SELECT a2.attnotnull, pg_get_expr(d.adbin, d.adrelid) AS default_expr, a2.attidentity
               INTO a
             FROM pg_attribute a2 LEFT JOIN pg_attrdef d ON d.adrelid = a2.attrelid AND d.adnum = a2.attnum
@@ -755,6 +758,7 @@ BEGIN
                 v_changes := v_changes + 1;
             END IF;
         END LOOP;
+        CONTINUE WHEN NOT v_adopted;
         -- columns of another shape the bundle never writes must not reject its rows
         FOR k IN SELECT a2.attname FROM pg_attribute a2
                  WHERE a2.attrelid = v_table AND a2.attnum > 0 AND NOT a2.attisdropped AND a2.attnotnull AND a2.attidentity = ''
@@ -775,7 +779,11 @@ BEGIN
                    AND pg_get_constraintdef(con.oid) ~ '\m(status|method)\M' LOOP
             EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', v_table, k.conname);
             PERFORM ops.opsmv_record(p_changeset_id, v_table::text, 'alter', 'constraint ' || k.conname || ' lifted: ' || k.def,
-                                     format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID', v_table, k.conname, k.def));
+                                     format('ALTER TABLE %s ADD CONSTRAINT %I %s NOT VALID; '
+                                            'DO $u$ BEGIN ALTER TABLE %s VALIDATE CONSTRAINT %I; EXCEPTION WHEN check_violation THEN '
+                                            'RAISE WARNING %L; END $u$',
+                                            v_table, k.conname, k.def, v_table, k.conname,
+                                            'opsmv: constraint ' || k.conname || ' is back NOT VALID: rows written since adoption do not satisfy it'));
             v_changes := v_changes + 1;
         END LOOP;
     END LOOP;

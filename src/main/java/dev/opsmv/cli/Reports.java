@@ -2,6 +2,7 @@ package dev.opsmv.cli;
 
 import java.io.PrintWriter;
 
+import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Preflight;
 
 /** Text layouts shared by several commands (the pre-flight of update and check-duplicates). */
@@ -31,6 +32,29 @@ final class Reports {
             out.println(prefix + "INVALID index " + i.qualifiedName() + " on " + i.table()
                     + " (left by a failed concurrent build): update rebuilds it while its changeset is pending; "
                     + "otherwise run REINDEX INDEX CONCURRENTLY " + i.qualifiedName());
+        }
+    }
+
+    /**
+     * The adoption plan, one line per object where the database already holds something; on an empty
+     * one a single line. {@code diffs}: the unified diff under each object that differs.
+     */
+    static void plan(PrintWriter out, String prefix, AdoptionPlan plan, boolean diffs) {
+        if (plan.items().isEmpty()) {
+            return;
+        }
+        if (!plan.meetsExistingObjects()) {
+            out.println(prefix + "nothing of the bundle exists yet: " + plan.count("create") + " object(s) to create");
+            return;
+        }
+        for (AdoptionPlan.Item i : plan.items()) {
+            out.printf("%s%-8s %s (%s)%s%n", prefix, i.action(), i.object(), i.kind(), i.detail() == null ? "" : ": " + i.detail());
+            if (diffs && "differs".equals(i.action())) {
+                i.diff().forEach(line -> out.println(prefix + "    " + line));
+            } else if (diffs && "conflict".equals(i.action()) && i.liveDefinition() != null) {
+                out.println(prefix + "    this database: " + i.liveDefinition().replace("\n", " "));
+                out.println(prefix + "    bundle:        " + i.bundleDefinition());
+            }
         }
     }
 }

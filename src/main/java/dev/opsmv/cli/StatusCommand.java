@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
+import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Migrator;
 import picocli.CommandLine.Command;
@@ -41,6 +42,14 @@ final class StatusCommand implements Callable<Integer> {
             List<String> pending = Migrator.bundle(c, null).pendingChangeSets();
             out.println("pending:   " + pending.size() + " changeset(s)");
             pending.forEach(id -> out.println("  " + id));
+            if (!pending.isEmpty()) {
+                try {
+                    Reports.plan(out, "plan:      ", AdoptionPlan.read(c, Migrator.bundle(c, null)), true);
+                } catch (java.sql.SQLException e) {
+                    // a read-only standby or a role without CREATE on ops cannot run the comparison; status still answers
+                    out.println("plan:      not available here (" + e.getMessage().lines().findFirst().orElse("") + ")");
+                }
+            }
             Optional<History.Lock> lock = history.lock();
             if (lock.isEmpty()) {
                 out.println("lock:      free");

@@ -5,10 +5,12 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Deployment;
 import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Preflight;
+import dev.opsmv.migrate.ReplaceDiffering;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -18,7 +20,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "update", mixinStandardHelpOptions = true,
         description = {"Applies the master changelog (all pending changesets, or up to a tag).",
                 "Pre-flight first: duplicate grains in claims_cabinet and INVALID bundle indexes; "
-                        + "duplicates stop the update before any change while the grain index is still to be built."})
+                        + "duplicates stop the update before any change while the grain index is still to be built.",
+                "On a database that already holds the runbooks' objects: the adoption plan per object (adopt identical, "
+                        + "alter in place, create); an MV or view that differs from the bundle, or an index name taken by "
+                        + "another index, stops the update before any change (exit 1) with the differences."})
 final class UpdateCommand implements Callable<Integer> {
     @Spec
     CommandSpec command;
@@ -32,6 +37,12 @@ final class UpdateCommand implements Callable<Integer> {
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = Changelog.DEFAULT_LOCK_TIMEOUT,
             description = "How long DDL may wait for a lock before it gives up, e.g. 500ms, 5s, 2min (default ${DEFAULT-VALUE}).")
     String lockTimeout;
+
+    @Option(names = "--replace-differing",
+            description = "Rebuild each materialized view whose definition differs from the bundle's with the bundle's definition "
+                    + "(beside the old one, swapped in under the lock timeout); the original is kept as <name>_pre_opsmv and "
+                    + "put back by rollback.")
+    boolean replaceDiffering;
 
     @Override
     public Integer call() throws Exception {
@@ -63,11 +74,34 @@ final class UpdateCommand implements Callable<Integer> {
                         + "remove the extra claims and run update again");
             }
 
+            AdoptionPlan plan = AdoptionPlan.read(c, deployment.migrator());
+            Reports.plan(out, "plan: ", plan, true);
+            List<AdoptionPlan.Item> blocking = plan.blocking();
+            boolean replaceable = !blocking.isEmpty() && blocking.stream().allMatch(AdoptionPlan.Item::replaceable);
+            if (!blocking.isEmpty() && !(replaceDiffering && replaceable)) {
+                throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + blocking.size()
+                        + " object(s) differ from the bundle (listed above with their differences). "
+                        + (replaceable ? "Rebuild them with the bundle's definition: opsmv update --replace-differing; or "
+                                : "Rename or drop the index that takes a bundle name, or ")
+                        + "make the live definitions the bundle's next version: opsmv import");
+            }
+            if (!blocking.isEmpty()) {
+                out.flush();
+                for (var swapped : new ReplaceDiffering(c, deployment.migrator(), lockTimeout).replace(blocking)) {
+                    out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("
+                            + swapped.rows() + " rows, built in " + swapped.buildMillis() + " ms, swapped in " + swapped.swapMillis()
+                            + " ms); the original is kept as " + swapped.schema() + "." + swapped.keptAs());
+                }
+            }
+
             long before = history.appliedCount();
             out.println("update: applying " + (toTag == null ? "all pending changesets" : "changesets up to tag " + toTag)
                     + " to " + connection.spec().describe() + " (lock timeout " + lockTimeout + ")");
             out.flush();
             deployment.update(toTag);
+            if (plan.meetsExistingObjects()) {
+                AdoptionPlan.adopted(c).forEach(out::println);
+            }
             out.println("update: done, " + (history.appliedCount() - before) + " changeset(s) applied; last tag "
                     + history.lastTag().orElse("(none)"));
         }

@@ -1,8 +1,10 @@
 package dev.opsmv.cli;
 
+import java.io.PrintWriter;
 import java.sql.Connection;
 import java.util.concurrent.Callable;
 
+import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import picocli.CommandLine.Command;
@@ -30,7 +32,11 @@ final class UpdateSqlCommand implements Callable<Integer> {
         Changelog.checkLockTimeout(lockTimeout);
         try (Connection c = connection.open()) {
             command.commandLine().getOut().flush();
-            Migrator.bundle(c, lockTimeout).updateSql(System.out);
+            Migrator migrator = Migrator.bundle(c, lockTimeout);
+            java.io.StringWriter planText = new java.io.StringWriter();
+            Reports.plan(new PrintWriter(planText), "-- opsmv plan: ", AdoptionPlan.read(c, migrator), true);
+            System.out.print(planText);
+            migrator.updateSql(System.out);
             System.out.flush();
         }
         return ExitCode.OK;

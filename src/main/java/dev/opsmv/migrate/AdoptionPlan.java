@@ -108,9 +108,18 @@ public final class AdoptionPlan {
             }
         }
         try (Statement st = c.createStatement();
-             ResultSet rs = st.executeQuery("SELECT action, object, detail FROM ops.opsmv_adoption ORDER BY adoption_id")) {
+             ResultSet rs = st.executeQuery("SELECT action, object, detail FROM ops.opsmv_adoption "
+                     + "WHERE action <> 'replace' OR undo_sql IS NOT NULL ORDER BY adoption_id")) {
             while (rs.next()) {
-                out.add(rs.getString(1) + ": " + rs.getString(2) + (rs.getString(3) == null ? "" : " (" + rs.getString(3) + ")"));
+                String verb = switch (rs.getString(1)) {
+                    case "adopt" -> "adopted";
+                    case "index" -> "built";
+                    case "alter" -> "altered";
+                    case "replace" -> "replaced";
+                    case "set-aside" -> "set aside";
+                    default -> rs.getString(1);
+                };
+                out.add(verb + ": " + rs.getString(2) + (rs.getString(3) == null ? "" : " (" + rs.getString(3) + ")"));
             }
         }
         return out;

@@ -1,0 +1,99 @@
+package dev.opsmv.migrate;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.opsmv.swap.SideBySideSwap;
+
+/**
+ * `update --replace-differing`: each MV whose live definition differs from the bundle's is rebuilt
+ * with the bundle's definition and indexes beside the one that serves and swapped in; the old one is
+ * kept as {@code <name>_pre_opsmv} and the swap is recorded in ops.opsmv_adoption with its undo, so
+ * that rolling the bundle back puts the original MV, with its rows, back in place. After this the
+ * MV is identical to the bundle's and the adoption gate adopts it like any other.
+ */
+public final class ReplaceDiffering {
+    private final Connection c;
+    private final Migrator migrator;
+    private final String lockTimeout;
+
+    public ReplaceDiffering(Connection connection, Migrator migrator, String lockTimeout) {
+        this.c = connection;
+        this.migrator = migrator;
+        this.lockTimeout = lockTimeout;
+    }
+
+    public List<SideBySideSwap.Swapped> replace(List<AdoptionPlan.Item> differing) throws Exception {
+        // the catalogue and the adoption record must exist for the swap to be recorded; the adoption
+        // changeset is idempotent, and Liquibase runs it again as part of the update
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute(migrator.changeSetSql(AdoptionPlan.ADOPTION_CHANGESET));
+            c.commit();
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+        List<SideBySideSwap.Swapped> done = new ArrayList<>();
+        for (AdoptionPlan.Item item : differing) {
+            String[] name = objectName(item.changesetId());
+            SideBySideSwap swap = new SideBySideSwap(c, lockTimeout);
+            done.add(swap.rebuild(name[0], name[1], definition(item.changesetId()), indexes(item.changesetId()), true,
+                    (tx, swapped) -> record(tx, item, swapped)));
+        }
+        return done;
+    }
+
+    private static void record(Connection tx, AdoptionPlan.Item item, SideBySideSwap.Swapped swapped) throws SQLException {
+        try (PreparedStatement ps = tx.prepareStatement("SELECT ops.opsmv_record(?, ?, 'replace', ?, ?)")) {
+            ps.setString(1, item.changesetId());
+            ps.setString(2, item.object());
+            ps.setString(3, "rebuilt with the bundle's definition (update --replace-differing); the original kept as "
+                    + swapped.schema() + "." + swapped.keptAs());
+            ps.setString(4, swapped.undoSql());
+            ps.execute();
+        }
+    }
+
+    private String[] objectName(String changesetId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT object_schema, object_name FROM ops.opsmv_bundle_object WHERE changeset_id = ? AND object_kind = 'matview'")) {
+            ps.setString(1, changesetId);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new IllegalStateException("changeset " + changesetId + " creates no materialized view");
+                }
+                return new String[] {rs.getString(1), rs.getString(2)};
+            }
+        }
+    }
+
+    private String definition(String changesetId) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ?")) {
+            ps.setString(1, changesetId);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    private List<SideBySideSwap.IndexSpec> indexes(String changesetId) throws SQLException {
+        List<SideBySideSwap.IndexSpec> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT index_name, is_unique, key_sql FROM ops.opsmv_bundle_index WHERE changeset_id = ? ORDER BY seq")) {
+            ps.setString(1, changesetId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new SideBySideSwap.IndexSpec(rs.getString(1), rs.getBoolean(2), rs.getString(3)));
+                }
+            }
+        }
+        return out;
+    }
+}

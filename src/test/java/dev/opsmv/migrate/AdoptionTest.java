@@ -1,0 +1,222 @@
+package dev.opsmv.migrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.Sql;
+
+/**
+ * Issue 10: the first update on the database the runbooks describe (objects built by psql scripts,
+ * the refresh log with months of history, no Liquibase history) adopts what is identical, conforms
+ * the log in place without losing a row, stops before any change where a definition differs, and
+ * rollback gives the database back as the scripts had left it.
+ */
+@Tag("matrix")
+class AdoptionTest {
+    static final String CLAIMS_MV = "ops.mv_yango_cabinet_claims_for_collection";
+
+    @Test
+    void theRunbooksDatabaseIsAdoptedKeepingEveryHistoryRowAndRollbackGivesItBack() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(1_500, 21, 0);
+        int legacyRows = (int) Sql.count(db, "SELECT max(id) FROM ops.mv_refresh_log");
+        assertTrue(legacyRows >= 30, "30+ history rows");
+        assertTrue(Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'ERROR'") > 0, "ERROR rows among them");
+        String history = LegacyDatabase.legacyLogChecksum(db, legacyRows);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        Map<String, String> legacyViews = viewDefinitions(db);
+        String legacyMatrix = contents(db, "ops.mv_payments_driver_matrix_cabinet");
+
+        Cli.Result update = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(0, update.exitCode(), update.toString());
+        assertTrue(update.out().contains("adopt    ops.mv_yango_payments_raw_current (materialized view): identical"), update.out());
+        assertTrue(update.out().contains("alter    ops.mv_refresh_log (table): keeps its " + legacyRows + " row(s); adds refresh_id"), update.out());
+        assertTrue(update.out().contains("replace  ops.v_yango_cabinet_claims_mv_health (view)"), update.out());
+        assertTrue(update.out().contains("the same index exists as public.payment_calc_driver_id_milestone_value_idx"), update.out());
+        assertTrue(update.out().contains("adopted: ops.mv_payments_driver_matrix_cabinet (identical)"), update.out());
+
+        // every history row still there with its values; the adopted MVs kept their rows
+        assertEquals(history, LegacyDatabase.legacyLogChecksum(db, legacyRows));
+        assertEquals(List.of("MARK_RAN"), Sql.strings(db, "SELECT DISTINCT exectype FROM databasechangelog WHERE id IN ("
+                + "'v1.0-mv_refresh_log', 'v1.0-mv_yango_payments_raw_current', 'v1.0-mv_claims_payment_status_cabinet', "
+                + "'v1.0-mv_yango_cabinet_claims_for_collection', 'v1.0-v_payments_driver_matrix_cabinet', "
+                + "'v1.0-idx_claims_cabinet_driver_milestone', 'v1.0-idx_payment_calc_driver_milestone')"));
+        // the grain index built, valid; the bundle's indexes on adopted MVs built; the same index under another name not built twice
+        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid AND i.indisunique"));
+        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'ux_mv_yango_payments_raw_current_grain'"));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname IN ('idx_payment_calc_driver_milestone', 'ux_mv_claims_payment_status_cabinet_grain')"));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_index WHERE NOT indisvalid"));
+
+        Cli.Result refresh = Cli.run("refresh", "--all", "--url", Cli.url(db));
+        assertEquals(0, refresh.exitCode(), refresh.toString());
+        Cli.Result health = Cli.run("health", "--url", Cli.url(db));
+        assertEquals(0, health.exitCode(), health.toString());
+        // the runbook's troubleshooting query reads refreshed_at, written by every refresh since
+        List<Map<String, Object>> last = Sql.rows(db, """
+                SELECT schema_name, mv_name, MAX(refreshed_at) as last_refresh
+                FROM ops.mv_refresh_log
+                WHERE mv_name IN (
+                  'mv_yango_payments_raw_current',
+                  'mv_yango_payments_ledger_latest',
+                  'mv_yango_payments_ledger_latest_enriched',
+                  'mv_yango_receivable_payable_detail',
+                  'mv_claims_payment_status_cabinet'
+                )
+                GROUP BY schema_name, mv_name
+                """);
+        assertEquals(5, last.size());
+        assertEquals(5L, Sql.count(db, "SELECT count(DISTINCT mv_name) FROM ops.mv_refresh_log WHERE refreshed_at > now() - interval '10 minutes'"
+                + " AND mv_name IN ('mv_yango_payments_raw_current', 'mv_yango_payments_ledger_latest', 'mv_yango_payments_ledger_latest_enriched',"
+                + " 'mv_yango_receivable_payable_detail', 'mv_claims_payment_status_cabinet')"));
+        assertEquals("OK", Sql.value(db, "SELECT status_bucket FROM ops.v_yango_cabinet_claims_mv_health"));
+        assertEquals(history, LegacyDatabase.legacyLogChecksum(db, legacyRows));
+
+        // a second update changes nothing
+        List<String> adoptedCatalog = Catalog.snapshot(db);
+        List<String> adoptedHistory = Catalog.history(db);
+        Cli.Result again = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(0, again.exitCode(), again.toString());
+        assertEquals(adoptedCatalog, Catalog.snapshot(db));
+        assertEquals(adoptedHistory, Catalog.history(db));
+
+        // rollback gives back what the psql scripts had left, history included (and the rows written since)
+        long rowsNow = Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log");
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+        assertEquals(legacyCatalog, Catalog.snapshot(db));
+        assertEquals(legacyViews, viewDefinitions(db));
+        assertEquals(history, LegacyDatabase.legacyLogChecksum(db, legacyRows));
+        assertEquals(rowsNow, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log"), "no history row lost, not even the ones written since");
+        assertEquals(legacyMatrix, contents(db, "ops.mv_payments_driver_matrix_cabinet"));
+        assertEquals(List.of("v1.0-baseline"), Sql.strings(db, "SELECT id FROM databasechangelog ORDER BY orderexecuted"));
+    }
+
+    @Test
+    void aDifferingMvStopsBeforeAnyChangeAndIsReplacedOnRequestWithReadersRunning() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(1_500, 22, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        String legacyClaims = contents(db, CLAIMS_MV);
+
+        Cli.Result stopped = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        assertTrue(stopped.out().contains("differs  ops.mv_yango_cabinet_claims_for_collection (materialized view)"), stopped.out());
+        assertTrue(stopped.out().contains("-  priority_collection boolean"), "a readable diff: " + stopped.out());
+        assertTrue(stopped.err().contains("--replace-differing") && stopped.err().contains("opsmv import"), stopped.err());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"));
+
+        // the same database with readers on the MV: replaced in place, no reader ever fails
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger reads = new AtomicInteger();
+        AtomicReference<Throwable> readerError = new AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try (Connection c = db.open("reader"); Statement st = c.createStatement()) {
+                while (!stop.get()) {
+                    try (ResultSet rs = st.executeQuery("SELECT count(*) FROM " + CLAIMS_MV)) {
+                        rs.next();
+                    }
+                    reads.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                readerError.compareAndSet(null, t);
+            }
+        });
+        reader.start();
+        Cli.Result replaced;
+        try {
+            replaced = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+        } finally {
+            stop.set(true);
+            reader.join();
+        }
+        assertEquals(0, replaced.exitCode(), replaced.toString());
+        assertEquals(null, readerError.get(), "readers never fail during the swap");
+        assertTrue(reads.get() > 10, "readers kept reading: " + reads.get());
+        assertTrue(replaced.out().contains("replaced: ops.mv_yango_cabinet_claims_for_collection rebuilt with the bundle's definition"), replaced.out());
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'"));
+        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'mv_yango_cabinet_claims_for_collection_pre_opsmv'"));
+        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'ux_mv_yango_cabinet_claims_for_collection_grain'"));
+
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+        assertEquals(legacyCatalog, Catalog.snapshot(db));
+        assertEquals(legacyClaims, contents(db, CLAIMS_MV), "the original MV is back with its rows");
+    }
+
+    @Test
+    void anIndexWithTheBundlesNameOnOtherColumnsStopsNamingBothDefinitions() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(300, 23, 0);
+        Sql.exec(db, "CREATE INDEX idx_drivers_origin_week ON public.drivers (park_id)");
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        Cli.Result stopped = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        assertTrue(stopped.out().contains("conflict public.idx_drivers_origin_week (index)"), stopped.out());
+        assertTrue(stopped.out().contains("this database: CREATE INDEX idx_drivers_origin_week ON public.drivers USING btree (park_id)"), stopped.out());
+        assertTrue(stopped.out().contains("bundle:        CREATE INDEX idx_drivers_origin_week ON public.drivers USING btree (origin_tag, week_start)"), stopped.out());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+    }
+
+    @Test
+    void duplicateGrainsInTheRunbooksMvHaltAsOnAFreshDatabase() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(1_000, 24, 3);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        Cli.Result stopped = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        assertTrue(stopped.out().contains("3 duplicate grain(s)"), stopped.out());
+        assertTrue(stopped.err().contains("update stopped before any change"), stopped.err());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+    }
+
+    @Test
+    void theStockLiquibaseCliAdoptsTheSameWayAndStopsOnADifferenceNamingIt() throws Exception {
+        ConnectionSpec viaRunner = LegacyDatabase.build(800, 25, 0);
+        ConnectionSpec viaCli = LegacyDatabase.build(800, 25, 0);
+        Cli.Result update = Cli.run("update", "--url", Cli.url(viaRunner));
+        assertEquals(0, update.exitCode(), update.toString());
+
+        StockCli.Result cli = StockCli.run(viaCli, "update");
+        assertEquals(0, cli.exitCode(), cli.output());
+        String rows = "SELECT filename || '::' || id || '::' || author || '::' || exectype || '::' || md5sum FROM databasechangelog ORDER BY orderexecuted";
+        assertEquals(Sql.strings(viaRunner, rows), Sql.strings(viaCli, rows));
+        assertEquals(Catalog.snapshot(viaRunner), Catalog.snapshot(viaCli));
+
+        ConnectionSpec differing = LegacyDatabase.build(300, 26, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        StockCli.Result halted = StockCli.run(differing, "update");
+        assertTrue(halted.exitCode() != 0, halted.output());
+        assertTrue(halted.output().contains("ops.mv_yango_cabinet_claims_for_collection (materialized view, changeset v1.0-mv_yango_cabinet_claims_for_collection): another definition"),
+                halted.output());
+        assertTrue(halted.output().contains("opsmv status"), "names the runner command that shows the diff: " + halted.output());
+        assertEquals(1L, Sql.count(differing, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'"),
+                "the differing MV is untouched");
+    }
+
+    static Map<String, String> viewDefinitions(ConnectionSpec db) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (Map<String, Object> row : Sql.rows(db, "SELECT c.relname, pg_get_viewdef(c.oid) AS def FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'ops' AND c.relkind IN ('v', 'm')")) {
+            out.put((String) row.get("relname"), (String) row.get("def"));
+        }
+        return out;
+    }
+
+    static String contents(ConnectionSpec db, String relation) {
+        return String.valueOf(Sql.value(db, "SELECT md5(string_agg(t::text, E'\\n' ORDER BY t::text)) FROM " + relation + " t"));
+    }
+}
