@@ -217,8 +217,18 @@ function parseFormattedSql(text, rel) {
     return changesets.map(c => ({ ...c, body: c.body.join('\n'), rollback: c.rollback.join('\n') }));
 }
 
+// Liquibase's own parameters (ChangeLogParameters), as it sets them for a PostgreSQL default install.
+const LIQUIBASE_PARAMETERS = {
+    'database.liquibaseSchemaName': 'public',
+    'database.databaseChangeLogTableName': 'databasechangelog',
+    'database.databaseChangeLogLockTableName': 'databasechangeloglock',
+};
+
 function substitute(sql, params, rel, id) {
     return sql.replace(/\$\{([A-Za-z0-9_.-]+)\}/g, (whole, name) => {
+        if (name in LIQUIBASE_PARAMETERS) {
+            return LIQUIBASE_PARAMETERS[name];
+        }
         if (!(name in params)) {
             throw new LintUsage(`${rel} ${id}: \${${name}} is not a parameter of the master changelog`);
         }

@@ -5,7 +5,7 @@
 SET LOCAL lock_timeout = '${lock_timeout}';
 
 CREATE TABLE IF NOT EXISTS ops.opsmv_bundle_object (
-    seq           integer NOT NULL,
+    seq           bigint  NOT NULL,
     changeset_id  text    NOT NULL,
     object_kind   text    NOT NULL,
     object_schema text    NOT NULL,
@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS ops.opsmv_bundle_object (
 COMMENT ON TABLE ops.opsmv_bundle_object IS 'opsmv: the relations release v1.0 creates, with their definitions, compared with what a database already holds';
 
 CREATE TABLE IF NOT EXISTS ops.opsmv_bundle_index (
-    seq          integer NOT NULL,
+    seq          bigint  NOT NULL,
     changeset_id text    NOT NULL,
     index_schema text    NOT NULL,
     index_name   text    NOT NULL,
@@ -515,7 +515,7 @@ $fn$;
 -- conformed in place, rows kept) | replace (a derived health view set aside and built anew) |
 -- rebuild (an INVALID leftover) | differs | conflict. Read-only but for temporary probes.
 CREATE OR REPLACE FUNCTION ops.opsmv_adoption_plan(p_history text)
-RETURNS TABLE (seq integer, changeset_id text, object text, object_kind text, action text, detail text,
+RETURNS TABLE (seq bigint, changeset_id text, object text, object_kind text, action text, detail text,
                live_definition text, bundle_definition text)
 LANGUAGE plpgsql
 AS $fn$

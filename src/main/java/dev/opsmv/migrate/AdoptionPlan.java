@@ -24,7 +24,7 @@ public final class AdoptionPlan {
     /** The changeset that installs the catalogue and the comparison functions. */
     public static final String ADOPTION_CHANGESET = "v1.0-ops-adoption";
 
-    public record Item(int seq, String changesetId, String object, String kind, String action, String detail,
+    public record Item(long seq, String changesetId, String object, String kind, String action, String detail,
                        String liveDefinition, String bundleDefinition) {
         /** Stops the update: the bundle will not guess. */
         public boolean blocking() {
@@ -84,7 +84,7 @@ public final class AdoptionPlan {
                 ps.setString(1, historyTable(c));
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        items.add(new Item(rs.getInt("seq"), rs.getString("changeset_id"), rs.getString("object"),
+                        items.add(new Item(rs.getLong("seq"), rs.getString("changeset_id"), rs.getString("object"),
                                 rs.getString("object_kind"), rs.getString("action"), rs.getString("detail"),
                                 rs.getString("live_definition"), rs.getString("bundle_definition")));
                     }

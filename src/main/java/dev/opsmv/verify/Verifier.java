@@ -103,6 +103,34 @@ public final class Verifier {
         sink.accept(item);
     }
 
+    /** The name an adopted database keeps for a bundle index it already had under another name (ops.opsmv_adoption). */
+    private String adoptedUnderAnotherName(String bundleIndex) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT substring(a.detail FROM 'the same index exists as ([^: ]+)')
+                FROM ops.opsmv_adoption a
+                WHERE to_regclass('ops.opsmv_adoption') IS NOT NULL AND a.object = ? AND a.action = 'adopt'""")) {
+            ps.setString(1, bundleIndex);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState())) {
+                return null; // a bundle from before adoption existed: no record
+            }
+            throw e;
+        }
+    }
+
+    private boolean validIndex(String qualifiedName) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT x.indisvalid AND x.indisready FROM pg_index x WHERE x.indexrelid = to_regclass(?)")) {
+            ps.setString(1, qualifiedName);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
     private void index(String schema, String table, String name, boolean unique, String what) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT t.relname, x.indisvalid, x.indisready, x.indisunique
@@ -116,6 +144,11 @@ public final class Verifier {
             try (ResultSet rs = ps.executeQuery()) {
                 String label = what + " " + schema + "." + name;
                 if (!rs.next()) {
+                    String alias = adoptedUnderAnotherName(schema + "." + name);
+                    if (alias != null && validIndex(alias)) {
+                        add(true, label, "adopted under its existing name " + alias + " (the same index: not built twice)");
+                        return;
+                    }
                     add(false, label, "missing: recreate it with the statement of its changeset (changelog/ops/"
                             + ("base index".equals(what) ? "indexes/" + name + ".sql" : "mviews/" + table + "_v01.sql") + ")");
                 } else if (!rs.getString(1).equals(table)) {

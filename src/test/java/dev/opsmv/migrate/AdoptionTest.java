@@ -86,6 +86,9 @@ class AdoptionTest {
                 + " AND mv_name IN ('mv_yango_payments_raw_current', 'mv_yango_payments_ledger_latest', 'mv_yango_payments_ledger_latest_enriched',"
                 + " 'mv_yango_receivable_payable_detail', 'mv_claims_payment_status_cabinet')"));
         assertEquals("OK", Sql.value(db, "SELECT status_bucket FROM ops.v_yango_cabinet_claims_mv_health"));
+        Cli.Result verify = Cli.run("verify", "--url", Cli.url(db));
+        assertTrue(verify.out().contains("base index public.idx_payment_calc_driver_milestone: adopted under its existing name "
+                + "public.payment_calc_driver_id_milestone_value_idx"), verify.toString());
         assertEquals(history, LegacyDatabase.legacyLogChecksum(db, legacyRows));
 
         // a second update changes nothing
