@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS ops.opsmv_bundle_index (
     table_name   text    NOT NULL,
     is_unique    boolean NOT NULL,
     key_sql      text    NOT NULL,
-    PRIMARY KEY (index_schema, index_name)
+    PRIMARY KEY (changeset_id, index_schema, index_name)
 );
 COMMENT ON TABLE ops.opsmv_bundle_index IS 'opsmv: the indexes release v1.0 creates, compared with what a database already holds';
 
@@ -289,7 +289,7 @@ INSERT INTO ops.opsmv_bundle_index (seq, changeset_id, index_schema, index_name,
     (181, 'v1.0-ux_mv_yango_cabinet_claims_for_collection_grain', 'ops', 'ux_mv_yango_cabinet_claims_for_collection_grain', 'ops', 'mv_yango_cabinet_claims_for_collection', true, '(driver_id, milestone_value)'),
     (201, 'v1.0-mv_payments_driver_matrix_cabinet', 'ops', 'ux_mv_payments_driver_matrix_cabinet_grain', 'ops', 'mv_payments_driver_matrix_cabinet', true, '(driver_id)'),
     (202, 'v1.0-mv_payments_driver_matrix_cabinet', 'ops', 'idx_mv_payments_driver_matrix_cabinet_origin_week', 'ops', 'mv_payments_driver_matrix_cabinet', false, '(origin_tag, week_start, driver_id)')
-ON CONFLICT (index_schema, index_name) DO UPDATE SET seq = EXCLUDED.seq, changeset_id = EXCLUDED.changeset_id, table_schema = EXCLUDED.table_schema, table_name = EXCLUDED.table_name, is_unique = EXCLUDED.is_unique, key_sql = EXCLUDED.key_sql;
+ON CONFLICT (changeset_id, index_schema, index_name) DO UPDATE SET seq = EXCLUDED.seq, table_schema = EXCLUDED.table_schema, table_name = EXCLUDED.table_name, is_unique = EXCLUDED.is_unique, key_sql = EXCLUDED.key_sql;
 
 
 -- Has the bundle changeset run here? p_history is Liquibase's DATABASECHANGELOG ("schema.table", as
@@ -525,12 +525,34 @@ DECLARE
     i record;
     r record;
     x record;
+    v record;
+    v_version_id text;
+    v_version_seq bigint;
+    v_indexes_of text;
+    v_differing text[] := '{}';
+    v_indexes_listed text[] := '{}';
     v_missing text;
     v_rows bigint;
 BEGIN
     FOR o IN SELECT * FROM ops.opsmv_bundle_object b ORDER BY b.seq LOOP
         CONTINUE WHEN ops.opsmv_applied(p_history, o.changeset_id);
         r := ops.opsmv_compare_relation(o.object_schema, o.object_name, o.object_kind, o.definition);
+        v_indexes_of := o.changeset_id;
+        v_version_id := NULL;
+        v_version_seq := NULL;
+        IF r.state = 'differs' THEN
+            -- another version of the object in the changelog: an older one (this changeset upgrades it) or
+            -- a later one, such as a definition `opsmv import` took from production (adopted as it is)
+            FOR v IN SELECT * FROM ops.opsmv_bundle_object b2
+                     WHERE b2.object_schema = o.object_schema AND b2.object_name = o.object_name AND b2.changeset_id <> o.changeset_id
+                     ORDER BY b2.seq LOOP
+                IF (ops.opsmv_compare_relation(v.object_schema, v.object_name, v.object_kind, v.definition)).state = 'identical' THEN
+                    v_version_id := v.changeset_id;
+                    v_version_seq := v.seq;
+                    EXIT;
+                END IF;
+            END LOOP;
+        END IF;
         seq := o.seq; changeset_id := o.changeset_id; object := format('%I.%I', o.object_schema, o.object_name);
         object_kind := replace(o.object_kind, 'matview', 'materialized view');
         live_definition := r.live_definition; bundle_definition := r.bundle_definition; detail := NULL;
@@ -558,6 +580,15 @@ BEGIN
         ELSIF r.state = 'identical' THEN
             action := 'adopt';
             detail := 'identical';
+        ELSIF v_version_id IS NOT NULL AND v_version_seq > o.seq THEN
+            action := 'adopt';
+            detail := 'identical to its later version ' || v_version_id;
+            v_indexes_of := v_version_id;
+        ELSIF v_version_id IS NOT NULL THEN
+            action := 'create';
+            detail := 'holds version ' || v_version_id || '; this changeset upgrades it';
+        ELSIF object = ANY (v_differing) THEN
+            CONTINUE; -- reported once, at its first pending version
         ELSIF o.object_name IN ('v_mv_health', 'v_yango_cabinet_claims_mv_health') THEN
             -- derived from the log and the policy, no data of its own: set aside, built anew, put back by rollback
             action := 'replace';
@@ -565,14 +596,17 @@ BEGIN
         ELSE
             action := 'differs';
             detail := 'another definition';
+            v_differing := v_differing || object;
         END IF;
         RETURN NEXT;
 
         -- the indexes that come with an adopted MV (a created one brings its own)
         IF o.object_kind = 'matview' AND action = 'adopt' THEN
-            FOR i IN SELECT * FROM ops.opsmv_bundle_index b WHERE b.changeset_id = o.changeset_id ORDER BY b.seq LOOP
+            FOR i IN SELECT * FROM ops.opsmv_bundle_index b WHERE b.changeset_id = v_indexes_of ORDER BY b.seq LOOP
+                CONTINUE WHEN format('%I.%I', i.index_schema, i.index_name) = ANY (v_indexes_listed);
+                v_indexes_listed := v_indexes_listed || format('%I.%I', i.index_schema, i.index_name);
                 x := ops.opsmv_compare_index(i.index_schema, i.index_name, i.table_schema, i.table_name, i.is_unique, i.key_sql);
-                seq := i.seq; object := format('%I.%I', i.index_schema, i.index_name); object_kind := 'index';
+                seq := i.seq; changeset_id := i.changeset_id; object := format('%I.%I', i.index_schema, i.index_name); object_kind := 'index';
                 live_definition := x.live_definition; bundle_definition := x.bundle_definition;
                 action := CASE x.state WHEN 'identical' THEN 'adopt' WHEN 'alias' THEN 'adopt' WHEN 'absent' THEN 'create'
                                        WHEN 'invalid' THEN 'rebuild' ELSE 'conflict' END;
@@ -650,10 +684,12 @@ BEGIN
     -- the adopted MVs' missing indexes (the psql scripts built none of the unique ones CONCURRENTLY needs)
     FOR p IN SELECT * FROM ops.opsmv_adoption_plan(p_history) WHERE object_kind = 'index' AND action IN ('create', 'rebuild')
                 AND changeset_id IN (SELECT o.changeset_id FROM ops.opsmv_bundle_object o) LOOP
-        SELECT * INTO v_index FROM ops.opsmv_bundle_index b WHERE format('%I.%I', b.index_schema, b.index_name) = p.object;
+        SELECT * INTO v_index FROM ops.opsmv_bundle_index b
+        WHERE format('%I.%I', b.index_schema, b.index_name) = p.object AND b.changeset_id = p.changeset_id;
         IF p.action = 'rebuild' THEN
             EXECUTE format('DROP INDEX %s', p.object);
         END IF;
+        CONTINUE WHEN to_regclass(p.object) IS NOT NULL;
         EXECUTE format('CREATE %sINDEX %I ON %I.%I %s', CASE WHEN v_index.is_unique THEN 'UNIQUE ' ELSE '' END,
                        v_index.index_name, v_index.table_schema, v_index.table_name, v_index.key_sql);
         PERFORM ops.opsmv_record('v1.0-adoption-gate', p.object, 'index', 'built on the adopted ' || v_index.table_name,

@@ -22,6 +22,7 @@ import picocli.CommandLine.Command;
                 UpdateCommand.class,
                 UpdateSqlCommand.class,
                 StatusCommand.class,
+                ImportCommand.class,
                 ReleaseLocksCommand.class,
                 TagCommand.class,
                 RollbackCommand.class,

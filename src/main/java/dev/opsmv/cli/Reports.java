@@ -47,6 +47,7 @@ final class Reports {
             out.println(prefix + "nothing of the bundle exists yet: " + plan.count("create") + " object(s) to create");
             return;
         }
+        out.println(prefix + "this database already holds objects of the bundle: what update does with each");
         for (AdoptionPlan.Item i : plan.items()) {
             out.printf("%s%-8s %s (%s)%s%n", prefix, i.action(), i.object(), i.kind(), i.detail() == null ? "" : ": " + i.detail());
             if (diffs && "differs".equals(i.action())) {

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
+import dev.opsmv.migrate.Preflight;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,7 +16,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "update-sql", mixinStandardHelpOptions = true,
         description = {"Prints the SQL that update would run, for review (changes nothing in the bundle's objects).",
-                "Preconditions marked onSqlOutput:TEST (the duplicate-grain guard) are evaluated against the database."})
+                "Duplicate grains stop it as they would stop update (exit 1); the changelog's SQL checks are in the script as guards."})
 final class UpdateSqlCommand implements Callable<Integer> {
     @Spec
     CommandSpec command;
@@ -33,8 +34,21 @@ final class UpdateSqlCommand implements Callable<Integer> {
         try (Connection c = connection.open()) {
             command.commandLine().getOut().flush();
             Migrator migrator = Migrator.bundle(c, lockTimeout);
+            Preflight.Duplicates duplicates = new Preflight(c, Changelog.DEFAULT_SOURCE_SCHEMA).duplicateGrains();
+            if (duplicates.any() && migrator.pendingChangeSets().stream().anyMatch(id -> id.contains("::" + Changelog.GRAIN_CHANGESET_ID + "::"))) {
+                // the grain changeset's precondition, evaluated for the script as Liquibase evaluates it for update
+                throw new CommandFailure(ExitCode.PROBLEM, "precondition failed: Duplicate claims: " + duplicates.total()
+                        + " driver_id x milestone_value grain(s) of " + Changelog.DEFAULT_SOURCE_SCHEMA + ".claims_cabinet hold more than one claim, "
+                        + "so the script would stop before the grain index; list them with `opsmv check-duplicates`, remove the extra claims, then generate the script again");
+            }
             java.io.StringWriter planText = new java.io.StringWriter();
-            Reports.plan(new PrintWriter(planText), "-- opsmv plan: ", AdoptionPlan.read(c, migrator), true);
+            AdoptionPlan plan = AdoptionPlan.read(c, migrator);
+            Reports.plan(new PrintWriter(planText), "-- opsmv plan: ", plan, true);
+            if (plan.meetsExistingObjects()) {
+                // a script cannot decide at run time which changesets to mark ran instead of running
+                planText.write("-- opsmv plan: adoption happens in `opsmv update` or `liquibase update`; this script is for review,"
+                        + " applied with psql it would stop at the first object that already exists\n");
+            }
             System.out.print(planText);
             migrator.updateSql(System.out);
             System.out.flush();

@@ -71,14 +71,26 @@ public final class AdoptionPlan {
         return items.stream().filter(i -> action.equals(i.action())).count();
     }
 
-    /** Reads the plan; the database is left exactly as it was (everything runs in a rolled-back transaction). */
-    public static AdoptionPlan read(Connection c, Migrator migrator) throws Exception {
-        String adoptionSql = migrator.changeSetSql(ADOPTION_CHANGESET);
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
+    /**
+     * Installs the adoption machinery and the catalogue of every version on {@code c}, inside the
+     * caller's transaction: the adoption changeset and the catalogue changesets (ids ending in
+     * "-catalogue"), all idempotent.
+     */
+    static void installMachinery(Connection c, Migrator migrator) throws Exception {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS ops");
-            st.execute(adoptionSql);
+            for (String sql : migrator.changeSetSql(cs -> cs.getId().equals(ADOPTION_CHANGESET) || cs.getId().endsWith("-catalogue"))) {
+                st.execute(sql);
+            }
+        }
+    }
+
+    /** Reads the plan; the database is left exactly as it was (everything runs in a rolled-back transaction). */
+    public static AdoptionPlan read(Connection c, Migrator migrator) throws Exception {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try {
+            installMachinery(c, migrator);
             List<Item> items = new ArrayList<>();
             try (PreparedStatement ps = c.prepareStatement("SELECT * FROM ops.opsmv_adoption_plan(?)")) {
                 ps.setString(1, historyTable(c));

@@ -208,19 +208,29 @@ public final class Migrator {
      * transaction it rolls back.
      */
     public String changeSetSql(String id) throws Exception {
+        List<String> sql = changeSetSql(cs -> cs.getId().equals(id));
+        if (sql.isEmpty()) {
+            throw new IllegalStateException("changeset " + id + " is not in " + changelogFile);
+        }
+        return sql.get(0);
+    }
+
+    /** The statements of every changeset that {@code which} accepts, in changelog order, one string per changeset. */
+    public List<String> changeSetSql(java.util.function.Predicate<ChangeSet> which) throws Exception {
         return withScope(database -> {
+            List<String> out = new ArrayList<>();
             for (ChangeSet cs : parseChangeLog(database).getChangeSets()) {
-                if (cs.getId().equals(id)) {
+                if (which.test(cs)) {
                     StringBuilder sql = new StringBuilder();
                     for (var change : cs.getChanges()) {
                         if (change instanceof liquibase.change.core.RawSQLChange raw) {
                             sql.append(raw.getSql()).append('\n');
                         }
                     }
-                    return sql.toString();
+                    out.add(sql.toString());
                 }
             }
-            throw new IllegalStateException("changeset " + id + " is not in " + changelogFile);
+            return out;
         });
     }
 

@@ -4,7 +4,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -33,8 +32,8 @@ public final class ReplaceDiffering {
         // changeset is idempotent, and Liquibase runs it again as part of the update
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
-        try (Statement st = c.createStatement()) {
-            st.execute(migrator.changeSetSql(AdoptionPlan.ADOPTION_CHANGESET));
+        try {
+            AdoptionPlan.installMachinery(c, migrator);
             c.commit();
         } finally {
             c.setAutoCommit(autoCommit);
@@ -74,7 +73,7 @@ public final class ReplaceDiffering {
     }
 
     private String definition(String changesetId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ?")) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ? AND object_kind = 'matview'")) {
             ps.setString(1, changesetId);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

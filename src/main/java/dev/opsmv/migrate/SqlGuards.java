@@ -25,11 +25,17 @@ final class SqlGuards {
         Map<String, String> out = new LinkedHashMap<>();
         for (ChangeSet cs : changeLog.getChangeSets()) {
             PreconditionContainer pc = cs.getPreconditions();
-            if (pc == null || pc.getOnFail() != PreconditionContainer.FailOption.HALT) {
+            if (pc == null) {
                 continue;
             }
             StringBuilder guard = new StringBuilder();
-            collect(pc, pc.getOnFailMessage(), cs, guard);
+            if (pc.getOnFail() == PreconditionContainer.FailOption.HALT) {
+                collect(pc, pc.getOnFailMessage(), cs, guard);
+            } else if (pc.getOnError() == PreconditionContainer.ErrorOption.HALT && !cs.isRunInTransaction()) {
+                // a check that stops by raising (the duplicate-grain function): run it again where it
+                // guards a concurrent index build, so a stale script stops before an INVALID index
+                raising(pc, cs, guard);
+            }
             if (guard.length() > 0) {
                 out.put("-- Changeset " + cs.getFilePath() + "::" + cs.getId() + "::" + cs.getAuthor(), guard.toString());
             }
@@ -50,6 +56,18 @@ final class SqlGuards {
                 && !(p instanceof liquibase.precondition.core.NotPrecondition)) {
             for (Precondition nested : logic.getNestedPreconditions()) {
                 collect(nested, message, cs, guard);
+            }
+        }
+    }
+
+    private static void raising(Precondition p, ChangeSet cs, StringBuilder guard) {
+        if (p instanceof SqlPrecondition sql) {
+            String sqlText = sql.getSql().trim().replaceAll(";\\s*$", "");
+            guard.append("-- opsmv: precondition of ").append(cs.getId()).append(", checked again when this script runs\n")
+                    .append("DO $opsmv_guard$\nBEGIN\n    PERFORM (").append(sqlText).append(");\nEND\n$opsmv_guard$;\n\n");
+        } else if (p instanceof PreconditionLogic logic) {
+            for (Precondition nested : logic.getNestedPreconditions()) {
+                raising(nested, cs, guard);
             }
         }
     }

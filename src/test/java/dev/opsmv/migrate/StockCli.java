@@ -18,11 +18,16 @@ final class StockCli {
     }
 
     static Result run(ConnectionSpec db, String... command) throws Exception {
+        return runFrom(java.nio.file.Path.of("."), db, command);
+    }
+
+    /** With the changelog read from {@code searchPath}/changelog (a copy written by `opsmv import`). */
+    static Result runFrom(java.nio.file.Path searchPath, ConnectionSpec db, String... command) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(
                 System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
                 "-cp", System.getProperty("java.class.path"),
                 "liquibase.integration.commandline.LiquibaseCommandLine",
-                "--search-path=.",
+                "--search-path=" + searchPath,
                 "--changelog-file=changelog/db.changelog-master.yaml",
                 "--url=" + db.jdbcUrl(),
                 "--username=" + db.user(),

@@ -1,0 +1,339 @@
+package dev.opsmv.migrate;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * `opsmv import`: when production's definition of a bundle MV is the truth, it becomes the bundle's
+ * next version. For each MV whose live definition differs from the bundle's latest, writes
+ * {@code ops/mviews/<name>_vNN.sql} (built beside the serving MV and swapped in, as release v1.1 does;
+ * its rollback restores the previous version the same way), a catalogue changeset so that the
+ * adoption gate recognises the imported definition on the database it came from (adopted, nothing
+ * rebuilt), and a release file with its tag, included by the master changelog.
+ */
+public final class Import {
+    public record Result(String release, List<Path> written, List<String> objects) {
+    }
+
+    /** What one MV looks like here (live) and in the bundle's latest version (previous). */
+    record Mv(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition,
+              List<Index> liveIndexes, List<Index> previousIndexes, String comment) {
+    }
+
+    /** {@code key}: what follows "ON table" in CREATE INDEX; {@code ownChangeset}: built by a changeset of its own (the grain). */
+    record Index(String name, boolean unique, String key, boolean ownChangeset) {
+    }
+
+    private static final Pattern INDEX_DEF = Pattern.compile("^CREATE (UNIQUE )?INDEX (\\S+) ON (?:ONLY )?\\S+ USING (\\S+) (.*)$");
+
+    private final Connection c;
+    private final Migrator migrator;
+    private final Path changelogDir;
+    private final String sourceSchema;
+
+    public Import(Connection c, Migrator migrator, Path changelogDir, String sourceSchema) {
+        this.c = c;
+        this.migrator = migrator;
+        this.changelogDir = changelogDir;
+        this.sourceSchema = sourceSchema;
+    }
+
+    public Result run(String release) throws Exception {
+        if (!Files.isRegularFile(changelogDir.resolve("db.changelog-master.yaml"))) {
+            throw new IllegalArgumentException(changelogDir + " holds no db.changelog-master.yaml: --into must be the bundle's changelog/ directory");
+        }
+        List<Mv> differing = differing();
+        if (differing.isEmpty()) {
+            return new Result(null, List.of(), List.of());
+        }
+        String rel = release != null ? release : nextRelease();
+        if (Files.exists(changelogDir.resolve("releases").resolve(rel + ".yaml"))) {
+            throw new IllegalArgumentException("release " + rel + " exists already in " + changelogDir.resolve("releases") + ": name another with --release");
+        }
+        List<Path> written = new ArrayList<>();
+        List<String> objects = new ArrayList<>();
+        StringBuilder catalogue = new StringBuilder("--liquibase formatted sql\n\n--changeset opsmv:" + rel + "-catalogue splitStatements:false\n"
+                + "--comment: Definitions imported by `opsmv import` on " + LocalDate.now() + " (release " + rel + "), for the adoption gate: "
+                + "the database they came from adopts them as they are.\nSET LOCAL lock_timeout = '${lock_timeout}';\n");
+        StringBuilder releaseYaml = new StringBuilder("# Release " + rel + ": production's definitions made the bundle's (`opsmv import`, " + LocalDate.now()
+                + "). Each MV is rebuilt beside the serving one and swapped in; the database they were imported from adopts them\n"
+                + "# unchanged. `rollback --tag` to the previous release restores the previous versions.\ndatabaseChangeLog:\n");
+        int seq = 2000 + 10 * existingCatalogues();
+        for (Mv mv : differing) {
+            int version = nextVersion(mv.name());
+            String changeset = rel + "-" + mv.name();
+            Path file = changelogDir.resolve("ops").resolve("mviews").resolve(String.format("%s_v%02d.sql", mv.name(), version));
+            Files.writeString(file, mvFile(mv, changeset, version), StandardCharsets.UTF_8);
+            written.add(file);
+            objects.add(mv.schema() + "." + mv.name());
+            releaseYaml.append("  - include: { file: ../ops/mviews/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
+            seq += 1;
+            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
+                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'matview', ").append(lit(mv.schema())).append(", ")
+                    .append(lit(mv.name())).append(", $def$\n").append(mv.liveDefinition()).append("\n$def$)\n")
+                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
+            int k = 0;
+            for (Index i : newIndexes(mv)) {
+                if (i.ownChangeset()) {
+                    continue; // the grain index keeps its own guarded changeset
+                }
+                catalogue.append("INSERT INTO ops.opsmv_bundle_index (seq, changeset_id, index_schema, index_name, table_schema, table_name, is_unique, key_sql) VALUES (")
+                        .append(seq * 10 + (++k)).append(", ").append(lit(changeset)).append(", ").append(lit(mv.schema())).append(", ")
+                        .append(lit(i.name())).append(", ").append(lit(mv.schema())).append(", ").append(lit(mv.name())).append(", ")
+                        .append(i.unique()).append(", ").append(lit(i.key())).append(")\nON CONFLICT (changeset_id, index_schema, index_name) DO NOTHING;\n");
+            }
+        }
+        catalogue.append("--rollback SET LOCAL lock_timeout = '${lock_timeout}';\n");
+        for (Mv mv : differing) {
+            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_index WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
+            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_object WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
+        }
+        Path catalogueFile = changelogDir.resolve("ops").resolve("adoption").resolve("catalogue_" + rel + ".sql");
+        Files.writeString(catalogueFile, catalogue.toString(), StandardCharsets.UTF_8);
+        written.add(catalogueFile);
+        Path catalogueYaml = changelogDir.resolve("ops").resolve("adoption").resolve("catalogue.yaml");
+        Files.writeString(catalogueYaml, Files.readString(catalogueYaml) + "  - include: { file: " + catalogueFile.getFileName()
+                + ", relativeToChangelogFile: true }\n");
+        written.add(catalogueYaml);
+
+        releaseYaml.append("  - changeSet:\n      id: ").append(rel).append("-tag\n      author: opsmv\n      changes:\n        - tagDatabase:\n")
+                .append("            tag: ").append(rel).append("\n            keepTagOnRollback: true\n");
+        Path releaseFile = changelogDir.resolve("releases").resolve(rel + ".yaml");
+        Files.writeString(releaseFile, releaseYaml.toString(), StandardCharsets.UTF_8);
+        written.add(releaseFile);
+        Path master = changelogDir.resolve("db.changelog-master.yaml");
+        Files.writeString(master, Files.readString(master) + "  - include:\n      file: releases/" + rel + ".yaml\n      relativeToChangelogFile: true\n");
+        written.add(master);
+        return new Result(rel, written, objects);
+    }
+
+    /** The MVs whose live definition is not the bundle's latest, read in a transaction that is rolled back. */
+    private List<Mv> differing() throws Exception {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        List<Mv> out = new ArrayList<>();
+        List<String> views = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            AdoptionPlan.installMachinery(c, migrator);
+            // fully qualified names in what pg_get_viewdef writes, so the file names the source schema
+            st.execute("SET LOCAL search_path = pg_catalog");
+            List<String[]> latest = new ArrayList<>();
+            try (ResultSet rs = st.executeQuery("""
+                    SELECT DISTINCT ON (object_schema, object_name) object_schema, object_name, object_kind, changeset_id, definition
+                    FROM ops.opsmv_bundle_object WHERE object_kind IN ('matview', 'view')
+                    ORDER BY object_schema, object_name, seq DESC""")) {
+                while (rs.next()) {
+                    latest.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)});
+                }
+            }
+            for (String[] o : latest) {
+                if (o[1].contains("health")) {
+                    continue; // derived from the log: adoption sets a health view of another shape aside, nothing to import
+                }
+                // production's own definition: matches no version of the bundle (an older one is upgraded by its release)
+                boolean own;
+                try (PreparedStatement ps = c.prepareStatement("""
+                        SELECT EXISTS (SELECT 1 FROM ops.opsmv_bundle_object b
+                                       WHERE b.object_schema = ? AND b.object_name = ?
+                                         AND (ops.opsmv_compare_relation(b.object_schema, b.object_name, b.object_kind, b.definition)).state = 'differs')
+                           AND NOT EXISTS (SELECT 1 FROM ops.opsmv_bundle_object b
+                                       WHERE b.object_schema = ? AND b.object_name = ?
+                                         AND (ops.opsmv_compare_relation(b.object_schema, b.object_name, b.object_kind, b.definition)).state <> 'differs')""")) {
+                    ps.setString(1, o[0]);
+                    ps.setString(2, o[1]);
+                    ps.setString(3, o[0]);
+                    ps.setString(4, o[1]);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        own = rs.getBoolean(1);
+                    }
+                }
+                if (!own) {
+                    continue;
+                }
+                if (!"matview".equals(o[2])) {
+                    views.add(o[0] + "." + o[1]);
+                    continue;
+                }
+                out.add(read(o[0], o[1], o[3], o[4]));
+            }
+        } finally {
+            c.rollback();
+            c.setAutoCommit(autoCommit);
+        }
+        if (!views.isEmpty()) {
+            throw new IllegalStateException("import writes materialized views only; these views differ from the bundle too: " + String.join(", ", views)
+                    + ". Make them the bundle's with a changeset of your own (docs/DEFINITION_CHANGES.md), or replace them, then import again");
+        }
+        return out;
+    }
+
+    private Mv read(String schema, String name, String previousChangeset, String previousDefinition) throws SQLException {
+        String qualified = "\"" + schema + "\".\"" + name + "\"";
+        String live;
+        String comment;
+        List<String> dependents = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::regclass, true), obj_description(?::regclass, 'pg_class')")) {
+            ps.setString(1, qualified);
+            ps.setString(2, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                live = rs.getString(1).strip().replaceAll(";$", "");
+                comment = rs.getString(2);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT DISTINCT rw.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
+                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+                  AND d.refobjid = ?::regclass AND rw.ev_class <> d.refobjid""")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    dependents.add(rs.getString(1));
+                }
+            }
+        }
+        if (!dependents.isEmpty()) {
+            throw new IllegalStateException(schema + "." + name + " differs from the bundle but other views read it (" + String.join(", ", dependents)
+                    + "): import rebuilds an MV by swapping it, which they would not follow; import it by hand with their rebuild (docs/DEFINITION_CHANGES.md)");
+        }
+        List<Index> liveIndexes = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                        + "WHERE i.indrelid = ?::regclass AND i.indisvalid ORDER BY c.relname")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Matcher m = INDEX_DEF.matcher(rs.getString(1));
+                    if (m.matches()) {
+                        liveIndexes.add(new Index(m.group(2), m.group(1) != null, "USING " + m.group(3) + " " + m.group(4), false));
+                    }
+                }
+            }
+        }
+        List<Index> previous = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT index_name, is_unique, key_sql,
+                       NOT EXISTS (SELECT 1 FROM ops.opsmv_bundle_object o WHERE o.changeset_id = b.changeset_id) AS own
+                FROM ops.opsmv_bundle_index b
+                WHERE table_schema = ? AND table_name = ?
+                  AND (changeset_id = ? OR NOT EXISTS (SELECT 1 FROM ops.opsmv_bundle_object o WHERE o.changeset_id = b.changeset_id))
+                ORDER BY seq""")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            ps.setString(3, previousChangeset);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    previous.add(new Index(rs.getString(1), rs.getBoolean(2), rs.getString(3), rs.getBoolean(4)));
+                }
+            }
+        }
+        return new Mv(schema, name, previousChangeset, live, previousDefinition, liveIndexes, previous, comment);
+    }
+
+    /** The imported version's indexes: the live ones, plus the bundle's that the live MV lacks (by name). */
+    private static List<Index> newIndexes(Mv mv) {
+        List<Index> out = new ArrayList<>(mv.liveIndexes());
+        for (Index b : mv.previousIndexes()) {
+            if (out.stream().noneMatch(i -> i.name().equals(b.name()))) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    private String mvFile(Mv mv, String changeset, int version) {
+        String q = mv.schema() + "." + mv.name();
+        StringBuilder f = new StringBuilder("--liquibase formatted sql\n\n");
+        f.append("--changeset opsmv:").append(changeset).append('\n');
+        f.append("--comment: Version ").append(version).append(" of ").append(q).append(": the definition production ran, imported by `opsmv import` on ")
+                .append(LocalDate.now()).append(" (the previous version is ").append(mv.previousChangeset())
+                .append("). Built beside the serving MV and swapped in, in this transaction: readers wait only for the renames. The database it was imported from adopts it (marked ran).\n");
+        f.append("--preconditions onFail:MARK_RAN onError:HALT\n");
+        f.append("--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('").append(changeset).append("')\n");
+        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), String.format("_v%02d", version), ""));
+        f.append(swap(mv, mv.previousDefinition(), mv.previousIndexes(), String.format("_v%02d", version - 1), "--rollback "));
+        return f.toString();
+    }
+
+    /** Build beside, index, analyze, swap: the statements of a version change (release v1.1's pattern). */
+    private String swap(Mv mv, String definition, List<Index> indexes, String suffix, String prefix) {
+        String schema = mv.schema();
+        String temp = mv.name() + suffix;
+        StringBuilder s = new StringBuilder();
+        List<String> lines = new ArrayList<>();
+        lines.add("SET LOCAL lock_timeout = '${lock_timeout}';");
+        lines.add("CREATE MATERIALIZED VIEW " + schema + "." + temp + " AS");
+        lines.addAll(List.of(schemaParameter(definition).split("\n")));
+        lines.add("WITH DATA;");
+        for (Index i : indexes) {
+            lines.add("-- lint: the MV was created in this transaction, no other session sees it before commit");
+            lines.add("-- squawk-ignore require-concurrent-index-creation");
+            lines.add("CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + i.name() + suffix + " ON " + schema + "." + temp + " " + i.key() + ";");
+        }
+        lines.add("ANALYZE " + schema + "." + temp + ";");
+        lines.add("DROP MATERIALIZED VIEW " + schema + "." + mv.name() + ";");
+        lines.add("ALTER MATERIALIZED VIEW " + schema + "." + temp + " RENAME TO " + mv.name() + ";");
+        for (Index i : indexes) {
+            lines.add("ALTER INDEX " + schema + "." + i.name() + suffix + " RENAME TO " + i.name() + ";");
+        }
+        if (mv.comment() != null && prefix.isEmpty()) {
+            lines.add("COMMENT ON MATERIALIZED VIEW " + schema + "." + mv.name() + " IS " + lit(mv.comment()) + ";");
+        }
+        for (String line : lines) {
+            s.append(prefix).append(line).append('\n');
+        }
+        return s.toString();
+    }
+
+    /** The source schema back to its changelog parameter, so the file deploys wherever ${source_schema} points. */
+    private String schemaParameter(String definition) {
+        return definition.replaceAll("(?<![\\w\"])" + Pattern.quote(sourceSchema) + "\\.", Matcher.quoteReplacement("${source_schema}."));
+    }
+
+    private int nextVersion(String name) throws IOException {
+        int max = 0;
+        Pattern p = Pattern.compile(Pattern.quote(name) + "_v(\\d+)\\.sql");
+        try (var files = Files.list(changelogDir.resolve("ops").resolve("mviews"))) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Matcher m = p.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    max = Math.max(max, Integer.parseInt(m.group(1)));
+                }
+            }
+        }
+        return max + 1;
+    }
+
+    private int existingCatalogues() throws IOException {
+        try (var files = Files.list(changelogDir.resolve("ops").resolve("adoption"))) {
+            return (int) files.filter(f -> f.getFileName().toString().startsWith("catalogue_")).count();
+        }
+    }
+
+    /** The release after the changelog's last tag: v1.1 → v1.2. */
+    private String nextRelease() throws Exception {
+        List<String> tags = migrator.changelogTags();
+        Matcher m = Pattern.compile("v(\\d+)\\.(\\d+)").matcher(tags.isEmpty() ? "v1.0" : tags.get(tags.size() - 1));
+        if (!m.matches()) {
+            throw new IllegalStateException("cannot name the next release after tag " + tags.get(tags.size() - 1) + ": name it with --release");
+        }
+        return "v" + m.group(1) + "." + (Integer.parseInt(m.group(2)) + 1);
+    }
+
+    private static String lit(String s) {
+        return "'" + s.replace("'", "''") + "'";
+    }
+}

@@ -1,0 +1,95 @@
+package dev.opsmv.migrate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.Sql;
+
+/**
+ * Issue 10, "when the live definition is the truth": `opsmv import` writes production's claims MV as
+ * the bundle's next version; the database it came from then adopts everything without a rebuild, an
+ * empty database gets production's definition, and rollback to the previous tag restores the previous one.
+ */
+class ImportTest {
+    static final String CLAIMS_MV = "ops.mv_yango_cabinet_claims_for_collection";
+
+    @TempDir
+    Path work;
+
+    @Test
+    void importedDefinitionsAreAdoptedWhereTheyCameFromAndBuiltElsewhere() throws Exception {
+        ConnectionSpec production = LegacyDatabase.build(1_000, 31, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, imported.exitCode(), imported.toString());
+        assertTrue(imported.out().contains("release v1.2"), imported.out());
+        Path file = changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql");
+        assertTrue(Files.exists(file), imported.out());
+        String sql = Files.readString(file);
+        assertTrue(sql.contains("priority_collection") && sql.contains("${source_schema}.drivers"), sql);
+        assertTrue(Files.readString(changelog.resolve("db.changelog-master.yaml")).contains("releases/v1.2.yaml"));
+        assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"), "import changes nothing");
+
+        // the database it came from: everything adopted, the claims MV not rebuilt
+        long oid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result update = StockCli.runFrom(work, production, "update");
+        assertEquals(0, update.exitCode(), update.output());
+        assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
+        assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = 'v1.2-mv_yango_cabinet_claims_for_collection'"));
+        assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = 'v1.0-mv_yango_cabinet_claims_for_collection'"));
+        assertEquals("v1.2", Sql.value(production, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted DESC LIMIT 1"));
+        assertEquals(1L, Sql.count(production, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
+
+        // an empty database gets production's definition
+        ConnectionSpec fresh = Deployed.fixtureDatabase(1_000, 31, 0);
+        StockCli.Result build = StockCli.runFrom(work, fresh, "update");
+        assertEquals(0, build.exitCode(), build.output());
+        assertEquals(1L, priorityColumn(fresh));
+        assertEquals(Sql.count(production, "SELECT count(*) FROM " + CLAIMS_MV), Sql.count(fresh, "SELECT count(*) FROM " + CLAIMS_MV));
+        assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
+
+        // rollback to the previous tag restores the previous version, with its grain index
+        StockCli.Result rollback = StockCli.runFrom(work, fresh, "rollback", "--tag=v1.1");
+        assertEquals(0, rollback.exitCode(), rollback.output());
+        assertEquals(0L, priorityColumn(fresh));
+        assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
+
+        // a second import finds nothing left to import
+        Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(Deployed.bundleDatabase(200, 32)));
+        assertEquals(0, again.exitCode(), again.toString());
+        assertTrue(again.out().contains("nothing to import"), again.out());
+    }
+
+    static long priorityColumn(ConnectionSpec db) {
+        return Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'");
+    }
+
+    static void copy(Path from, Path to) throws Exception {
+        try (Stream<Path> files = Files.walk(from)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+        }
+    }
+}
