@@ -723,16 +723,16 @@ BEGIN
     IF ops.opsmv_decision('v1.0-ux_mv_yango_cabinet_claims_for_collection_grain') = 'adopted' THEN
         RETURN 'adopted';
     END IF;
-    EXECUTE format($q$
-        SELECT count(*), string_agg(format('driver_id=%%s milestone_value=%%s (%%s claims)', driver_id, milestone_value, n), ', ')
-                         FILTER (WHERE rn <= 20)
-        FROM (SELECT driver_id, milestone_value, count(*) AS n, row_number() OVER (ORDER BY driver_id, milestone_value) AS rn
-              FROM %I.claims_cabinet GROUP BY driver_id, milestone_value HAVING count(*) > 1) d
-    $q$, p_source_schema) INTO v_total, v_list;
+    -- on exactly the rows the MV will hold (ops.opsmv_claims_grain_duplicates follows the MV's own filters)
+    SELECT max(d.grains), string_agg(format('driver_id=%s milestone_value=%s (%s claims)', d.driver_id, d.milestone_value, d.claims), ', ')
+               FILTER (WHERE d.rn <= 20)
+      INTO v_total, v_list
+    FROM (SELECT g.*, row_number() OVER (ORDER BY g.driver_id, g.milestone_value) AS rn
+          FROM ops.opsmv_claims_grain_duplicates() g WHERE NOT g.latent) d;
     IF v_total > 0 THEN
         RAISE EXCEPTION USING MESSAGE = format(
-            'Duplicate claims: the source holds more than one claim for %s driver_id x milestone_value grain(s) (%s%s), so ux_mv_yango_cabinet_claims_for_collection_grain cannot be built. List them with `opsmv check-duplicates` or: SELECT driver_id, milestone_value, count(*) FROM %I.claims_cabinet GROUP BY 1, 2 HAVING count(*) > 1; then remove the duplicates and run update again.',
-            v_total, v_list, CASE WHEN v_total > 20 THEN ', ...' ELSE '' END, p_source_schema);
+            'Duplicate claims: ops.mv_yango_cabinet_claims_for_collection would hold more than one claim for %s driver_id x milestone_value grain(s) of %s.claims_cabinet (%s%s), so ux_mv_yango_cabinet_claims_for_collection_grain cannot be built. List them with `opsmv check-duplicates` or: SELECT * FROM ops.opsmv_claims_grain_duplicates() WHERE NOT latent; then remove the duplicates and run update again.',
+            v_total, p_source_schema, v_list, CASE WHEN v_total > 20 THEN ', ...' ELSE '' END);
     END IF;
     RETURN 'create';
 END

@@ -5,7 +5,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.concurrent.Callable;
 
-import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Import;
 import dev.opsmv.migrate.Migrator;
 import picocli.CommandLine.Command;
@@ -27,6 +26,9 @@ final class ImportCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    SourceSchemaOption source;
+
     @Option(names = "--into", paramLabel = "DIR", defaultValue = "changelog",
             description = "The bundle's changelog directory to write into (default ${DEFAULT-VALUE}).")
     Path into;
@@ -43,7 +45,7 @@ final class ImportCommand implements Callable<Integer> {
         try (Connection c = connection.open()) {
             Import.Result result;
             try {
-                result = new Import(c, Migrator.bundle(c, null), into, Changelog.DEFAULT_SOURCE_SCHEMA).run(release);
+                result = new Import(c, Migrator.bundle(c, null, source.parameter()), into, source.value()).run(release);
             } catch (IllegalArgumentException e) {
                 throw new CommandFailure(ExitCode.USAGE, e.getMessage());
             } catch (IllegalStateException e) {

@@ -11,6 +11,15 @@ final class Reports {
     }
 
     static void duplicates(PrintWriter out, String prefix, String table, Preflight.Duplicates d) {
+        if (d.latentTotal() > 0) {
+            out.println(prefix + "warning: " + d.latentTotal() + " latent duplicate grain(s): more than one claim per driver_id x milestone_value "
+                    + "that the MV leaves out today (e.g. PAID claims); one entering it (a payment reversed) breaks every CONCURRENTLY refresh"
+                    + (d.latentTotal() > d.latent().size() ? "; the first " + d.latent().size() + ":" : ":"));
+            out.printf("%12s %15s %6s%n", "driver_id", "milestone_value", "claims");
+            for (Preflight.DuplicateGrain g : d.latent()) {
+                out.printf("%12d %15d %6d%n", g.driverId(), g.milestoneValue(), g.claims());
+            }
+        }
         if (!d.any()) {
             out.println(prefix + "no duplicate grains in " + table);
             return;

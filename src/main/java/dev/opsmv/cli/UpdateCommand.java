@@ -31,6 +31,9 @@ final class UpdateCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    SourceSchemaOption source;
+
     @Option(names = "--to-tag", paramLabel = "TAG", description = "Stop after the changeset that sets this tag (a tag of the changelog: opsmv-empty, v1.0, ...).")
     String toTag;
 
@@ -49,7 +52,7 @@ final class UpdateCommand implements Callable<Integer> {
         Changelog.checkLockTimeout(lockTimeout);
         PrintWriter out = command.commandLine().getOut();
         try (Connection c = connection.open()) {
-            Deployment deployment = new Deployment(connection.spec(), c, lockTimeout);
+            Deployment deployment = new Deployment(connection.spec(), c, lockTimeout, source.parameter());
             if (toTag != null) {
                 List<String> tags = deployment.migrator().changelogTags();
                 if (!tags.contains(toTag)) {
@@ -63,8 +66,8 @@ final class UpdateCommand implements Callable<Integer> {
                         + " (" + lock.get().heldSeconds() + " s): another update is running; if none is, run 'opsmv release-locks'");
             }
 
-            Preflight.Report report = new Preflight(c, Changelog.DEFAULT_SOURCE_SCHEMA).run();
-            String table = Changelog.DEFAULT_SOURCE_SCHEMA + ".claims_cabinet";
+            Preflight.Report report = new Preflight(c, source.value(), deployment.migrator()).run();
+            String table = Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)";
             Reports.duplicates(out, "pre-flight: ", table, report.duplicates());
             Reports.invalidIndexes(out, "pre-flight: ", report.invalidIndexes());
             if (report.duplicates().any() && deployment.migrator().pendingChangeSets().stream()

@@ -24,6 +24,9 @@ final class UpdateSqlCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    SourceSchemaOption source;
+
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = Changelog.DEFAULT_LOCK_TIMEOUT,
             description = "Lock timeout written into the SQL (default ${DEFAULT-VALUE}).")
     String lockTimeout;
@@ -33,12 +36,12 @@ final class UpdateSqlCommand implements Callable<Integer> {
         Changelog.checkLockTimeout(lockTimeout);
         try (Connection c = connection.open()) {
             command.commandLine().getOut().flush();
-            Migrator migrator = Migrator.bundle(c, lockTimeout);
-            Preflight.Duplicates duplicates = new Preflight(c, Changelog.DEFAULT_SOURCE_SCHEMA).duplicateGrains();
+            Migrator migrator = Migrator.bundle(c, lockTimeout, source.parameter());
+            Preflight.Duplicates duplicates = new Preflight(c, source.value(), migrator).duplicateGrains();
             if (duplicates.any() && migrator.pendingChangeSets().stream().anyMatch(id -> id.contains("::" + Changelog.GRAIN_CHANGESET_ID + "::"))) {
                 // the grain changeset's precondition, evaluated for the script as Liquibase evaluates it for update
                 throw new CommandFailure(ExitCode.PROBLEM, "precondition failed: Duplicate claims: " + duplicates.total()
-                        + " driver_id x milestone_value grain(s) of " + Changelog.DEFAULT_SOURCE_SCHEMA + ".claims_cabinet hold more than one claim, "
+                        + " driver_id x milestone_value grain(s) of " + Preflight.CLAIMS_MV + " would hold more than one claim, "
                         + "so the script would stop before the grain index; list them with `opsmv check-duplicates`, remove the extra claims, then generate the script again");
             }
             java.io.StringWriter planText = new java.io.StringWriter();

@@ -23,6 +23,8 @@ import com.github.difflib.UnifiedDiffUtils;
 public final class AdoptionPlan {
     /** The changeset that installs the catalogue and the comparison functions. */
     public static final String ADOPTION_CHANGESET = "v1.0-ops-adoption";
+    /** The changeset that installs the duplicate-grain check on the rows the claims MV will hold. */
+    public static final String GRAIN_CHECK_CHANGESET = "v1.0-ops-grain-check";
 
     public record Item(long seq, String changesetId, String object, String kind, String action, String detail,
                        String liveDefinition, String bundleDefinition) {
@@ -73,13 +75,13 @@ public final class AdoptionPlan {
 
     /**
      * Installs the adoption machinery and the catalogue of every version on {@code c}, inside the
-     * caller's transaction: the adoption changeset and the catalogue changesets (ids ending in
+     * caller's transaction: the adoption and grain-check changesets and the catalogue changesets (ids ending in
      * "-catalogue"), all idempotent.
      */
     static void installMachinery(Connection c, Migrator migrator) throws Exception {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS ops");
-            for (String sql : migrator.changeSetSql(cs -> cs.getId().equals(ADOPTION_CHANGESET) || cs.getId().endsWith("-catalogue"))) {
+            for (String sql : migrator.changeSetSql(cs -> cs.getId().equals(ADOPTION_CHANGESET) || cs.getId().equals(GRAIN_CHECK_CHANGESET) || cs.getId().endsWith("-catalogue"))) {
                 st.execute(sql);
             }
         }

@@ -19,6 +19,16 @@ public final class Changelog {
     /** The changeset that builds the unique grain index behind the duplicate-claims precondition. */
     public static final String GRAIN_CHANGESET_ID = "v1.0-ux_mv_yango_cabinet_claims_for_collection_grain";
 
+    private static final java.util.regex.Pattern IDENTIFIER = java.util.regex.Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    /** The source schema reaches DDL text: only a plain lower-case identifier gets through. */
+    public static String checkSourceSchema(String value) {
+        if (value == null || !IDENTIFIER.matcher(value).matches()) {
+            throw new IllegalArgumentException("--source-schema must be a plain lower-case schema name such as public or erp (got '" + value + "')");
+        }
+        return value;
+    }
+
     private static final java.util.regex.Pattern DURATION =
             java.util.regex.Pattern.compile("\\d{1,9}\\s*(ms|s|min|h)?");
 

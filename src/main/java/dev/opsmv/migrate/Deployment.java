@@ -21,15 +21,22 @@ public final class Deployment {
     private final ConnectionSpec spec;
     private final Connection connection;
     private final String lockTimeout;
+    private final String sourceSchema;
 
     public Deployment(ConnectionSpec spec, Connection connection, String lockTimeout) {
+        this(spec, connection, lockTimeout, null);
+    }
+
+    /** {@code sourceSchema}: the changelog's source_schema parameter (null: its default). */
+    public Deployment(ConnectionSpec spec, Connection connection, String lockTimeout, String sourceSchema) {
         this.spec = spec;
         this.connection = connection;
         this.lockTimeout = Changelog.checkLockTimeout(lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
+        this.sourceSchema = sourceSchema;
     }
 
     public Migrator migrator() {
-        return Migrator.bundle(connection, lockTimeout);
+        return Migrator.bundle(connection, lockTimeout, sourceSchema);
     }
 
     /** Applies every pending changeset ({@code toTag} null) or those up to the changeset that sets {@code toTag}. */

@@ -70,12 +70,24 @@ public final class Migrator {
 
     /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
+        return bundle(connection, lockTimeout, null);
+    }
+
+    /**
+     * As {@link #bundle(Connection, String)}, with the source tables in {@code sourceSchema} (null: the
+     * changelog's default). Liquibase checksums a changeset after substituting it, so a database keeps
+     * the schema it was deployed with.
+     */
+    public static Migrator bundle(Connection connection, String lockTimeout, String sourceSchema) {
         // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
         String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
         // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
         // the statements that set it are rewritten as they run (see LockTimeoutOverride).
         Map<String, String> params = new LinkedHashMap<>();
         params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
+        if (sourceSchema != null) {
+            params.put("source_schema", Changelog.checkSourceSchema(sourceSchema));
+        }
         Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
                 Changelog.MASTER, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
         m.lockTimeout = timeout;

@@ -83,6 +83,8 @@ public final class Verifier {
             index("ops", ix[0], ix[1], "unique".equals(ix[2]), "MV index");
         }
         healthViews();
+        refreshTracking();
+        duplicateGrains();
         for (String mv : MVS) {
             size(mv);
         }
@@ -195,6 +197,43 @@ public final class Verifier {
                 add(true, label, "present, populated, not empty");
             }
         }
+    }
+
+    /** Refreshes made with psql, cron or the old scripts are logged by the event trigger, where it could be installed. */
+    private void refreshTracking() throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'opsmv_track_refresh'")) {
+            if (rs.next() && !"D".equals(rs.getString(1))) {
+                add(true, "refresh tracking", "every REFRESH of a bundle MV is logged, whoever runs it (event trigger opsmv_track_refresh)");
+            } else {
+                // not a ✗: a role without superuser cannot create event triggers, and health stays true for opsmv's own refreshes
+                add(true, "refresh tracking", "WARNING: refreshes outside opsmv are not tracked (psql, cron and old scripts leave no log row, "
+                        + "so health may call a fresh MV stale); a superuser's `opsmv update` installs the event trigger");
+            }
+        }
+    }
+
+    /** Duplicates on the rows the claims MV will hold fail; latent ones (filtered out today) are a warning with the count. */
+    private void duplicateGrains() throws SQLException {
+        try (Statement st = c.createStatement();
+             ResultSet fn = st.executeQuery("SELECT to_regprocedure('ops.opsmv_claims_grain_duplicates()') IS NOT NULL")) {
+            fn.next();
+            if (!fn.getBoolean(1)) {
+                return;
+            }
+        }
+        long current = 0;
+        long latent = 0;
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FILTER (WHERE NOT latent), count(*) FILTER (WHERE latent) FROM ops.opsmv_claims_grain_duplicates()")) {
+            rs.next();
+            current = rs.getLong(1);
+            latent = rs.getLong(2);
+        }
+        add(current == 0, "duplicate grains of ops.mv_yango_cabinet_claims_for_collection",
+                (current == 0 ? "none" : current + " grain(s) the MV would hold twice: every CONCURRENTLY refresh fails; list them with `opsmv check-duplicates`")
+                        + (latent == 0 ? "" : "; WARNING: " + latent + " latent grain(s) filtered out today (e.g. PAID claims) would enter it "
+                        + "if a payment is reversed: `opsmv check-duplicates` lists them"));
     }
 
     private void healthViews() throws SQLException {

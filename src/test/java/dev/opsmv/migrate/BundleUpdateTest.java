@@ -94,9 +94,10 @@ class BundleUpdateTest {
                         SELECT column_name FROM information_schema.columns
                         WHERE table_schema = 'ops' AND table_name = 'v_yango_cabinet_claims_mv_health' ORDER BY ordinal_position
                         """));
-        // Nothing refreshed yet through the engine: the claims MV reads NO_REFRESH.
-        assertEquals("NO_REFRESH", Sql.value(db, "SELECT status_bucket FROM ops.v_yango_cabinet_claims_mv_health"));
-        assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.v_mv_health WHERE status_bucket = 'NO_REFRESH' AND is_populated"));
+        // The deployment records what it built (issue 11): health is OK right after update, not NO_REFRESH.
+        assertEquals("OK", Sql.value(db, "SELECT status_bucket FROM ops.v_yango_cabinet_claims_mv_health"));
+        assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.v_mv_health WHERE status_bucket = 'OK' AND is_populated"));
+        assertEquals(7, Sql.count(db, "SELECT count(DISTINCT mv_name) FROM ops.mv_refresh_log WHERE status = 'OK' AND fallback_reason = 'built WITH DATA by a deployment'"));
     }
 
     @Test

@@ -56,6 +56,6 @@ class MigratorSameConnectionTest {
         }
         assertEquals(history, Catalog.history(db));
         assertEquals(catalog, Catalog.snapshot(db));
-        assertEquals(32, Sql.count(db, "SELECT count(*) FROM databasechangelog"));
+        assertEquals(34, Sql.count(db, "SELECT count(*) FROM databasechangelog"));
     }
 }

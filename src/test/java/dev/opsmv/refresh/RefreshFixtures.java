@@ -87,4 +87,14 @@ final class RefreshFixtures {
                 + "fallback_reason, rows_after_refresh, duration_ms, error_message, backend_pid, client_host, application_name, "
                 + "refresh_started_at, refresh_finished_at FROM ops.mv_refresh_log WHERE " + where + " ORDER BY refresh_id");
     }
+
+    /**
+     * A deployed bundle whose refresh log holds only what the engine under test writes: the
+     * deployment's own rows (the event trigger records every MV it builds) are cleared.
+     */
+    static ConnectionSpec deployedWithEmptyLog(long drivers, long seed) {
+        ConnectionSpec db = dev.opsmv.testing.Deployed.bundleDatabase(drivers, seed);
+        Sql.exec(db, "DELETE FROM ops.mv_refresh_log");
+        return db;
+    }
 }
