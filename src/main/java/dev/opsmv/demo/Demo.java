@@ -15,12 +15,15 @@ import java.util.concurrent.CountDownLatch;
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.bench.Bench;
+import dev.opsmv.bench.Stats;
 import dev.opsmv.health.HealthCheck;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.health.HealthReport;
 import dev.opsmv.health.HealthTable;
 import dev.opsmv.verify.Verifier;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Timing;
+import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
 import me.tongfei.progressbar.ProgressBar;
@@ -141,8 +144,8 @@ public final class Demo {
     private void sideBySide(Connection c) throws Exception {
         Bench.Query q = Bench.typicalQueries(SourceFixture.Spec.currentWeek()).get(1);
         out.println("== driver-matrix query (" + q.name() + "): plain view vs materialized view");
-        double view = Bench.time(c, q.sql(Bench.VIEW), 5).median();
-        double mv = Bench.time(c, q.sql(Bench.MV), 15).median();
+        double view = Stats.of(Timing.runs(c, q.sql(Bench.VIEW), 2, 5)).median();
+        double mv = Stats.of(Timing.runs(c, q.sql(Bench.MV), 2, 15)).median();
         out.printf(Locale.ROOT, "   plain view  %9.2f ms%n   MV          %9.2f ms%n   speedup     %9.0fx%n", view, mv, view / mv);
     }
 

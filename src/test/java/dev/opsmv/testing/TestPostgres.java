@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.demo.EmbeddedServer;
+import dev.opsmv.embedded.EmbeddedServer;
 
 /**
  * The one real PostgreSQL server of a test JVM, and fresh databases on it.
