@@ -20,6 +20,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Required;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
@@ -129,7 +130,9 @@ class RunnerConnectionIT {
     @Test
     void wrongPasswordIsExit3AndNoPasswordIsEverPrinted() throws Exception {
         Path hba = Path.of((String) Sql.value(TestPostgres.admin(), "SHOW hba_file"));
-        Assumptions.assumeTrue(Files.isWritable(hba), "pg_hba.conf of the test server is not writable here (" + hba
+        // An existing server (OPSMV_TEST_JDBC_URL) is not ours to reconfigure; our embedded one must be.
+        Assumptions.assumeTrue(TestPostgres.embedded(), "the wrong-password case needs the suite's own embedded server");
+        Required.assumeOrFail(Files.isWritable(hba), "pg_hba.conf of the test server is not writable here (" + hba
                 + "): the wrong-password case needs a server that asks for passwords");
         String role = "opsmv_pw_role";
         String good = "Corr3ct-Horse-Battery";
