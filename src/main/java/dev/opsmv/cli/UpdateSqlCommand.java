@@ -29,9 +29,7 @@ final class UpdateSqlCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Changelog.checkLockTimeout(lockTimeout);
         try (Connection c = connection.open()) {
-            command.commandLine().getOut().flush();
-            Migrator.bundle(c, lockTimeout).updateSql(System.out);
-            System.out.flush();
+            Reports.script(command.commandLine().getOut(), Migrator.bundle(c, lockTimeout)::updateSql);
         }
         return ExitCode.OK;
     }
