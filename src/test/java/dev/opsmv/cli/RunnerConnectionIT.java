@@ -94,7 +94,7 @@ class RunnerConnectionIT {
         fails(Runner.run("frobnicate"), ExitCode.USAGE, "'frobnicate'");
         fails(Runner.run("update", "--frobnicate"), ExitCode.USAGE, "Unknown option: '--frobnicate'");
         fails(Runner.run("update", "--password", "x"), ExitCode.USAGE, "'--password'");
-        fails(Runner.on(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE, "--lock-timeout must be a duration");
+        fails(Runner.on(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE, "--lock-timeout: '5 seconds; DROP TABLE drivers' is not a duration");
         fails(Runner.run(), ExitCode.USAGE, "a command is required");
     }
 
