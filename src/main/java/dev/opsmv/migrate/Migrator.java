@@ -22,7 +22,6 @@ import liquibase.command.core.RollbackCountSqlCommandStep;
 import liquibase.command.core.RollbackSqlCommandStep;
 import liquibase.command.core.StatusCommandStep;
 import liquibase.command.core.TagCommandStep;
-import liquibase.command.core.TagExistsCommandStep;
 import liquibase.command.core.UpdateCommandStep;
 import liquibase.command.core.UpdateSqlCommandStep;
 import liquibase.command.core.UpdateToTagCommandStep;
@@ -68,26 +67,20 @@ public final class Migrator {
         this.resources = resources;
     }
 
-    /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
+    /** The production bundle (the master changelog) with the given DDL lock timeout (null: the changelog's). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
+        return changelog(connection, Changelog.MASTER, lockTimeout);
+    }
+
+    /**
+     * A changelog of the bundle: the master, or an optional one kept out of it on purpose (e.g.
+     * {@link Changelog#REFRESHER_ROLE}), sharing the bundle's DATABASECHANGELOG.
+     */
+    public static Migrator changelog(Connection connection, String changelogFile, String lockTimeout) {
         // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
         String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
         // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
         // the statements that set it are rewritten as they run (see LockTimeoutOverride).
-        Map<String, String> params = new LinkedHashMap<>();
-        params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
-        Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
-                Changelog.MASTER, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
-        m.lockTimeout = timeout;
-        return m;
-    }
-
-    /**
-     * An optional changelog of the bundle (e.g. {@link Changelog#REFRESHER_ROLE}), kept out of the master on purpose;
-     * it shares the bundle's DATABASECHANGELOG, and its lock timeout works as {@link #bundle}'s does.
-     */
-    public static Migrator optional(Connection connection, String changelogFile, String lockTimeout) {
-        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
         Map<String, String> params = new LinkedHashMap<>();
         params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
         Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
@@ -151,12 +144,6 @@ public final class Migrator {
 
     public void tag(String tag) throws Exception {
         run(TagCommandStep.COMMAND_NAME, scope -> scope.addArgumentValue(TagCommandStep.TAG_ARG, tag), null);
-    }
-
-    public boolean tagExists(String tag) throws Exception {
-        CommandResults results = run(TagExistsCommandStep.COMMAND_NAME,
-                scope -> scope.addArgumentValue(TagExistsCommandStep.TAG_ARG, tag), null);
-        return Boolean.TRUE.equals(results.getResult(TagExistsCommandStep.TAG_EXISTS_RESULT));
     }
 
     public void releaseLocks() throws Exception {
