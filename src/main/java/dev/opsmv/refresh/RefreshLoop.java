@@ -29,10 +29,6 @@ public final class RefreshLoop {
         stopSignal.countDown();
     }
 
-    public boolean stopRequested() {
-        return stop.get();
-    }
-
     /** Waits until the loop has returned (the current MV finished), at most {@code max}. */
     public boolean awaitDone(Duration max) throws InterruptedException {
         return done.await(max.toMillis(), TimeUnit.MILLISECONDS);
