@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C. "
-                + "Exit 0 after a clean stop, 2 bad option, 3 cannot listen.")
+        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C, "
+                + "which close the listener and the pool; the exit status is then the signal's (143 for SIGTERM, 130 for Ctrl-C). "
+                + "Exit 2 bad option, 3 cannot listen.")
 final class ServeCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -65,7 +66,8 @@ final class ServeCommand implements Callable<Integer> {
             throw new CommandFailure(ExitCode.DATABASE, "cannot listen on " + bind + ":" + port + ": " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool, then let call() return.
+        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool. The JVM is already exiting
+        // with the signal's status (128 + signal); call() returning afterwards does not change it.
         Thread hook = new Thread(() -> {
             server.close();
             stopped.countDown();
