@@ -3,9 +3,9 @@ package dev.opsmv.cli;
 import java.sql.SQLException;
 
 import dev.opsmv.db.BadConnectionUrl;
+import dev.opsmv.db.Causes;
 import dev.opsmv.db.Redact;
 import dev.opsmv.fixture.SourceFixture;
-import dev.opsmv.migrate.Causes;
 import dev.opsmv.migrate.LockTimeoutFailure;
 
 /** Turns any failure into one line for the terminal and a documented exit code. */

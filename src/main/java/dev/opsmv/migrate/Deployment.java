@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.util.List;
 
 import dev.opsmv.db.BlockerWatch;
+import dev.opsmv.db.Causes;
 import dev.opsmv.db.ConnectionSpec;
 
 /**

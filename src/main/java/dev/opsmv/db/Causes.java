@@ -1,13 +1,13 @@
-package dev.opsmv.migrate;
+package dev.opsmv.db;
 
 import java.sql.SQLException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * What a Liquibase failure is, read from its cause chain: Liquibase wraps the driver's
- * SQLException several times and names the failed changeset only in an outer message.
- * Shared by {@link Deployment} (lock-timeout report) and the runner's one-line errors.
+ * What a failure is, read from its cause chain: Liquibase and HikariCP wrap the driver's
+ * SQLException, and Liquibase names the failed changeset only in an outer message. The one
+ * cause-chain walk of the runner (connection errors, the update's lock-timeout report, one-line errors).
  */
 public final class Causes {
     private static final Pattern CHANGESET = Pattern.compile("changeset (\\S+?::\\S+?::[^\\s:]+)");
