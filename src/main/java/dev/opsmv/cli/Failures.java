@@ -4,6 +4,7 @@ import java.sql.SQLException;
 
 import dev.opsmv.db.BadConnectionUrl;
 import dev.opsmv.db.Causes;
+import dev.opsmv.db.ConnectFailure;
 import dev.opsmv.db.Redact;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.LockTimeoutFailure;
@@ -43,6 +44,10 @@ final class Failures {
         if (ex instanceof CommandFailure || ex instanceof IllegalArgumentException || ex instanceof IllegalStateException
                 || ex instanceof LockTimeoutFailure) {
             return clean(ex.getMessage());
+        }
+        ConnectFailure connect = Causes.find(ex, ConnectFailure.class);
+        if (connect != null) {
+            return clean(connect.getMessage());
         }
         SQLException sql = Causes.find(ex, SQLException.class);
         Throwable root = sql != null ? sql : Causes.root(ex);

@@ -89,9 +89,13 @@ public final class Main implements Runnable {
         return cli.execute(args);
     }
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required");
+        // spec's CommandLine, not a new one: the message must reach the writer run() was given
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

@@ -18,6 +18,9 @@ public final class ConnectError {
     }
 
     public static String explain(ConnectionSpec spec, SQLException e) {
+        if (e instanceof ConnectFailure) {
+            return e.getMessage();
+        }
         String where = spec.describe();
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String server = serverMessage(e);
