@@ -5,7 +5,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,10 +50,10 @@ public final class Bench {
     static final int CONCURRENCY_SECONDS = 8;
 
     private final Options options;
-    private final PrintStream log;
+    private final PrintWriter log;
     private final Report report = new Report();
 
-    public Bench(Options options, PrintStream log) {
+    public Bench(Options options, PrintWriter log) {
         this.options = options;
         this.log = log;
     }

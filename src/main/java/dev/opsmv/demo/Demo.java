@@ -1,6 +1,5 @@
 package dev.opsmv.demo;
 
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -36,9 +35,9 @@ public final class Demo {
     }
 
     private final Options options;
-    private final PrintStream out;
+    private final PrintWriter out;
 
-    public Demo(Options options, PrintStream out) {
+    public Demo(Options options, PrintWriter out) {
         this.options = options;
         this.out = out;
     }
@@ -100,9 +99,8 @@ public final class Demo {
     private void health(Connection c) throws Exception {
         out.println("== health");
         HealthReport report = HealthCheck.run(c);
-        PrintWriter w = new PrintWriter(out, true);
-        HealthTable.print(report, w);
-        w.flush();
+        HealthTable.print(report, out);
+        out.flush();
     }
 
     /** Keeps the endpoint up on the demo database until Ctrl-C; the cluster is removed afterwards. */
@@ -127,7 +125,7 @@ public final class Demo {
         fixture.createTables();
         Map<String, Long> counts;
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("   source data").setInitialMax(6)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(out))
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(new WriterConsumer(out))
                 .setUpdateIntervalMillis(250).build()) {
             counts = fixture.generate(SourceFixture.Spec.of(options.drivers(), options.seed()), step -> {
                 if (bar.getCurrent() > 0 || !"drivers".equals(step)) {
@@ -159,6 +157,33 @@ public final class Demo {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /** The progress bar on the demo's own writer (the command's), redrawn in place like the console one. */
+    private static final class WriterConsumer implements me.tongfei.progressbar.ProgressBarConsumer {
+        private final PrintWriter out;
+
+        WriterConsumer(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public int getMaxRenderedLength() {
+            return 80;
+        }
+
+        @Override
+        public void accept(String rendered) {
+            out.print('\r');
+            out.print(rendered);
+            out.flush();
+        }
+
+        @Override
+        public void close() {
+            out.println();
+            out.flush();
         }
     }
 }

@@ -223,7 +223,7 @@ public final class Migrator {
                     .addArgumentValue(ShowSummaryArgument.SHOW_SUMMARY, UpdateSummaryEnum.OFF);
             args.apply(scope);
             if (out != null) {
-                // Liquibase closes the output stream it is given; System.out must survive it.
+                // Liquibase closes the output stream it is given; the caller's stream must survive it.
                 scope.setOutput(new java.io.FilterOutputStream(out) {
                     @Override
                     public void write(byte[] b, int off, int len) throws java.io.IOException {
