@@ -5,7 +5,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +28,8 @@ import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.demo.EmbeddedServer;
+import dev.opsmv.db.Timing;
+import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.refresh.MvGraph;
@@ -49,10 +50,10 @@ public final class Bench {
     static final int CONCURRENCY_SECONDS = 8;
 
     private final Options options;
-    private final PrintStream log;
+    private final PrintWriter log;
     private final Report report = new Report();
 
-    public Bench(Options options, PrintStream log) {
+    public Bench(Options options, PrintWriter log) {
         this.options = options;
         this.log = log;
     }
@@ -303,12 +304,12 @@ public final class Bench {
         changeOnePercent(c, 1);
         double conc = 0;
         for (String mv : order) {
-            conc += timeOnce(c, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + mv);
+            conc += Timing.once(c, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + mv);
         }
         changeOnePercent(c, 2);
         double plain = 0;
         for (String mv : order) {
-            plain += timeOnce(c, "REFRESH MATERIALIZED VIEW " + mv);
+            plain += Timing.once(c, "REFRESH MATERIALIZED VIEW " + mv);
         }
         report.row("REFRESH CONCURRENTLY", f(conc));
         report.row("plain REFRESH", f(plain));
@@ -371,7 +372,7 @@ public final class Bench {
             double refreshMs;
             try (Connection c = db.open("opsmv-bench-refresher")) {
                 measuring.set(true);
-                refreshMs = timeOnce(c, "REFRESH MATERIALIZED VIEW " + (concurrently ? "CONCURRENTLY " : "") + MV);
+                refreshMs = Timing.once(c, "REFRESH MATERIALIZED VIEW " + (concurrently ? "CONCURRENTLY " : "") + MV);
                 Thread.sleep(200);
                 measuring.set(false);
             }
@@ -452,22 +453,15 @@ public final class Bench {
     // ---- measuring helpers ----
 
     /** {@code runs} timed executions after two warm-up runs. */
-    public static Stats time(Connection c, String sql, int runs) throws SQLException {
-        for (int i = 0; i < 2; i++) {
-            timeOnce(c, sql);
-        }
-        double[] ms = new double[runs];
-        for (int i = 0; i < runs; i++) {
-            ms[i] = timeOnce(c, sql);
-        }
-        return Stats.of(ms);
+    static Stats time(Connection c, String sql, int runs) throws SQLException {
+        return Stats.of(Timing.runs(c, sql, 2, runs));
     }
 
     private static double median3(Connection c, List<String> statements, String cleanup) throws SQLException {
         double[] ms = new double[3];
         for (int i = 0; i < 3; i++) {
             for (String sql : statements) {
-                ms[i] += timeOnce(c, sql);
+                ms[i] += Timing.once(c, sql);
             }
             if (cleanup != null) {
                 exec(c, cleanup);
@@ -484,20 +478,6 @@ public final class Bench {
             }
         }
         return out;
-    }
-
-    public static double timeOnce(Connection c, String sql) throws SQLException {
-        long t0 = System.nanoTime();
-        try (Statement st = c.createStatement()) {
-            if (st.execute(sql)) {
-                try (ResultSet rs = st.getResultSet()) {
-                    while (rs.next()) {
-                        // drain: the client reads every row, as the endpoint does
-                    }
-                }
-            }
-        }
-        return (System.nanoTime() - t0) / 1e6;
     }
 
     private static void exec(Connection c, String sql) throws SQLException {

@@ -6,10 +6,15 @@ import java.util.concurrent.Callable;
 import dev.opsmv.bench.Bench;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Measures plain view vs MV, refresh costs, readers during refreshes and writers during update, on an embedded PostgreSQL; prints a Markdown report.")
 final class BenchCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
     @Option(names = "--drivers", paramLabel = "N", defaultValue = "200000", description = "Drivers to generate (default ${DEFAULT-VALUE}).")
     long drivers;
 
@@ -35,7 +40,7 @@ final class BenchCommand implements Callable<Integer> {
         if (queryRuns < 5) {
             throw new IllegalArgumentException("--query-runs must be at least 5 (got " + queryRuns + ")");
         }
-        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns), System.out).run();
+        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns), command.commandLine().getOut()).run();
         return ExitCode.OK;
     }
 }

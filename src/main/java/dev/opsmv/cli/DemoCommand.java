@@ -5,10 +5,15 @@ import java.util.concurrent.Callable;
 import dev.opsmv.demo.Demo;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Runs the whole product on a throw-away embedded PostgreSQL with generated data.")
 final class DemoCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
     @Option(names = "--drivers", paramLabel = "N", defaultValue = "50000", description = "Drivers to generate (default ${DEFAULT-VALUE}).")
     long drivers;
 
@@ -32,7 +37,7 @@ final class DemoCommand implements Callable<Integer> {
         if (drivers < 1) {
             throw new IllegalArgumentException("--drivers must be at least 1 (got " + drivers + ")");
         }
-        new Demo(new Demo.Options(drivers, seed, pgVersion, keep, serve, port), System.out).run();
+        new Demo(new Demo.Options(drivers, seed, pgVersion, keep, serve, port), command.commandLine().getOut()).run();
         return ExitCode.OK;
     }
 }

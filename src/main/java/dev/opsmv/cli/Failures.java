@@ -3,14 +3,14 @@ package dev.opsmv.cli;
 import java.sql.SQLException;
 
 import dev.opsmv.db.BadConnectionUrl;
+import dev.opsmv.db.Causes;
+import dev.opsmv.db.ConnectFailure;
 import dev.opsmv.db.Redact;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.LockTimeoutFailure;
 
 /** Turns any failure into one line for the terminal and a documented exit code. */
 final class Failures {
-    private static final java.util.regex.Pattern CHANGESET = java.util.regex.Pattern.compile("changeset (\\S+?::\\S+?::[^\\s:]+)");
-
     private Failures() {
     }
 
@@ -27,14 +27,13 @@ final class Failures {
         if (ex instanceof LockTimeoutFailure) {
             return ExitCode.LOCK_TIMEOUT;
         }
-        if (find(ex, liquibase.exception.PreconditionFailedException.class) != null) {
+        if (Causes.find(ex, liquibase.exception.PreconditionFailedException.class) != null) {
             return ExitCode.PROBLEM;
         }
-        if (find(ex, liquibase.exception.LockException.class) != null) {
+        if (Causes.find(ex, liquibase.exception.LockException.class) != null) {
             return ExitCode.BUSY;
         }
-        SQLException sql = find(ex, SQLException.class);
-        if (sql != null && "55P03".equals(sql.getSQLState())) {
+        if (Causes.isLockTimeout(ex)) {
             return ExitCode.LOCK_TIMEOUT;
         }
         // everything else: refused or unknown host, a failed statement, a server gone away
@@ -46,10 +45,14 @@ final class Failures {
                 || ex instanceof LockTimeoutFailure) {
             return clean(ex.getMessage());
         }
-        SQLException sql = find(ex, SQLException.class);
-        Throwable root = sql != null ? sql : rootCause(ex);
+        ConnectFailure connect = Causes.find(ex, ConnectFailure.class);
+        if (connect != null) {
+            return clean(connect.getMessage());
+        }
+        SQLException sql = Causes.find(ex, SQLException.class);
+        Throwable root = sql != null ? sql : Causes.root(ex);
         String msg = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
-        var precondition = find(ex, liquibase.exception.PreconditionFailedException.class);
+        var precondition = Causes.find(ex, liquibase.exception.PreconditionFailedException.class);
         if (precondition != null && !precondition.getFailedPreconditions().isEmpty()) {
             // the changelog's onFailMessage says what is wrong and how to fix it
             msg = "precondition failed: " + precondition.getFailedPreconditions().get(0).getMessage();
@@ -58,15 +61,7 @@ final class Failures {
             msg = msg + " [SQLSTATE " + sql.getSQLState() + "]";
         }
         // Liquibase says which changeset failed only in an outer message: keep that part.
-        String changeSet = null;
-        for (Throwable t = ex; t != null && changeSet == null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t.getMessage() != null) {
-                java.util.regex.Matcher m = CHANGESET.matcher(t.getMessage());
-                if (m.find()) {
-                    changeSet = m.group(1);
-                }
-            }
-        }
+        String changeSet = Causes.failedChangeSet(ex);
         if (changeSet != null && !msg.contains(changeSet)) {
             msg = "changeset " + changeSet + " failed: " + msg;
         }
@@ -76,22 +71,5 @@ final class Failures {
     private static String clean(String msg) {
         String one = msg == null ? "" : msg.replaceAll("\\s*\\R\\s*", " ").trim();
         return Redact.url(one);
-    }
-
-    static <T extends Throwable> T find(Throwable ex, Class<T> type) {
-        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (type.isInstance(t)) {
-                return type.cast(t);
-            }
-        }
-        return null;
-    }
-
-    private static Throwable rootCause(Throwable ex) {
-        Throwable t = ex;
-        while (t.getCause() != null && t.getCause() != t) {
-            t = t.getCause();
-        }
-        return t;
     }
 }

@@ -1,5 +1,6 @@
 package dev.opsmv.cli;
 
+import java.io.PrintWriter;
 import java.sql.Connection;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -8,10 +9,15 @@ import dev.opsmv.fixture.SourceFixture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "fixture", mixinStandardHelpOptions = true,
         description = "Creates the source stand-ins (drivers, milestones, calculations, claims, ledger) and fills them with generated data.")
 final class FixtureCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec command;
+
     @Mixin
     ConnectionOptions connection;
 
@@ -31,8 +37,13 @@ final class FixtureCommand implements Callable<Integer> {
         try (Connection c = connection.open()) {
             SourceFixture fixture = new SourceFixture(c);
             fixture.createTables();
-            Map<String, Long> counts = fixture.generate(spec, step -> System.out.println("generating " + step + " …"));
-            counts.forEach((table, n) -> System.out.printf("%-22s %,12d rows%n", table, n));
+            PrintWriter out = command.commandLine().getOut();
+            Map<String, Long> counts = fixture.generate(spec, step -> {
+                out.println("generating " + step + " …");
+                out.flush();
+            });
+            counts.forEach((table, n) -> out.printf("%-22s %,12d rows%n", table, n));
+            out.flush();
         }
         return ExitCode.OK;
     }

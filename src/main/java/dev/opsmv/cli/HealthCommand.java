@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "health", mixinStandardHelpOptions = true,
         description = "Freshness and state of every MV of ops.mv_refresh_policy. "
-                + "Exit codes follow the Nagios plugin convention: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (cannot connect or query, unknown --mv or --format).")
+                + "Exit codes follow the Nagios plugin convention: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (cannot connect or query, "
+                + "unknown --mv or --format, or any other command-line mistake: never 2, which a monitor reads as CRITICAL).")
 final class HealthCommand implements Callable<Integer> {
     private static final List<String> FORMATS = List.of("table", "json", "prometheus");
 
@@ -28,8 +29,8 @@ final class HealthCommand implements Callable<Integer> {
     @Option(names = "--mv", paramLabel = "NAME", description = "Only this MV (name or schema.name).")
     String mv;
 
-    // A plain String, checked here: a bad value must exit 3 (UNKNOWN) like any other failed check,
-    // not picocli's usage code 2, which a monitor would read as CRITICAL.
+    // A plain String, checked here, so that the message names the valid formats; the exit code is
+    // 3 (UNKNOWN) like every usage error of health (Main), never picocli's 2 (CRITICAL to a monitor).
     @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "table",
             description = "table (default), json or prometheus (text exposition format).")
     String format;

@@ -2,6 +2,8 @@ package dev.opsmv.cli;
 
 import java.io.PrintWriter;
 
+import dev.opsmv.health.Level;
+
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -14,7 +16,7 @@ import picocli.CommandLine.Command;
         exitCodeList = {
                 "0:done, nothing wrong",
                 "1:a check found a problem (duplicate grains, stale lock, refused fixture)",
-                "2:usage: unknown command/option, bad value, unknown tag, malformed URL",
+                "2:usage: unknown command/option, bad value, unknown tag, malformed URL (health: 3, UNKNOWN)",
                 "3:cannot connect, or the database failed a statement",
                 "4:lock timeout: DDL waited longer than --lock-timeout (the blocker is named)",
                 "5:busy: another run holds Liquibase's lock or an MV's refresh lock"},
@@ -79,15 +81,22 @@ public final class Main implements Runnable {
         });
         cli.setParameterExceptionHandler((ex, args1) -> {
             CommandLine c = ex.getCommandLine();
-            c.getErr().println("opsmv: " + ex.getMessage() + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
-            return ExitCode.USAGE;
+            // health is a Nagios plugin: there 2 means CRITICAL, so its usage errors are UNKNOWN (3).
+            boolean plugin = c.getCommand() instanceof HealthCommand;
+            c.getErr().println("opsmv: " + (plugin ? "UNKNOWN: " : "") + ex.getMessage()
+                    + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            return plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE;
         });
         return cli.execute(args);
     }
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required");
+        // spec's CommandLine, not a new one: the message must reach the writer run() was given
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
     static final class Version implements CommandLine.IVersionProvider {

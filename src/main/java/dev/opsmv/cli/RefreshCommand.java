@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.refresh.Concurrency;
-import dev.opsmv.refresh.Durations;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.refresh.RefreshLoop;
 import dev.opsmv.refresh.RefreshPlan;
@@ -121,17 +120,6 @@ final class RefreshCommand implements Callable<Integer> {
         out.println("run " + r.runId() + ": " + ok + " OK of " + r.outcomes().size() + " planned"
                 + (r.abandoned().isEmpty() ? "" : ", " + r.abandoned().size() + " abandoned run(s) marked"));
         return r.failed() ? ExitCode.PROBLEM : r.busy() ? ExitCode.BUSY : ExitCode.OK;
-    }
-
-    static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
-        @Override
-        public Duration convert(String value) {
-            try {
-                return Durations.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new CommandLine.TypeConversionException(e.getMessage());
-            }
-        }
     }
 
     static final class ConcurrencyConverter implements CommandLine.ITypeConverter<Concurrency> {

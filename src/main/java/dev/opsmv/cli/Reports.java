@@ -5,9 +5,22 @@ import java.io.PrintWriter;
 import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Preflight;
 
-/** Text layouts shared by several commands (the pre-flight of update and check-duplicates). */
+/** Text layouts shared by several commands (the pre-flight of update and check-duplicates, SQL scripts). */
 final class Reports {
     private Reports() {
+    }
+
+    /** Something that writes a script to a byte stream, as Liquibase does. */
+    interface Script {
+        void writeTo(java.io.OutputStream out) throws Exception;
+    }
+
+    /** A Liquibase script on the command's own writer (picocli's), not on System.out beside it. */
+    static void script(PrintWriter out, Script script) throws Exception {
+        var buffer = new java.io.ByteArrayOutputStream();
+        script.writeTo(buffer);
+        out.print(buffer.toString(java.nio.charset.StandardCharsets.UTF_8));
+        out.flush();
     }
 
     static void duplicates(PrintWriter out, String prefix, String table, Preflight.Duplicates d) {

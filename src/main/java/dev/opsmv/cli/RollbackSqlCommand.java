@@ -29,14 +29,14 @@ final class RollbackSqlCommand implements Callable<Integer> {
         try (Connection c = connection.open()) {
             History history = new History(c);
             target.check(history.tags(), history.appliedCount());
-            command.commandLine().getOut().flush();
             Migrator migrator = Migrator.bundle(c, null);
-            if (target.tag != null) {
-                migrator.rollbackToTagSql(target.tag, System.out);
-            } else {
-                migrator.rollbackCountSql(target.count, System.out);
-            }
-            System.out.flush();
+            Reports.script(command.commandLine().getOut(), out -> {
+                if (target.tag != null) {
+                    migrator.rollbackToTagSql(target.tag, out);
+                } else {
+                    migrator.rollbackCountSql(target.count, out);
+                }
+            });
         }
         return ExitCode.OK;
     }

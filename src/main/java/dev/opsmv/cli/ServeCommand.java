@@ -1,19 +1,22 @@
 package dev.opsmv.cli;
 
 import java.io.PrintWriter;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
+import dev.opsmv.db.Durations;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C. "
-                + "Exit 0 after a clean stop, 2 bad option, 3 cannot listen.")
+        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C, "
+                + "which close the listener and the pool; the exit status is then the signal's (143 for SIGTERM, 130 for Ctrl-C). "
+                + "Exit 2 bad option, 3 cannot listen.")
 final class ServeCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -24,13 +27,22 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--bind", defaultValue = ApiConfig.DEFAULT_BIND, description = "Address to listen on (default ${DEFAULT-VALUE}).")
     String bind;
 
-    @Option(names = "--statement-timeout-ms", defaultValue = "" + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS,
-            description = "Per-request statement timeout (default ${DEFAULT-VALUE} ms): a slower query answers 503.")
-    int statementTimeoutMs;
+    @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms",
+            description = "Per-request statement timeout, e.g. 5s (default ${DEFAULT-VALUE}): a slower query answers 503.")
+    Duration statementTimeout;
 
-    @Option(names = "--lock-timeout-ms", defaultValue = "" + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS,
-            description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view (default ${DEFAULT-VALUE} ms).")
-    int lockTimeoutMs;
+    @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms",
+            description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view (default ${DEFAULT-VALUE}).")
+    Duration lockTimeout;
+
+    // The spellings of release 1.0, kept so that existing unit files and scripts go on working.
+    @Option(names = "--statement-timeout-ms", paramLabel = "MS", hidden = true)
+    Integer statementTimeoutMs;
+
+    @Option(names = "--lock-timeout-ms", paramLabel = "MS", hidden = true)
+    Integer lockTimeoutMs;
 
     @Option(names = "--pool-size", defaultValue = "" + ApiConfig.DEFAULT_POOL_SIZE, description = "Database connections (default ${DEFAULT-VALUE}).")
     int poolSize;
@@ -41,7 +53,10 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        ApiConfig config = new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
+        ApiConfig config = new ApiConfig(bind, port,
+                statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
+                lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
+                poolSize, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
         ApiServer server = new ApiServer(connection.spec(), config);
         int bound;
         try {
@@ -51,7 +66,8 @@ final class ServeCommand implements Callable<Integer> {
             throw new CommandFailure(ExitCode.DATABASE, "cannot listen on " + bind + ":" + port + ": " + e.getMessage());
         }
         CountDownLatch stopped = new CountDownLatch(1);
-        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool, then let call() return.
+        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool. The JVM is already exiting
+        // with the signal's status (128 + signal); call() returning afterwards does not change it.
         Thread hook = new Thread(() -> {
             server.close();
             stopped.countDown();

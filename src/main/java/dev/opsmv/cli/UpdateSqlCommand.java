@@ -35,7 +35,7 @@ final class UpdateSqlCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Changelog.checkLockTimeout(lockTimeout);
         try (Connection c = connection.open()) {
-            command.commandLine().getOut().flush();
+            PrintWriter out = command.commandLine().getOut();
             Migrator migrator = Migrator.bundle(c, lockTimeout, source.parameter());
             Preflight.Duplicates duplicates = new Preflight(c, source.value(), migrator).duplicateGrains();
             if (duplicates.any() && migrator.pendingChangeSets().stream().anyMatch(id -> id.contains("::" + Changelog.GRAIN_CHANGESET_ID + "::"))) {
@@ -52,9 +52,8 @@ final class UpdateSqlCommand implements Callable<Integer> {
                 planText.write("-- opsmv plan: adoption happens in `opsmv update` or `liquibase update`; this script is for review,"
                         + " applied with psql it would stop at the first object that already exists\n");
             }
-            System.out.print(planText);
-            migrator.updateSql(System.out);
-            System.out.flush();
+            out.print(planText);
+            Reports.script(out, migrator::updateSql);
         }
         return ExitCode.OK;
     }

@@ -44,6 +44,8 @@ public final class BlockerWatch implements AutoCloseable {
             ORDER BY b.xact_start NULLS LAST, b.pid
             """;
 
+    private static final long MAX_PAUSE_MILLIS = 5_000;
+
     private final Connection connection;
     private final int watchedPid;
     private final Thread thread;
@@ -72,11 +74,6 @@ public final class BlockerWatch implements AutoCloseable {
         }
     }
 
-    /** The blockers seen at the last poll that found any (empty if none was ever seen). */
-    public List<Blocker> lastSeen() {
-        return lastSeen;
-    }
-
     /** Looks now; falls back to the last blockers seen while waiting. */
     public synchronized List<Blocker> nowOrLastSeen() {
         try {
@@ -88,6 +85,7 @@ public final class BlockerWatch implements AutoCloseable {
     }
 
     private void poll(long pollMillis) {
+        long pause = pollMillis;
         while (!stopped) {
             try {
                 synchronized (this) {
@@ -96,15 +94,34 @@ public final class BlockerWatch implements AutoCloseable {
                         lastSeen = now;
                     }
                 }
-                Thread.sleep(pollMillis);
-            } catch (InterruptedException e) {
-                return;
+                pause = pollMillis;
             } catch (SQLException e) {
-                if (stopped) {
+                if (stopped || !usable()) {
+                    // A dead connection never answers again; what was seen stays for nowOrLastSeen.
                     return;
                 }
+                // A failing query must not turn the watch into a busy loop beside the update it watches.
+                pause = Math.min(pause * 2, MAX_PAUSE_MILLIS);
+            }
+            try {
+                Thread.sleep(pause);
+            } catch (InterruptedException e) {
+                return;
             }
         }
+    }
+
+    private boolean usable() {
+        try {
+            return !connection.isClosed() && connection.isValid(2);
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    /** Whether the watch still polls (false once closed or once its connection died). */
+    boolean polling() {
+        return thread.isAlive();
     }
 
     private List<Blocker> query() throws SQLException {

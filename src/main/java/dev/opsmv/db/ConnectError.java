@@ -18,16 +18,19 @@ public final class ConnectError {
     }
 
     public static String explain(ConnectionSpec spec, SQLException e) {
+        if (e instanceof ConnectFailure) {
+            return e.getMessage();
+        }
         String where = spec.describe();
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         String server = serverMessage(e);
         String reason;
-        if (find(e, UnknownHostException.class) != null) {
+        if (Causes.find(e, UnknownHostException.class) != null) {
             reason = "unknown host '" + spec.host() + "' (check the host name in --url / DATABASE_URL / PGHOST)";
-        } else if (find(e, ConnectException.class) != null || find(e, NoRouteToHostException.class) != null
+        } else if (Causes.find(e, ConnectException.class) != null || Causes.find(e, NoRouteToHostException.class) != null
                 || "08001".equals(state) && server == null && e.getMessage() != null && e.getMessage().contains("refused")) {
             reason = "connection refused: is PostgreSQL running and listening on " + spec.host() + ":" + spec.port() + "?";
-        } else if (find(e, SocketTimeoutException.class) != null) {
+        } else if (Causes.find(e, SocketTimeoutException.class) != null) {
             reason = "no answer from " + spec.host() + ":" + spec.port() + " within 10 s (firewall, wrong host or port?)";
         } else if ("28P01".equals(state)) {
             reason = "password authentication failed for user '" + spec.user()
@@ -48,15 +51,6 @@ public final class ConnectError {
     private static String serverMessage(SQLException e) {
         if (e instanceof PSQLException p && p.getServerErrorMessage() != null) {
             return p.getServerErrorMessage().getMessage();
-        }
-        return null;
-    }
-
-    private static <T extends Throwable> T find(Throwable ex, Class<T> type) {
-        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (type.isInstance(t)) {
-                return type.cast(t);
-            }
         }
         return null;
     }

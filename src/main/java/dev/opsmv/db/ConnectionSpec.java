@@ -142,11 +142,19 @@ public final class ConnectionSpec {
     }
 
     public Connection open() throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(), properties("opsmv"));
+        return open("opsmv");
     }
 
+    /**
+     * Every connection of the runner is opened here, so a failure reads the same whichever command
+     * or engine asked for it: {@link ConnectError}'s one line, in a {@link ConnectFailure}.
+     */
     public Connection open(String applicationName) throws SQLException {
-        return DriverManager.getConnection(jdbcUrl(), properties(applicationName));
+        try {
+            return DriverManager.getConnection(jdbcUrl(), properties(applicationName));
+        } catch (SQLException e) {
+            throw new ConnectFailure(ConnectError.explain(this, e), e);
+        }
     }
 
     public Properties properties(String applicationName) {

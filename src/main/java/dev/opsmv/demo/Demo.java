@@ -1,6 +1,5 @@
 package dev.opsmv.demo;
 
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,12 +14,15 @@ import java.util.concurrent.CountDownLatch;
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.bench.Bench;
+import dev.opsmv.bench.Stats;
 import dev.opsmv.health.HealthCheck;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.health.HealthReport;
 import dev.opsmv.health.HealthTable;
 import dev.opsmv.verify.Verifier;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Timing;
+import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
 import me.tongfei.progressbar.ProgressBar;
@@ -33,9 +35,9 @@ public final class Demo {
     }
 
     private final Options options;
-    private final PrintStream out;
+    private final PrintWriter out;
 
-    public Demo(Options options, PrintStream out) {
+    public Demo(Options options, PrintWriter out) {
         this.options = options;
         this.out = out;
     }
@@ -97,9 +99,8 @@ public final class Demo {
     private void health(Connection c) throws Exception {
         out.println("== health");
         HealthReport report = HealthCheck.run(c);
-        PrintWriter w = new PrintWriter(out, true);
-        HealthTable.print(report, w);
-        w.flush();
+        HealthTable.print(report, out);
+        out.flush();
     }
 
     /** Keeps the endpoint up on the demo database until Ctrl-C; the cluster is removed afterwards. */
@@ -124,7 +125,7 @@ public final class Demo {
         fixture.createTables();
         Map<String, Long> counts;
         try (ProgressBar bar = new ProgressBarBuilder().setTaskName("   source data").setInitialMax(6)
-                .setStyle(ProgressBarStyle.ASCII).setConsumer(new me.tongfei.progressbar.ConsoleProgressBarConsumer(out))
+                .setStyle(ProgressBarStyle.ASCII).setConsumer(new WriterConsumer(out))
                 .setUpdateIntervalMillis(250).build()) {
             counts = fixture.generate(SourceFixture.Spec.of(options.drivers(), options.seed()), step -> {
                 if (bar.getCurrent() > 0 || !"drivers".equals(step)) {
@@ -141,8 +142,8 @@ public final class Demo {
     private void sideBySide(Connection c) throws Exception {
         Bench.Query q = Bench.typicalQueries(SourceFixture.Spec.currentWeek()).get(1);
         out.println("== driver-matrix query (" + q.name() + "): plain view vs materialized view");
-        double view = Bench.time(c, q.sql(Bench.VIEW), 5).median();
-        double mv = Bench.time(c, q.sql(Bench.MV), 15).median();
+        double view = Stats.of(Timing.runs(c, q.sql(Bench.VIEW), 2, 5)).median();
+        double mv = Stats.of(Timing.runs(c, q.sql(Bench.MV), 2, 15)).median();
         out.printf(Locale.ROOT, "   plain view  %9.2f ms%n   MV          %9.2f ms%n   speedup     %9.0fx%n", view, mv, view / mv);
     }
 
@@ -156,6 +157,33 @@ public final class Demo {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             rs.next();
             return rs.getString(1);
+        }
+    }
+
+    /** The progress bar on the demo's own writer (the command's), redrawn in place like the console one. */
+    private static final class WriterConsumer implements me.tongfei.progressbar.ProgressBarConsumer {
+        private final PrintWriter out;
+
+        WriterConsumer(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public int getMaxRenderedLength() {
+            return 80;
+        }
+
+        @Override
+        public void accept(String rendered) {
+            out.print('\r');
+            out.print(rendered);
+            out.flush();
+        }
+
+        @Override
+        public void close() {
+            out.println();
+            out.flush();
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.opsmv.migrate;
 
+import dev.opsmv.db.Durations;
+
 /** Where the bundle's changelogs live, as paths relative to the repository root and the jar root. */
 public final class Changelog {
     /** The master changelog: the production bundle. */
@@ -29,16 +31,16 @@ public final class Changelog {
         return value;
     }
 
-    private static final java.util.regex.Pattern DURATION =
-            java.util.regex.Pattern.compile("\\d{1,9}\\s*(ms|s|min|h)?");
-
-    /** Accepts a PostgreSQL duration such as 500ms, 5s, 2min or 1h (0 = wait forever); anything else is a usage error. */
+    /**
+     * The --lock-timeout of update and update-sql as a safe PostgreSQL setting (it reaches SQL text
+     * through {@link LockTimeoutOverride}); the grammar is every duration option's ({@link Durations}).
+     */
     public static String checkLockTimeout(String value) {
-        String v = value == null ? "" : value.trim();
-        if (!DURATION.matcher(v).matches()) {
-            throw new IllegalArgumentException("--lock-timeout must be a duration such as 500ms, 5s, 2min or 1h (got '" + value + "')");
+        try {
+            return Durations.setting(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--lock-timeout: " + e.getMessage());
         }
-        return v;
     }
 
     private Changelog() {

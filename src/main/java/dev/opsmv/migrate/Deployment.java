@@ -1,12 +1,10 @@
 package dev.opsmv.migrate;
 
 import java.sql.Connection;
-import java.sql.SQLException;
 import java.util.List;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import dev.opsmv.db.BlockerWatch;
+import dev.opsmv.db.Causes;
 import dev.opsmv.db.ConnectionSpec;
 
 /**
@@ -16,8 +14,6 @@ import dev.opsmv.db.ConnectionSpec;
  * autocommit, and neither connection of ours keeps a transaction open meanwhile.
  */
 public final class Deployment {
-    private static final Pattern CHANGESET = Pattern.compile("changeset (\\S+?::\\S+?::[^\\s:]+)");
-
     private final ConnectionSpec spec;
     private final Connection connection;
     private final String lockTimeout;
@@ -50,8 +46,7 @@ public final class Deployment {
                     migrator().updateToTag(toTag);
                 }
             } catch (Exception e) {
-                SQLException sql = find(e, SQLException.class);
-                if (sql != null && "55P03".equals(sql.getSQLState())) {
+                if (Causes.isLockTimeout(e)) {
                     throw new LockTimeoutFailure(lockTimeoutMessage(e, watch.nowOrLastSeen()), e);
                 }
                 throw e;
@@ -60,7 +55,7 @@ public final class Deployment {
     }
 
     private String lockTimeoutMessage(Exception e, List<BlockerWatch.Blocker> blockers) {
-        String changeSet = failedChangeSet(e);
+        String changeSet = Causes.failedChangeSet(e);
         StringBuilder sb = new StringBuilder("lock timeout (")
                 .append(lockTimeout).append(") in changeset ").append(changeSet == null ? "?" : changeSet).append(": ");
         if (blockers.isEmpty()) {
@@ -81,26 +76,5 @@ public final class Deployment {
         }
         sb.append("run update again");
         return sb.toString();
-    }
-
-    static String failedChangeSet(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t.getMessage() != null) {
-                Matcher m = CHANGESET.matcher(t.getMessage());
-                if (m.find()) {
-                    return m.group(1);
-                }
-            }
-        }
-        return null;
-    }
-
-    static <T extends Throwable> T find(Throwable ex, Class<T> type) {
-        for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (type.isInstance(t)) {
-                return type.cast(t);
-            }
-        }
-        return null;
     }
 }

@@ -22,7 +22,6 @@ import liquibase.command.core.RollbackCountSqlCommandStep;
 import liquibase.command.core.RollbackSqlCommandStep;
 import liquibase.command.core.StatusCommandStep;
 import liquibase.command.core.TagCommandStep;
-import liquibase.command.core.TagExistsCommandStep;
 import liquibase.command.core.UpdateCommandStep;
 import liquibase.command.core.UpdateSqlCommandStep;
 import liquibase.command.core.UpdateToTagCommandStep;
@@ -68,7 +67,7 @@ public final class Migrator {
         this.resources = resources;
     }
 
-    /** The production bundle with the given DDL lock timeout (a PostgreSQL interval such as "5s"). */
+    /** The production bundle (the master changelog) with the given DDL lock timeout (null: the changelog's). */
     public static Migrator bundle(Connection connection, String lockTimeout) {
         return bundle(connection, lockTimeout, null);
     }
@@ -79,6 +78,18 @@ public final class Migrator {
      * the schema it was deployed with.
      */
     public static Migrator bundle(Connection connection, String lockTimeout, String sourceSchema) {
+        return changelog(connection, Changelog.MASTER, lockTimeout, sourceSchema);
+    }
+
+    /**
+     * A changelog of the bundle: the master, or an optional one kept out of it on purpose (e.g.
+     * {@link Changelog#REFRESHER_ROLE}), sharing the bundle's DATABASECHANGELOG.
+     */
+    public static Migrator changelog(Connection connection, String changelogFile, String lockTimeout) {
+        return changelog(connection, changelogFile, lockTimeout, null);
+    }
+
+    private static Migrator changelog(Connection connection, String changelogFile, String lockTimeout, String sourceSchema) {
         // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
         String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
         // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
@@ -88,20 +99,6 @@ public final class Migrator {
         if (sourceSchema != null) {
             params.put("source_schema", Changelog.checkSourceSchema(sourceSchema));
         }
-        Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
-                Changelog.MASTER, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
-        m.lockTimeout = timeout;
-        return m;
-    }
-
-    /**
-     * An optional changelog of the bundle (e.g. {@link Changelog#REFRESHER_ROLE}), kept out of the master on purpose;
-     * it shares the bundle's DATABASECHANGELOG, and its lock timeout works as {@link #bundle}'s does.
-     */
-    public static Migrator optional(Connection connection, String changelogFile, String lockTimeout) {
-        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
-        Map<String, String> params = new LinkedHashMap<>();
-        params.put("lock_timeout", Changelog.DEFAULT_LOCK_TIMEOUT);
         Migrator m = new Migrator(LockTimeoutOverride.wrap(connection, Changelog.DEFAULT_LOCK_TIMEOUT, timeout),
                 changelogFile, params, null, null, new ClassLoaderResourceAccessor(Migrator.class.getClassLoader()));
         m.lockTimeout = timeout;
@@ -163,12 +160,6 @@ public final class Migrator {
 
     public void tag(String tag) throws Exception {
         run(TagCommandStep.COMMAND_NAME, scope -> scope.addArgumentValue(TagCommandStep.TAG_ARG, tag), null);
-    }
-
-    public boolean tagExists(String tag) throws Exception {
-        CommandResults results = run(TagExistsCommandStep.COMMAND_NAME,
-                scope -> scope.addArgumentValue(TagExistsCommandStep.TAG_ARG, tag), null);
-        return Boolean.TRUE.equals(results.getResult(TagExistsCommandStep.TAG_EXISTS_RESULT));
     }
 
     public void releaseLocks() throws Exception {
@@ -280,7 +271,7 @@ public final class Migrator {
                     .addArgumentValue(ShowSummaryArgument.SHOW_SUMMARY, UpdateSummaryEnum.OFF);
             args.apply(scope);
             if (out != null) {
-                // Liquibase closes the output stream it is given; System.out must survive it.
+                // Liquibase closes the output stream it is given; the caller's stream must survive it.
                 scope.setOutput(new java.io.FilterOutputStream(out) {
                     @Override
                     public void write(byte[] b, int off, int len) throws java.io.IOException {

@@ -1,6 +1,5 @@
 package dev.opsmv.refresh;
 
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -18,7 +17,7 @@ import java.util.List;
  *
  * <p>A killed runner's backend may live on (still running the REFRESH, holding the lock) until it
  * notices its client is gone: while it holds the lock its row is not abandoned, the MV is busy.
- * Public for the health command: {@link #sweep(Connection)}.
+ * The health check only reports such rows (it reads, it never writes); the next refresh marks them.
  */
 public final class AbandonedRuns {
     /** One row marked ABANDONED. */
@@ -33,7 +32,7 @@ public final class AbandonedRuns {
                 error_message = format('runner died: its backend (pid %s) is gone and the refresh lock is free; marked ABANDONED by pid %s',
                                        coalesce(l.backend_pid::text, '?'), pg_backend_pid())
             WHERE l.status = 'RUNNING'
-              AND (?::text[] IS NULL OR quote_ident(l.schema_name) || '.' || quote_ident(l.mv_name) = ANY (?::text[]))
+              AND quote_ident(l.schema_name) || '.' || quote_ident(l.mv_name) = ANY (?::text[])
               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
                               WHERE a.pid = l.backend_pid
                                 AND (a.backend_start IS NULL OR a.backend_start <= l.refresh_started_at))
@@ -45,16 +44,11 @@ public final class AbandonedRuns {
     }
 
     /**
-     * Marks every abandoned RUNNING row of every MV. Safe to call any time, from any session (the
-     * health check does): it only touches rows whose backend is gone and whose lock it can take.
-     * One statement; with autocommit on it commits at once and the locks it tried are released.
+     * Marks the abandoned RUNNING rows of {@code mvs} (names as MvGraph spells them: "ops.mv_x"). Safe
+     * from any session: it only touches rows whose backend is gone and whose lock it can take. One
+     * statement; with autocommit on it commits at once and the locks it tried are released.
      */
-    public static List<Abandoned> sweep(Connection c) throws SQLException {
-        return run(c, null, false);
-    }
-
-    /** The same, for some MVs only (names as MvGraph spells them: "ops.mv_x"). */
-    public static List<Abandoned> sweep(Connection c, Collection<String> mvs) throws SQLException {
+    static List<Abandoned> sweep(Connection c, Collection<String> mvs) throws SQLException {
         return run(c, mvs, false);
     }
 
@@ -66,10 +60,8 @@ public final class AbandonedRuns {
     private static List<Abandoned> run(Connection c, Collection<String> mvs, boolean lockHeldByCaller) throws SQLException {
         List<Abandoned> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(SQL)) {
-            Array arr = mvs == null ? null : c.createArrayOf("text", mvs.toArray());
-            ps.setArray(1, arr);
-            ps.setArray(2, arr);
-            ps.setBoolean(3, lockHeldByCaller);
+            ps.setArray(1, c.createArrayOf("text", mvs.toArray()));
+            ps.setBoolean(2, lockHeldByCaller);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new Abandoned(rs.getLong(1), rs.getString(2), (Integer) rs.getObject(3),

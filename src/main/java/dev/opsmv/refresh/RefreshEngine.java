@@ -20,6 +20,7 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Durations;
 
 /**
  * Refreshes MVs in dependency order, each in its own transaction, one runner per MV at a time
@@ -214,7 +215,7 @@ public final class RefreshEngine {
         void setLocal(String setting, Duration d) throws SQLException {
             if (d != null) {
                 try (Statement st = work.createStatement()) {
-                    st.execute("SET LOCAL " + setting + " = '" + Durations.pg(d) + "'");
+                    st.execute("SET LOCAL " + setting + " = '" + Durations.setting(d) + "'");
                 }
             }
         }

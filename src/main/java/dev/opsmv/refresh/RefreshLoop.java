@@ -7,6 +7,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
+import dev.opsmv.db.Durations;
+
 /**
  * {@code refresh --every D}: a foreground loop for containers and hosts without cron. A stop request
  * (SIGTERM through a shutdown hook) is honoured between MVs: the MV being refreshed finishes and is
@@ -25,10 +27,6 @@ public final class RefreshLoop {
     public void requestStop() {
         stop.set(true);
         stopSignal.countDown();
-    }
-
-    public boolean stopRequested() {
-        return stop.get();
     }
 
     /** Waits until the loop has returned (the current MV finished), at most {@code max}. */

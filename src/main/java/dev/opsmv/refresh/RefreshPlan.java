@@ -105,11 +105,6 @@ public final class RefreshPlan {
         return List.copyOf(steps.keySet());
     }
 
-    /** The method each MV would use now (re-decided at refresh time, inside its transaction). */
-    public RefreshMethod method(String mv) {
-        return steps.get(mv);
-    }
-
     /** Human-readable plan for --dry-run. */
     public List<String> describe() {
         List<String> lines = new ArrayList<>();

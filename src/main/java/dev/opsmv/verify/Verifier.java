@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.db.Timing;
 
 /**
  * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line. Read-only: it creates,
@@ -373,19 +374,6 @@ public final class Verifier {
     }
 
     private double best(DriverMatrixQuery q, String relation) throws SQLException {
-        double best = Double.MAX_VALUE;
-        for (int i = 0; i < TIMING_RUNS; i++) {
-            long t0 = System.nanoTime();
-            try (PreparedStatement ps = c.prepareStatement(q.sql(relation))) {
-                q.bind(ps);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        rs.getObject(1);
-                    }
-                }
-            }
-            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
-        }
-        return best;
+        return java.util.Arrays.stream(Timing.runs(c, q.literalSql(relation), 0, TIMING_RUNS)).min().orElseThrow();
     }
 }

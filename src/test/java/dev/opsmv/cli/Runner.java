@@ -8,9 +8,10 @@ import java.util.Arrays;
 import java.util.List;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.OpsmvProcess;
 
-/** The packaged runner (target/opsmv.jar) as a process, for the *IT acceptance tests. */
+/** The packaged runner (target/opsmv.jar) as a process, for the *IT acceptance tests, or in-process where a process proves nothing more. */
 final class Runner {
     private Runner() {
     }
@@ -33,6 +34,25 @@ final class Runner {
         OpsmvProcess.Result r = OpsmvProcess.jar().run(300, args);
         System.out.printf("opsmv %s -> exit %d in %d ms%n", String.join(" ", args), r.exitCode(), (System.nanoTime() - t0) / 1_000_000);
         return r;
+    }
+
+    /**
+     * The same command in this JVM (Main.run, as the jar's main calls it): for checks where neither
+     * argv, the environment nor the real process's exit status is the point, a JVM start saved.
+     */
+    static OpsmvProcess.Result inProcess(String... args) {
+        long t0 = System.nanoTime();
+        Cli.Result r = Cli.run(args);
+        System.out.printf("opsmv %s (in-process) -> exit %d in %d ms%n", String.join(" ", args), r.exitCode(), (System.nanoTime() - t0) / 1_000_000);
+        return new OpsmvProcess.Result(r.exitCode(), r.out(), r.err());
+    }
+
+    /** {@link #inProcess} with {@code --url <uri of db>}. */
+    static OpsmvProcess.Result inProcessOn(ConnectionSpec db, String... args) {
+        List<String> all = new ArrayList<>(Arrays.asList(args));
+        all.add("--url");
+        all.add(uri(db));
+        return inProcess(all.toArray(String[]::new));
     }
 
     static OpsmvProcess.Result ok(OpsmvProcess.Result r) {

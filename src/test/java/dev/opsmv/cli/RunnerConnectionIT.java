@@ -18,12 +18,17 @@ import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Required;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
-/** Issue 3: the jar connects by URI, JDBC URL, DATABASE_URL or PG* variables; every bad input is one line and an exit code. */
+/**
+ * Issue 3: the jar connects by URI, JDBC URL, DATABASE_URL or PG* variables; every bad input is one line and an exit code.
+ * Issue 14: a JVM is started only where the process itself is under test; the rest runs in-process.
+ */
 class RunnerConnectionIT {
     static ConnectionSpec deployed;
 
@@ -31,6 +36,9 @@ class RunnerConnectionIT {
     static void deployedDatabase() {
         deployed = Deployed.bundleDatabase(300, 3);
     }
+
+    // A real process where argv, the environment or the jar's own exit status is what is tested;
+    // in-process (Runner.inProcess: Main.run, what the jar's main calls) for everything else.
 
     @Test
     void updateWithALibpqUri() throws Exception {
@@ -41,9 +49,9 @@ class RunnerConnectionIT {
     }
 
     @Test
-    void updateWithAJdbcUrl() throws Exception {
+    void updateWithAJdbcUrl() {
         ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
-        ok(Runner.run("update", "--url", "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?user=" + db.user()));
+        ok(Runner.inProcess("update", "--url", "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?user=" + db.user()));
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }
 
@@ -65,61 +73,74 @@ class RunnerConnectionIT {
     }
 
     @Test
-    void unreachableHostIsExit3NamingTheHost() throws Exception {
-        fails(Runner.run("status", "--url", "postgres://postgres@localhost:1/ops"), ExitCode.DATABASE,
-                "cannot connect to postgres@localhost:1/ops", "connection refused");
-        fails(Runner.run("update", "--url", "postgres://postgres@no-such-host.invalid:5432/ops"), ExitCode.DATABASE,
+    void unreachableHostIsExit3NamingTheHostOnEveryDatabaseCommand() {
+        int port = Cli.deadPort();
+        String url = "postgres://postgres@localhost:" + port + "/ops";
+        for (List<String> command : List.of(List.of("update"), List.of("update-sql"), List.of("status"), List.of("release-locks"),
+                List.of("tag", "t1"), List.of("rollback", "--count", "1"), List.of("rollback-sql", "--count", "1"),
+                List.of("check-duplicates"), List.of("fixture", "--drivers", "10"), List.of("verify"), List.of("refresh", "--all"),
+                List.of("schedule", "--pg-cron", "0 * * * *"))) {
+            List<String> argv = new java.util.ArrayList<>(command);
+            argv.addAll(List.of("--url", url));
+            fails(Runner.inProcess(argv.toArray(String[]::new)), ExitCode.DATABASE,
+                    "cannot connect to postgres@localhost:" + port + "/ops", "connection refused");
+        }
+        fails(Runner.inProcess("update", "--url", "postgres://postgres@no-such-host.invalid:5432/ops"), ExitCode.DATABASE,
                 "unknown host 'no-such-host.invalid'");
     }
 
     @Test
-    void missingDatabaseIsExit3NamingIt() throws Exception {
+    void missingDatabaseIsExit3NamingIt() {
         ConnectionSpec missing = deployed.withDatabase("opsmv_no_such_db");
-        fails(Runner.on(missing, "update"), ExitCode.DATABASE, "database 'opsmv_no_such_db' does not exist");
+        fails(Runner.inProcessOn(missing, "update"), ExitCode.DATABASE, "database 'opsmv_no_such_db' does not exist");
     }
 
     @Test
     void malformedUrlIsExit2AndHidesThePassword() throws Exception {
-        OpsmvProcess.Result r = fails(Runner.run("update", "--url", "postgres://deploy:Hunter2-secret@localhost:port/ops"),
+        OpsmvProcess.Result r = fails(Runner.inProcess("update", "--url", "postgres://deploy:Hunter2-secret@localhost:port/ops"),
                 ExitCode.USAGE, "--url: malformed connection URL");
         assertFalse(r.all().contains("Hunter2-secret"), r.toString());
-        fails(Runner.run("status", "--url", "mysql://localhost/ops"), ExitCode.USAGE, "must start with postgres://");
-        fails(OpsmvProcess.jar().env("DATABASE_URL", "postgres://h:70000/x").run(60, "status"), ExitCode.USAGE,
-                "DATABASE_URL: malformed connection URL", "port");
+        fails(Runner.inProcess("status", "--url", "mysql://localhost/ops"), ExitCode.USAGE, "must start with postgres://");
+        OpsmvProcess.Result env = fails(OpsmvProcess.jar().env("DATABASE_URL", "postgres://deploy:Hunter2-secret@h:70000/x").run(60, "status"),
+                ExitCode.USAGE, "DATABASE_URL: malformed connection URL", "port");
+        assertFalse(env.all().contains("Hunter2-secret"), env.toString());
     }
 
     @Test
     void unknownCommandOptionOrValueIsExit2() throws Exception {
+        // once through the jar: the status the shell sees is the one Main.run returns
         fails(Runner.run("frobnicate"), ExitCode.USAGE, "'frobnicate'");
-        fails(Runner.run("update", "--frobnicate"), ExitCode.USAGE, "Unknown option: '--frobnicate'");
-        fails(Runner.run("update", "--password", "x"), ExitCode.USAGE, "'--password'");
-        fails(Runner.on(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE, "--lock-timeout must be a duration");
-        fails(Runner.run(), ExitCode.USAGE, "a command is required");
+        fails(Runner.inProcess("update", "--frobnicate"), ExitCode.USAGE, "Unknown option: '--frobnicate'");
+        fails(Runner.inProcess("update", "--password", "x"), ExitCode.USAGE, "'--password'");
+        fails(Runner.inProcessOn(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE,
+                "--lock-timeout: '5 seconds; DROP TABLE drivers' is not a duration");
+        fails(Runner.inProcess(), ExitCode.USAGE, "a command is required");
     }
 
     @Test
-    void unknownTagsAndBadCountsAreExit2() throws Exception {
+    void unknownTagsAndBadCountsAreExit2() {
         List<String> before = Catalog.history(deployed);
-        fails(Runner.on(deployed, "rollback", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'", "opsmv-empty");
-        fails(Runner.on(deployed, "rollback-sql", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'");
-        fails(Runner.on(deployed, "update", "--to-tag", "v9.9"), ExitCode.USAGE, "unknown tag 'v9.9'", "v1.0");
-        fails(Runner.on(deployed, "rollback", "--count", "-1"), ExitCode.USAGE, "--count must be 1 or more (got -1)");
-        fails(Runner.on(deployed, "rollback", "--count", "0"), ExitCode.USAGE, "--count must be 1 or more");
-        fails(Runner.on(deployed, "rollback-sql", "--count", "-3"), ExitCode.USAGE, "--count must be 1 or more");
-        fails(Runner.on(deployed, "rollback", "--count", "1", "--tag", "v1.0"), ExitCode.USAGE, "mutually exclusive");
+        fails(Runner.inProcessOn(deployed, "rollback", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'", "opsmv-empty");
+        fails(Runner.inProcessOn(deployed, "rollback-sql", "--tag", "no-such-tag"), ExitCode.USAGE, "unknown tag 'no-such-tag'");
+        fails(Runner.inProcessOn(deployed, "update", "--to-tag", "v9.9"), ExitCode.USAGE, "unknown tag 'v9.9'", "v1.0");
+        fails(Runner.inProcessOn(deployed, "rollback", "--count", "-1"), ExitCode.USAGE, "--count must be 1 or more (got -1)");
+        fails(Runner.inProcessOn(deployed, "rollback", "--count", "0"), ExitCode.USAGE, "--count must be 1 or more");
+        fails(Runner.inProcessOn(deployed, "rollback-sql", "--count", "-3"), ExitCode.USAGE, "--count must be 1 or more");
+        fails(Runner.inProcessOn(deployed, "rollback", "--count", "1", "--tag", "v1.0"), ExitCode.USAGE, "mutually exclusive");
         assertEquals(before, Catalog.history(deployed), "nothing was rolled back");
     }
 
     @Test
     void helpOnEveryCommandAndARealVersion() throws Exception {
+        // the version comes from the jar's manifest: only the real jar has one
         OpsmvProcess.Result v = ok(Runner.run("--version"));
         assertTrue(v.stdout().trim().matches("opsmv \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), v.toString());
         for (String c : List.of("update", "update-sql", "status", "release-locks", "tag", "rollback", "rollback-sql",
-                "check-duplicates", "fixture", "demo")) {
-            OpsmvProcess.Result h = ok(Runner.run(c, "--help"));
+                "check-duplicates", "health", "verify", "serve", "refresh", "schedule", "fixture", "demo", "bench")) {
+            OpsmvProcess.Result h = ok(Runner.inProcess(c, "--help"));
             assertTrue(h.stdout().startsWith("Usage: opsmv " + c), h.toString());
         }
-        assertTrue(ok(Runner.run("--help")).stdout().contains("Exit codes"));
+        assertTrue(ok(Runner.inProcess("--help")).stdout().contains("Exit codes"));
     }
 
     /**
@@ -129,7 +150,9 @@ class RunnerConnectionIT {
     @Test
     void wrongPasswordIsExit3AndNoPasswordIsEverPrinted() throws Exception {
         Path hba = Path.of((String) Sql.value(TestPostgres.admin(), "SHOW hba_file"));
-        Assumptions.assumeTrue(Files.isWritable(hba), "pg_hba.conf of the test server is not writable here (" + hba
+        // An existing server (OPSMV_TEST_JDBC_URL) is not ours to reconfigure; our embedded one must be.
+        Assumptions.assumeTrue(TestPostgres.embedded(), "the wrong-password case needs the suite's own embedded server");
+        Required.assumeOrFail(Files.isWritable(hba), "pg_hba.conf of the test server is not writable here (" + hba
                 + "): the wrong-password case needs a server that asks for passwords");
         String role = "opsmv_pw_role";
         String good = "Corr3ct-Horse-Battery";

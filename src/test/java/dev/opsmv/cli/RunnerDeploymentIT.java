@@ -20,13 +20,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Required;
 import dev.opsmv.testing.Sql;
 
 /** Issue 3: the deployment jobs of the runbooks, with the jar run as a process against real PostgreSQL. */
@@ -162,7 +162,7 @@ class RunnerDeploymentIT {
     @Test
     void updateSqlAppliedWithPsqlGivesTheSameCatalogAsUpdate() throws Exception {
         Path psql = Path.of("/usr/bin/psql");
-        Assumptions.assumeTrue(Files.isExecutable(psql), "psql is not installed at /usr/bin/psql: cannot apply the update-sql script");
+        Required.assumeOrFail(Files.isExecutable(psql), "psql is not installed at /usr/bin/psql: cannot apply the update-sql script");
         ConnectionSpec viaSql = Deployed.fixtureDatabase(800, 13, 0);
         ConnectionSpec viaUpdate = Deployed.fixtureDatabase(800, 13, 0);
 

@@ -1,25 +1,25 @@
 package dev.opsmv.demo;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
+
+import dev.opsmv.testing.Cli;
 
 /** Issue 6: the README's first command, in small: the whole walk-through on its own embedded server. */
 class DemoTest {
 
     @Test
     void demoRunsEveryStepAndEndsHealthyWithASpeedup() throws Exception {
-        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
-            new Demo(new Demo.Options(3_000, 42, null, null, false, 0), out).run();
-        }
-        String text = buffer.toString(StandardCharsets.UTF_8);
+        // Through the command, in-process: everything the demo prints reaches the command's writer.
+        Cli.Result r = Cli.run("demo", "--drivers", "3000", "--seed", "42");
+        assertEquals(0, r.exitCode(), r.toString());
+        String text = r.out();
+        assertTrue(text.contains("source data"), "the progress bar too\n" + text);
         for (String step : new String[] {"== update", "== refresh --all", "== verify", "== health", "== demo finished"}) {
             assertTrue(text.contains(step), "missing step " + step + "\n" + text);
         }

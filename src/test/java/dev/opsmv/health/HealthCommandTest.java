@@ -197,6 +197,16 @@ class HealthCommandTest {
         Cli.Result badFormat = Cli.run("health", "--url", Cli.url(db), "--format", "xml");
         assertEquals(3, badFormat.exitCode(), badFormat.toString());
         assertTrue(badFormat.err().contains("--format"), badFormat.toString());
+
+        // Any other command-line mistake too: Nagios reads 2 as CRITICAL, and a typo in a check's
+        // definition is not an outage.
+        for (String[] argv : new String[][] {{"health", "--frobnicate"}, {"health", "--mv"}, {"health", "extra-argument"}}) {
+            Cli.Result usage = Cli.run(argv);
+            assertEquals(3, usage.exitCode(), usage.toString());
+            assertEquals(1, usage.err().lines().filter(l -> !l.isBlank()).count(), usage.toString());
+            assertTrue(usage.err().startsWith("opsmv: UNKNOWN: "), usage.toString());
+        }
+        assertEquals(0, Cli.run("health", "--help").exitCode());
     }
 
     @Test

@@ -28,7 +28,7 @@ class RefresherRoleTest {
     void aLoginRoleGrantedTheRefresherCanRefreshTheBundleAndNothingElse() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(200, 12);
         try (Connection c = db.open()) {
-            Migrator.optional(c, Changelog.REFRESHER_ROLE, null).update();
+            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
         }
         String login = "opsmv_t_login_" + ProcessHandle.current().pid() + "_" + db.database();
         Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT opsmv_refresher TO " + login,
@@ -71,7 +71,7 @@ class RefresherRoleTest {
         }
 
         try (Connection c = db.open()) {
-            Migrator.optional(c, Changelog.REFRESHER_ROLE, null).rollbackCount(4);
+            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).rollbackCount(4);
         }
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_proc WHERE proname IN ('opsmv_refresh', 'opsmv_refresh_scheduled')"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'opsmv_refresher'"));

@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.demo.EmbeddedServer;
+import dev.opsmv.embedded.EmbeddedServer;
 
 /**
  * The one real PostgreSQL server of a test JVM, and fresh databases on it.
@@ -32,10 +32,19 @@ public final class TestPostgres {
         ConnectionSpec admin();
 
         String describe();
+
+        default boolean embedded() {
+            return false;
+        }
     }
 
     public static synchronized ConnectionSpec admin() {
         return server().admin();
+    }
+
+    /** Whether the server is this JVM's own embedded one (its files, pg_hba.conf included, are ours to change). */
+    public static synchronized boolean embedded() {
+        return server().embedded();
     }
 
     /** A new, empty database on the shared server. */
@@ -95,6 +104,7 @@ public final class TestPostgres {
             return new Server() {
                 public ConnectionSpec admin() { return spec; }
                 public String describe() { return "embedded " + (version.isBlank() ? "(default 14)" : version) + " on port " + embedded.port(); }
+                public boolean embedded() { return true; }
             };
         } catch (Exception e) {
             throw new IllegalStateException("cannot start embedded PostgreSQL " + version + ": " + e.getMessage(), e);

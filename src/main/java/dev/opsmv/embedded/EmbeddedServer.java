@@ -1,4 +1,4 @@
-package dev.opsmv.demo;
+package dev.opsmv.embedded;
 
 import java.io.IOException;
 import java.io.InputStream;
