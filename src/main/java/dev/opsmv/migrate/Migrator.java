@@ -218,6 +218,27 @@ public final class Migrator {
         return sql.get(0);
     }
 
+    /** One changeset's statements as Liquibase would run them, with where it comes from. */
+    public record ChangeSetSql(String file, String id, String sql) {
+    }
+
+    /** Every changeset of the changelog with its statements, in changelog order. */
+    public List<ChangeSetSql> changeSetSources() throws Exception {
+        return withScope(database -> {
+            List<ChangeSetSql> out = new ArrayList<>();
+            for (ChangeSet cs : parseChangeLog(database).getChangeSets()) {
+                StringBuilder sql = new StringBuilder();
+                for (var change : cs.getChanges()) {
+                    if (change instanceof liquibase.change.core.RawSQLChange raw) {
+                        sql.append(raw.getSql()).append('\n');
+                    }
+                }
+                out.add(new ChangeSetSql(cs.getFilePath(), cs.getId(), sql.toString()));
+            }
+            return out;
+        });
+    }
+
     /** The statements of every changeset that {@code which} accepts, in changelog order, one string per changeset. */
     public List<String> changeSetSql(java.util.function.Predicate<ChangeSet> which) throws Exception {
         return withScope(database -> {

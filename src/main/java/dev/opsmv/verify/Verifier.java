@@ -17,6 +17,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.migrate.BundleObjects;
+import dev.opsmv.migrate.Migrator;
 import dev.opsmv.db.Timing;
 
 /**
@@ -24,28 +26,6 @@ import dev.opsmv.db.Timing;
  * analyzes and refreshes nothing (so it is safe on production right after a deploy).
  */
 public final class Verifier {
-    /** The six idx_* the bundle builds CONCURRENTLY on the source tables (changelog/ops/indexes/). */
-    public static final List<String[]> BASE_INDEXES = List.of(
-            new String[] {"claims_cabinet", "idx_claims_cabinet_driver_milestone"},
-            new String[] {"drivers", "idx_drivers_origin_week"},
-            new String[] {"milestones_achieved", "idx_milestones_achieved_driver_milestone"},
-            new String[] {"payment_calc", "idx_payment_calc_driver_milestone"},
-            new String[] {"yango_payments_raw", "idx_yango_payments_raw_driver_milestone"},
-            new String[] {"yango_payments_raw", "idx_yango_payments_raw_key_snapshot"});
-    /** The bundle's seven MVs, upstream first. */
-    public static final List<String> MVS = List.of(
-            "mv_yango_payments_raw_current",
-            "mv_yango_payments_ledger_latest",
-            "mv_yango_payments_ledger_latest_enriched",
-            "mv_yango_receivable_payable_detail",
-            "mv_claims_payment_status_cabinet",
-            "mv_yango_cabinet_claims_for_collection",
-            "mv_payments_driver_matrix_cabinet");
-    /** Indexes on the MVs that the runbooks rely on: the claims grain (business rule) and the endpoint's two. */
-    public static final List<String[]> MV_INDEXES = List.of(
-            new String[] {"mv_yango_cabinet_claims_for_collection", "ux_mv_yango_cabinet_claims_for_collection_grain", "unique"},
-            new String[] {"mv_payments_driver_matrix_cabinet", "ux_mv_payments_driver_matrix_cabinet_grain", "unique"},
-            new String[] {"mv_payments_driver_matrix_cabinet", "idx_mv_payments_driver_matrix_cabinet_origin_week", ""});
     /** The claims health view's columns, in order: scripts read it by position. */
     static final List<String> CLAIMS_HEALTH_COLUMNS = List.of("last_ok_refresh_finished_at", "hours_since_ok_refresh",
             "status_bucket", "last_status", "last_error", "rows_after_refresh");
@@ -74,19 +54,36 @@ public final class Verifier {
     /** Runs every item (each reported to the sink as it finishes) and returns them all. */
     public List<Item> run() throws SQLException {
         c.setAutoCommit(true);
-        for (String[] ix : BASE_INDEXES) {
-            index(sourceSchema, ix[0], ix[1], false, "base index");
+        // what the applied changesets built, replayed from the changelog: nothing to keep in step by hand
+        BundleObjects.Owned owned;
+        try {
+            owned = BundleObjects.applied(c, Migrator.bundle(c, null));
+        } catch (SQLException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new SQLException("cannot read the changelog the bundle applied: " + e.getMessage(), e);
         }
-        for (String mv : MVS) {
+        add(owned.appliedChangesets() > 0, "bundle deployed", owned.appliedChangesets() == 0
+                ? "no changeset of the bundle is applied here: run `opsmv update` first"
+                : owned.appliedChangesets() + " changeset(s) applied, " + owned.mvs().size() + " MVs and " + owned.indexes().size() + " indexes owned");
+        List<String> mvs = owned.mvs().stream().filter(q -> q.startsWith("ops.")).map(q -> q.substring(4)).toList();
+        for (BundleObjects.Index ix : owned.indexes()) {
+            if (!"ops".equals(ix.schema())) {
+                index(ix.schema(), ix.table(), ix.name(), ix.unique(), "base index", ix.file());
+            }
+        }
+        for (String mv : mvs) {
             mv(mv);
         }
-        for (String[] ix : MV_INDEXES) {
-            index("ops", ix[0], ix[1], "unique".equals(ix[2]), "MV index");
+        for (BundleObjects.Index ix : owned.indexes()) {
+            if ("ops".equals(ix.schema())) {
+                index(ix.schema(), ix.table(), ix.name(), ix.unique(), "MV index", ix.file());
+            }
         }
         healthViews();
         refreshTracking();
         duplicateGrains();
-        for (String mv : MVS) {
+        for (String mv : mvs) {
             size(mv);
         }
         lastRefresh();
@@ -134,7 +131,7 @@ public final class Verifier {
         }
     }
 
-    private void index(String schema, String table, String name, boolean unique, String what) throws SQLException {
+    private void index(String schema, String table, String name, boolean unique, String what, String file) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT t.relname, x.indisvalid, x.indisready, x.indisunique
                 FROM pg_index x
@@ -152,8 +149,7 @@ public final class Verifier {
                         add(true, label, "adopted under its existing name " + alias + " (the same index: not built twice)");
                         return;
                     }
-                    add(false, label, "missing: recreate it with the statement of its changeset (changelog/ops/"
-                            + ("base index".equals(what) ? "indexes/" + name + ".sql" : "mviews/" + table + "_v01.sql") + ")");
+                    add(false, label, "missing: recreate it with the statement of the changeset that built it (" + file + ")");
                 } else if (!rs.getString(1).equals(table)) {
                     add(false, label, "is on " + rs.getString(1) + ", expected on " + table);
                 } else if (!rs.getBoolean(2) || !rs.getBoolean(3)) {

@@ -164,6 +164,49 @@ class AdoptionTest {
     }
 
     @Test
+    void statusAndUpdateSqlShowThePlanPerObjectAndChangeNothing() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(300, 27, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        Cli.Result status = Cli.run("status", "--url", Cli.url(db));
+        assertEquals(0, status.exitCode(), status.toString());
+        assertTrue(status.out().contains("plan:      alter    ops.mv_refresh_log (table)"), status.out());
+        assertTrue(status.out().contains("plan:      adopt    ops.mv_yango_payments_raw_current (materialized view): identical"), status.out());
+        assertTrue(status.out().contains("plan:      differs  ops.mv_yango_cabinet_claims_for_collection (materialized view)"), status.out());
+        assertTrue(status.out().contains("plan:      create   public.idx_drivers_origin_week (index)"), status.out());
+        Cli.Result sql = Cli.run("update-sql", "--url", Cli.url(db));
+        assertEquals(0, sql.exitCode(), sql.toString());
+        assertTrue(sql.out().startsWith("-- opsmv plan: this database already holds objects of the bundle"), sql.out());
+        assertTrue(sql.out().contains("-- opsmv plan: differs  ops.mv_yango_cabinet_claims_for_collection"), sql.out());
+        assertTrue(sql.out().contains("-- opsmv plan:     +++ ops.mv_yango_cabinet_claims_for_collection (bundle"), "the diff, as SQL comments: " + sql.out());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "status and update-sql change nothing");
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"));
+    }
+
+    @Test
+    void aPolicyTableOfAnotherShapeIsConformedInPlace() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(300, 28, 0);
+        // a thresholds table someone built by hand: fewer columns, its own row for the driver matrix
+        Sql.exec(db, "CREATE TABLE ops.mv_refresh_policy (schema_name text NOT NULL, mv_name text NOT NULL, is_critical boolean NOT NULL, "
+                        + "warn_after_hours numeric NOT NULL, crit_after_hours numeric NOT NULL, PRIMARY KEY (schema_name, mv_name))",
+                "INSERT INTO ops.mv_refresh_policy VALUES ('ops', 'mv_payments_driver_matrix_cabinet', true, 1, 3)");
+        Cli.Result update = Cli.run("update", "--url", Cli.url(db));
+        assertEquals(0, update.exitCode(), update.toString());
+        assertTrue(update.out().contains("alter    ops.mv_refresh_policy (table): keeps its 1 row(s); adds stuck_after_minutes, refresh_enabled, notes"), update.out());
+        assertEquals(7L, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"), "the bundle's thresholds for the MVs it did not list");
+        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy WHERE mv_name = 'mv_payments_driver_matrix_cabinet' AND warn_after_hours = 1"),
+                "its own row kept as it was");
+        Cli.Result refresh = Cli.run("refresh", "--all", "--url", Cli.url(db));
+        assertEquals(0, refresh.exitCode(), refresh.toString());
+        assertEquals(0, Cli.run("health", "--url", Cli.url(db)).exitCode());
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+        assertEquals(List.of("ops|mv_payments_driver_matrix_cabinet|t|1|3"),
+                Sql.strings(db, "SELECT concat_ws('|', schema_name, mv_name, is_critical, warn_after_hours, crit_after_hours) FROM ops.mv_refresh_policy"));
+        assertEquals(List.of("schema_name", "mv_name", "is_critical", "warn_after_hours", "crit_after_hours"),
+                Sql.strings(db, "SELECT attname FROM pg_attribute WHERE attrelid = 'ops.mv_refresh_policy'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum"));
+    }
+
+    @Test
     void anIndexWithTheBundlesNameOnOtherColumnsStopsNamingBothDefinitions() throws Exception {
         ConnectionSpec db = LegacyDatabase.build(300, 23, 0);
         Sql.exec(db, "CREATE INDEX idx_drivers_origin_week ON public.drivers (park_id)");
