@@ -17,10 +17,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.api.DriverMatrixService;
+import dev.opsmv.refresh.IndexBloat;
 
 /**
- * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line. Read-only: it creates,
- * analyzes and refreshes nothing (so it is safe on production right after a deploy).
+ * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line, or a WARNING line for what is
+ * worth doing but fails nothing (index bloat). Read-only: it creates, analyzes and refreshes nothing (so it
+ * is safe on production right after a deploy).
  */
 public final class Verifier {
     /** The six idx_* the bundle builds CONCURRENTLY on the source tables (changelog/ops/indexes/). */
@@ -54,19 +57,44 @@ public final class Verifier {
 
     private final Connection c;
     private final String sourceSchema;
+    private final Options options;
     private final Consumer<Item> sink;
     private final List<Item> items = new ArrayList<>();
 
-    /** One checklist line. */
-    public record Item(boolean ok, String name, String detail) {
+    /**
+     * The thresholds of the checklist. {@code maxQueryMs}: the endpoint's typical query must be faster (the
+     * runbook: "queries &lt; 2s"); {@code bloatWarnPercent} and {@code bloatWarnMb}: an index whose estimated
+     * bloat is over both gets a WARNING that names {@code opsmv reindex} (never a ✗).
+     */
+    public record Options(String sourceSchema, double maxQueryMs, int bloatWarnPercent, long bloatWarnMb) {
+        public static final double DEFAULT_MAX_QUERY_MS = 2000;
+        public static final int DEFAULT_BLOAT_WARN_PERCENT = 30;
+        public static final long DEFAULT_BLOAT_WARN_MB = 10;
+
+        public static Options defaults(String sourceSchema) {
+            return new Options(sourceSchema, DEFAULT_MAX_QUERY_MS, DEFAULT_BLOAT_WARN_PERCENT, DEFAULT_BLOAT_WARN_MB);
+        }
+    }
+
+    /** One checklist line: ✓, ✗, or a WARNING (something worth doing that does not fail the checklist). */
+    public record Item(boolean ok, String name, String detail, boolean warning) {
+        public Item(boolean ok, String name, String detail) {
+            this(ok, name, detail, false);
+        }
+
         public String line() {
-            return (ok ? "✓ " : "✗ ") + name + (detail == null || detail.isEmpty() ? "" : ": " + detail);
+            return (warning ? "WARNING " : ok ? "✓ " : "✗ ") + name + (detail == null || detail.isEmpty() ? "" : ": " + detail);
         }
     }
 
     public Verifier(Connection c, String sourceSchema, Consumer<Item> sink) {
+        this(c, Options.defaults(sourceSchema), sink);
+    }
+
+    public Verifier(Connection c, Options options, Consumer<Item> sink) {
         this.c = c;
-        this.sourceSchema = sourceSchema;
+        this.sourceSchema = options.sourceSchema();
+        this.options = options;
         this.sink = sink;
     }
 
@@ -86,10 +114,12 @@ public final class Verifier {
         for (String mv : MVS) {
             size(mv);
         }
+        indexBloat();
         lastRefresh();
         DriverMatrixQuery typical = DriverMatrixQuery.parse(Map.of("origin_tag", List.of("cabinet")), LocalDate.now(ZoneOffset.UTC));
         explain(typical);
         timing(typical);
+        queryUnderThreshold(typical);
         return items;
     }
 
@@ -98,7 +128,10 @@ public final class Verifier {
     }
 
     private void add(boolean ok, String name, String detail) {
-        Item item = new Item(ok, name, detail);
+        add(new Item(ok, name, detail));
+    }
+
+    private void add(Item item) {
         items.add(item);
         sink.accept(item);
     }
@@ -243,6 +276,78 @@ public final class Verifier {
         }
     }
 
+    /**
+     * Per MV of schema ops (the bundle's and any other: `reindex --all` rebuilds them all), each index's
+     * estimated bloat ({@link IndexBloat}: pgstatindex when pgstattuple is installed, else the catalog). Never
+     * a ✗: an index over both thresholds makes the MV's line a WARNING naming the command that fixes it.
+     */
+    private void indexBloat() {
+        List<String[]> mvs = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'm' AND n.nspname = 'ops' ORDER BY c.relname""")) {
+            while (rs.next()) {
+                mvs.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        } catch (SQLException e) {
+            add(true, "index bloat", "cannot list the MVs of schema ops: " + e.getMessage());
+            return;
+        }
+        for (String[] mv : mvs) {
+            String label = "index bloat " + mv[1];
+            List<IndexBloat.Estimate> estimates;
+            try {
+                estimates = IndexBloat.estimate(c, mv[1]);
+            } catch (SQLException e) {
+                add(true, label, "no estimate: " + e.getMessage());
+                continue;
+            }
+            if (estimates.isEmpty()) {
+                add(true, label, "no index");
+                continue;
+            }
+            List<String> parts = new ArrayList<>();
+            List<String> worth = new ArrayList<>();
+            for (IndexBloat.Estimate e : estimates) {
+                String name = e.index().substring(e.index().indexOf('.') + 1);
+                if (e.freshBytes() == null) {
+                    parts.add(name + " " + pretty(e.bytes()) + ", bloat unknown (" + e.note() + ")");
+                    continue;
+                }
+                long pct = Math.round(e.bloat() * 100);
+                parts.add(name + " " + pretty(e.bytes()) + ", ~" + pct + "% bloat (a rebuild needs ~" + pretty(e.freshBytes()) + ")"
+                        + (e.note() == null ? "" : " (" + e.note() + ")"));
+                if (e.bloat() * 100 > options.bloatWarnPercent() && e.bloatBytes() > options.bloatWarnMb() * 1024 * 1024) {
+                    worth.add(name + " ~" + pct + "%, " + pretty(e.bloatBytes()));
+                }
+            }
+            String methods = String.join("/", estimates.stream().map(IndexBloat.Estimate::method)
+                    .filter(java.util.Objects::nonNull).distinct().toList());
+            String detail = String.join("; ", parts) + (methods.isEmpty() ? "" : " [" + methods + "]");
+            if (worth.isEmpty()) {
+                add(true, label, detail);
+            } else {
+                add(new Item(true, label, "a reindex is worth it: " + String.join(", ", worth) + " to win (over "
+                        + options.bloatWarnPercent() + "% and " + options.bloatWarnMb() + " MB): run `opsmv reindex " + mv[0]
+                        + "` (REINDEX TABLE CONCURRENTLY: readers are not blocked) — " + detail, true));
+            }
+        }
+    }
+
+    private static String pretty(long bytes) {
+        if (bytes < 10 * 1024) {
+            return bytes + " bytes";
+        }
+        if (bytes < 10L * 1024 * 1024) {
+            return bytes / 1024 + " kB";
+        }
+        if (bytes < 10L * 1024 * 1024 * 1024) {
+            return bytes / (1024 * 1024) + " MB";
+        }
+        return bytes / (1024L * 1024 * 1024) + " GB";
+    }
+
     /** Informational: a fresh deployment has no OK refresh logged yet (the MVs were filled by CREATE ... WITH DATA). */
     private void lastRefresh() {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
@@ -333,20 +438,70 @@ public final class Verifier {
         }
     }
 
+    /**
+     * The runbook's "Rendimiento verificado (queries &lt; 2s)": the endpoint's typical query, on the relation the
+     * endpoint would read now (the MV when it exists and is populated, else the plain view), must take less
+     * than {@code maxQueryMs}. Judged on the median of {@value #TIMING_RUNS} runs: one slow run (a cold cache)
+     * is not the typical request, two are.
+     */
+    private void queryUnderThreshold(DriverMatrixQuery q) {
+        String label = "endpoint query under " + ms(options.maxQueryMs());
+        String source;
+        try {
+            DriverMatrixService.Choice choice = DriverMatrixService.choose(c);
+            source = (choice.relation().equals(DriverMatrixQuery.MV) ? "materialized view " : "plain view ") + choice.relation()
+                    + (choice.fallbackReason() == null ? "" : " (the endpoint falls back to it: " + choice.fallbackReason() + ")");
+            double[] runs = new double[TIMING_RUNS];
+            for (int i = 0; i < TIMING_RUNS; i++) {
+                runs[i] = once(q, choice.relation());
+            }
+            double[] sorted = runs.clone();
+            java.util.Arrays.sort(sorted);
+            double median = sorted[TIMING_RUNS / 2];
+            List<String> each = new ArrayList<>();
+            for (double r : runs) {
+                each.add(String.format("%.1f", r));
+            }
+            String detail = source + ": " + String.format("%.1f ms", median) + " (median of " + TIMING_RUNS + " runs: "
+                    + String.join(", ", each) + " ms) for " + q.literalSql(choice.relation());
+            if (median < options.maxQueryMs()) {
+                add(true, label, detail);
+            } else {
+                add(false, label, detail + " — ≥ " + ms(options.maxQueryMs()) + ": "
+                        + (choice.fallbackReason() != null ? "populate the MV (`opsmv refresh " + DriverMatrixQuery.MV + "`)"
+                        : "check its plan (the item above), its indexes' bloat (`opsmv reindex`) and the server's load"));
+            }
+        } catch (SQLException e) {
+            add(false, label, "query failed: " + e.getMessage());
+        }
+    }
+
+    private static String ms(double ms) {
+        if (ms >= 1000 && ms % 1000 == 0) {
+            return (long) (ms / 1000) + " s";
+        }
+        return (ms == Math.rint(ms) ? Long.toString((long) ms) : Double.toString(ms)) + " ms";
+    }
+
     private double best(DriverMatrixQuery q, String relation) throws SQLException {
         double best = Double.MAX_VALUE;
         for (int i = 0; i < TIMING_RUNS; i++) {
-            long t0 = System.nanoTime();
-            try (PreparedStatement ps = c.prepareStatement(q.sql(relation))) {
-                q.bind(ps);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        rs.getObject(1);
-                    }
-                }
-            }
-            best = Math.min(best, (System.nanoTime() - t0) / 1e6);
+            best = Math.min(best, once(q, relation));
         }
         return best;
+    }
+
+    /** One run of the query, every row read, in milliseconds. */
+    private double once(DriverMatrixQuery q, String relation) throws SQLException {
+        long t0 = System.nanoTime();
+        try (PreparedStatement ps = c.prepareStatement(q.sql(relation))) {
+            q.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rs.getObject(1);
+                }
+            }
+        }
+        return (System.nanoTime() - t0) / 1e6;
     }
 }
