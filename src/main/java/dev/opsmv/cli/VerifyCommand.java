@@ -32,7 +32,7 @@ final class VerifyCommand implements Callable<Integer> {
     double maxQueryMs;
 
     @Option(names = "--bloat-warn-percent", paramLabel = "P", defaultValue = "30",
-            description = "WARNING when an MV index's estimated bloat is over P% and over --bloat-warn-mb (default ${DEFAULT-VALUE}).")
+            description = "WARNING when an MV index's estimated bloat is over P%% and over --bloat-warn-mb (default ${DEFAULT-VALUE}).")
     int bloatWarnPercent;
 
     @Option(names = "--bloat-warn-mb", paramLabel = "MB", defaultValue = "10",

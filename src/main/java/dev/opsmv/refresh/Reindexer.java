@@ -233,7 +233,11 @@ public final class Reindexer {
                 }
             } finally {
                 if (options.lockTimeout() != null) {
-                    st.execute("RESET lock_timeout");
+                    try {
+                        st.execute("RESET lock_timeout");
+                    } catch (SQLException connectionGone) {
+                        // the REINDEX's own error (thrown on) is the one to report; a dead session has no setting to reset
+                    }
                 }
             }
         }
