@@ -141,11 +141,13 @@ class VerifyCommandTest {
         Sql.exec(db, "CREATE TABLE public.probe_src AS SELECT g AS id, md5(g::text) AS k FROM generate_series(1, 50000) g",
                 "CREATE MATERIALIZED VIEW " + probe + " AS SELECT id, k FROM public.probe_src",
                 "CREATE UNIQUE INDEX ux_mv_zz_probe_id ON " + probe + " (id)",
-                "CREATE INDEX idx_mv_zz_probe_k ON " + probe + " (k)");
+                "CREATE INDEX idx_mv_zz_probe_k ON " + probe + " (k)",
+                // the statistics change when the test says so, not when autovacuum happens to pass by
+                "ALTER MATERIALIZED VIEW " + probe + " SET (autovacuum_enabled = false)");
         try {
             // Before any ANALYZE: the row count comes with the index build, the text key's width does not.
             String unanalyzed = itemLine(Cli.run("verify", "--url", Cli.url(db)), "✓ index bloat " + probe + ": ");
-            assertTrue(unanalyzed.contains("idx_mv_zz_probe_k 2912 kB, bloat unknown (no planner statistics for k yet"), unanalyzed);
+            assertTrue(unanalyzed.matches(".*idx_mv_zz_probe_k \\d+ kB, bloat unknown \\(no planner statistics for k yet.*"), unanalyzed);
             assertTrue(bloat(unanalyzed, "ux_mv_zz_probe_id") <= 5, unanalyzed);
 
             Sql.exec(db, "ANALYZE " + probe);
