@@ -46,17 +46,31 @@ public final class DriverMatrixService {
     public record Result(ObjectNode body, String source, String fallbackReason, int rows) {
     }
 
+    /** Which relation a request reads when nothing holds a lock on the MV, and why not the MV. */
+    public record Choice(String relation, String source, String fallbackReason) {
+    }
+
+    /** The MV when it exists and is populated, else the plain view (what {@link #query} reads, before any lock fallback). */
+    public static Choice choose(Connection c) throws SQLException {
+        Boolean populated = mvPopulated(c);
+        if (populated == null) {
+            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " does not exist");
+        }
+        if (!populated) {
+            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " is not populated");
+        }
+        return new Choice(DriverMatrixQuery.MV, SOURCE_MV, null);
+    }
+
     public Result query(DriverMatrixQuery q) throws SQLException {
         try (Connection c = pool.getConnection()) {
             c.setAutoCommit(false);
             String fallback;
             try {
                 begin(c);
-                Boolean populated = mvPopulated(c);
-                if (populated == null) {
-                    fallback = "materialized view " + DriverMatrixQuery.MV + " does not exist";
-                } else if (!populated) {
-                    fallback = "materialized view " + DriverMatrixQuery.MV + " is not populated";
+                Choice choice = choose(c);
+                if (choice.fallbackReason() != null) {
+                    fallback = choice.fallbackReason();
                 } else {
                     OffsetDateTime lastOk = lastOkRefresh(c);
                     try {

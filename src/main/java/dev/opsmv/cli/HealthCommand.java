@@ -17,9 +17,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "health", mixinStandardHelpOptions = true,
-        description = "Freshness and state of every MV of ops.mv_refresh_policy. "
+        description = {"Freshness and state of every MV of ops.mv_refresh_policy. "
                 + "Exit codes follow the Nagios plugin convention: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN (cannot connect or query, "
-                + "unknown --mv or --format, or any other command-line mistake: never 2, which a monitor reads as CRITICAL).")
+                + "unknown --mv or --format, or any other command-line mistake: never 2, which a monitor reads as CRITICAL).",
+                "The overall result is the worst row, except that a CRIT row of an MV whose is_critical is false (ops.mv_refresh_policy) "
+                        + "counts as WARN: only critical MVs make the result CRIT (exit 2). The row itself still says CRIT."})
 final class HealthCommand implements Callable<Integer> {
     private static final List<String> FORMATS = List.of("table", "json", "prometheus");
 

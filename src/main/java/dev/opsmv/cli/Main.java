@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
                 "2:usage: unknown command/option, bad value, unknown tag, malformed URL (health: 3, UNKNOWN)",
                 "3:cannot connect, or the database failed a statement",
                 "4:lock timeout: DDL waited longer than --lock-timeout (the blocker is named)",
-                "5:busy: another run holds Liquibase's lock or an MV's refresh lock"},
+                "5:busy: another run holds Liquibase's lock or an MV's refresh lock (a refresh or a reindex of it)"},
         subcommands = {
                 UpdateCommand.class,
                 UpdateSqlCommand.class,
@@ -34,6 +34,7 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 ServeCommand.class,
                 RefreshCommand.class,
+                ReindexCommand.class,
                 ScheduleCommand.class,
                 FixtureCommand.class,
                 DemoCommand.class,

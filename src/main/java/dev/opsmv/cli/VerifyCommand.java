@@ -7,14 +7,17 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.verify.Verifier;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = "The post-deployment checklist: indexes, MVs, health views, sizes, last refreshes, the endpoint's plan and timing. "
-                + "One ✓/✗ line per item. Exit 0 all ✓, 1 any ✗, 3 cannot connect.")
+        description = {"The post-deployment checklist: indexes, MVs, health views, sizes, index bloat, last refreshes, the endpoint's "
+                + "plan and timing, and the endpoint's typical query under --max-query-ms on the relation it would read. "
+                + "One ✓/✗ line per item; a WARNING line (index bloat worth a `reindex`) fails nothing.",
+                "Exit 0 no ✗, 1 any ✗, 2 bad option, 3 cannot connect."})
 final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -23,21 +26,43 @@ final class VerifyCommand implements Callable<Integer> {
             description = "Schema of the source tables (the changelog parameter source_schema; default ${DEFAULT-VALUE}).")
     String sourceSchema;
 
+    @Option(names = "--max-query-ms", paramLabel = "MS", defaultValue = "2000",
+            description = "The endpoint's typical query (origin_tag=cabinet, default window) must take less than this on the relation "
+                    + "the endpoint would read (the runbook: queries < 2 s; default ${DEFAULT-VALUE}).")
+    double maxQueryMs;
+
+    @Option(names = "--bloat-warn-percent", paramLabel = "P", defaultValue = "30",
+            description = "WARNING when an MV index's estimated bloat is over P%% and over --bloat-warn-mb (default ${DEFAULT-VALUE}).")
+    int bloatWarnPercent;
+
+    @Option(names = "--bloat-warn-mb", paramLabel = "MB", defaultValue = "10",
+            description = "WARNING when an MV index's estimated bloat is over this many MB and over --bloat-warn-percent (default ${DEFAULT-VALUE}).")
+    long bloatWarnMb;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws SQLException {
         PrintWriter out = spec.commandLine().getOut();
+        if (!(maxQueryMs > 0) || Double.isInfinite(maxQueryMs)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--max-query-ms must be a number of milliseconds above 0 (got " + maxQueryMs + ")");
+        }
+        if (bloatWarnPercent < 0 || bloatWarnPercent > 100 || bloatWarnMb < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--bloat-warn-percent must be 0..100 and --bloat-warn-mb 0 or more");
+        }
         // open() fails with one line naming the cause and exit 3
         try (Connection c = connection.open()) {
-            List<Verifier.Item> items = new Verifier(c, sourceSchema, item -> {
+            List<Verifier.Item> items = new Verifier(c, new Verifier.Options(sourceSchema, maxQueryMs, bloatWarnPercent, bloatWarnMb), item -> {
                 out.println(item.line());
                 out.flush();
             }).run();
             long bad = items.stream().filter(i -> !i.ok()).count();
-            out.println(bad == 0 ? "verify: all " + items.size() + " items ✓"
-                    : "verify: " + bad + " of " + items.size() + " items ✗");
+            long warnings = items.stream().filter(Verifier.Item::warning).count();
+            String warned = warnings == 0 ? "" : ", " + warnings + " WARNING" + (warnings == 1 ? "" : "s");
+            out.println(bad == 0 && warnings == 0 ? "verify: all " + items.size() + " items ✓"
+                    : bad == 0 ? "verify: no ✗ in " + items.size() + " items" + warned
+                    : "verify: " + bad + " of " + items.size() + " items ✗" + warned);
             return bad == 0 ? ExitCode.OK : ExitCode.PROBLEM;
         }
     }

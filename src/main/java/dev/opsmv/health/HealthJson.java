@@ -29,6 +29,9 @@ public final class HealthJson {
         doc.put("status", report.overall().name());
         doc.put("exit_code", report.overall().exitCode());
         doc.put("checked_at", time(report.checkedAt()));
+        // Why "status" can be WARN while a row says CRIT: those rows' MVs are not critical (added field, format 1).
+        ArrayNode capped = doc.putArray("crit_counted_as_warn");
+        report.critCountedAsWarn().forEach(capped::add);
         ArrayNode mvs = doc.putArray("mvs");
         for (MvHealth m : report.mvs()) {
             ObjectNode o = mvs.addObject();
@@ -79,6 +82,7 @@ public final class HealthJson {
         doc.put("exit_code", Level.UNKNOWN.exitCode());
         doc.put("checked_at", time(OffsetDateTime.now()));
         doc.put("error", error);
+        doc.putArray("crit_counted_as_warn");
         doc.putArray("mvs");
         return doc;
     }

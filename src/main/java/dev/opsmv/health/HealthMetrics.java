@@ -37,6 +37,9 @@ public final class HealthMetrics {
         Gauge bucket = gauge(reg, "opsmv_mv_freshness_bucket",
                 "1 for the MV's freshness bucket from ops.v_mv_health (OK, WARN, CRIT, NO_REFRESH), 0 for the others",
                 "schema", "mv", "bucket");
+        Gauge critical = gauge(reg, "opsmv_mv_critical",
+                "1 when ops.mv_refresh_policy.is_critical: its CRIT makes the overall health CRIT; 0: its CRIT counts as WARN overall",
+                "schema", "mv");
         Gauge exists = gauge(reg, "opsmv_mv_exists", "1 when the materialized view exists", "schema", "mv");
         Gauge populated = gauge(reg, "opsmv_mv_populated", "1 when the materialized view is populated (readable)", "schema", "mv");
         Gauge lastOk = gauge(reg, "opsmv_mv_last_ok_refresh_timestamp_seconds",
@@ -60,6 +63,7 @@ public final class HealthMetrics {
             for (String b : BUCKETS) {
                 bucket.labelValues(s, n, b).set(b.equals(m.bucket()) ? 1 : 0);
             }
+            critical.labelValues(s, n).set(m.critical() ? 1 : 0);
             exists.labelValues(s, n).set(m.exists() ? 1 : 0);
             populated.labelValues(s, n).set(m.populated() ? 1 : 0);
             if (m.lastOkRefreshFinishedAt() != null) {

@@ -4,8 +4,9 @@ import java.time.OffsetDateTime;
 import java.util.List;
 
 /**
- * One health check: every MV checked and the overall level: the worst row, or UNKNOWN when the policy
- * table lists no MV at all (nothing was checked, so nothing can be called OK).
+ * One health check: every MV checked and the overall level: the worst row as it counts (see
+ * {@link #counted}), or UNKNOWN when the policy table lists no MV at all (nothing was checked, so
+ * nothing can be called OK).
  */
 public record HealthReport(OffsetDateTime checkedAt, List<MvHealth> mvs) {
     public Level overall() {
@@ -14,8 +15,22 @@ public record HealthReport(OffsetDateTime checkedAt, List<MvHealth> mvs) {
         }
         Level worst = Level.OK;
         for (MvHealth mv : mvs) {
-            worst = worst.worst(mv.status());
+            worst = worst.worst(counted(mv));
         }
         return worst;
+    }
+
+    /**
+     * What one row weighs in the overall level. {@code is_critical} in ops.mv_refresh_policy is what
+     * separates "page someone" from "look at it today": a critical MV's CRIT makes the whole check CRIT
+     * (exit 2), a non-critical MV's CRIT stays CRIT in its own row but counts as WARN overall (exit 1).
+     */
+    public static Level counted(MvHealth mv) {
+        return mv.status() == Level.CRIT && !mv.critical() ? Level.WARN : mv.status();
+    }
+
+    /** The non-critical MVs whose CRIT counts as WARN in the overall level ("schema.mv"). */
+    public List<String> critCountedAsWarn() {
+        return mvs.stream().filter(m -> m.status() == Level.CRIT && !m.critical()).map(MvHealth::qualifiedName).toList();
     }
 }

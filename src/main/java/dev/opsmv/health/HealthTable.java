@@ -41,6 +41,10 @@ public final class HealthTable {
                 out.println("  " + m.status().name() + " " + m.qualifiedName() + ": " + r);
             }
         }
+        List<String> capped = report.critCountedAsWarn();
+        if (!capped.isEmpty()) {
+            out.println("  CRIT of " + String.join(", ", capped) + " counts as WARN overall (is_critical = false in ops.mv_refresh_policy)");
+        }
         out.println("overall: " + report.overall().name() + " (exit " + report.overall().exitCode() + ")");
         out.flush();
     }

@@ -1,6 +1,6 @@
 package dev.opsmv.health;
 
-/** A health level with its Nagios plugin exit code; the overall level of a report is the worst of its rows. */
+/** A health level with its Nagios plugin exit code; the overall level of a report is the worst of its rows as they count (HealthReport.counted). */
 public enum Level {
     OK(0), WARN(1), CRIT(2), UNKNOWN(3);
 

@@ -125,8 +125,9 @@ public final class RefreshEngine {
                 }
             }
             if (!acquire(mv)) {
-                Integer holder = holder(mv);
-                String msg = "busy: another refresh holds the lock of " + mv + (holder == null ? "" : " (backend pid " + holder + ")");
+                // The holder may be another refresh or `opsmv reindex` (which takes the same lock): say which.
+                String holder = RefreshLock.holder(logConn, mv);
+                String msg = "busy: another session holds the refresh lock of " + mv + (holder == null ? "" : " (" + holder + ")");
                 log.finalRow(mv, "BUSY", null, msg, workPid);
                 record(new Outcome(mv, "BUSY", null, null, null, 0, msg));
                 blocked.put(mv, "busy");
@@ -249,15 +250,6 @@ public final class RefreshEngine {
                 ps.execute();
             } catch (SQLException e) {
                 // The connection is gone: so is its session lock.
-            }
-        }
-
-        Integer holder(String mv) throws SQLException {
-            try (PreparedStatement ps = logConn.prepareStatement(RefreshLock.HOLDER)) {
-                ps.setString(1, mv);
-                try (ResultSet rs = ps.executeQuery()) {
-                    return rs.next() ? rs.getInt(1) : null;
-                }
             }
         }
 

@@ -20,10 +20,13 @@ import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.migrate.BundleObjects;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.db.Timing;
+import dev.opsmv.api.DriverMatrixService;
+import dev.opsmv.refresh.IndexBloat;
 
 /**
- * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line. Read-only: it creates,
- * analyzes and refreshes nothing (so it is safe on production right after a deploy).
+ * The post-deployment checklist of both runbooks, each item a ✓ or ✗ line, or a WARNING line for what is
+ * worth doing but fails nothing (index bloat). Read-only: it creates, analyzes and refreshes nothing (so it
+ * is safe on production right after a deploy).
  */
 public final class Verifier {
     /** The claims health view's columns, in order: scripts read it by position. */
@@ -35,19 +38,44 @@ public final class Verifier {
 
     private final Connection c;
     private final String sourceSchema;
+    private final Options options;
     private final Consumer<Item> sink;
     private final List<Item> items = new ArrayList<>();
 
-    /** One checklist line. */
-    public record Item(boolean ok, String name, String detail) {
+    /**
+     * The thresholds of the checklist. {@code maxQueryMs}: the endpoint's typical query must be faster (the
+     * runbook: "queries &lt; 2s"); {@code bloatWarnPercent} and {@code bloatWarnMb}: an index whose estimated
+     * bloat is over both gets a WARNING that names {@code opsmv reindex} (never a ✗).
+     */
+    public record Options(String sourceSchema, double maxQueryMs, int bloatWarnPercent, long bloatWarnMb) {
+        public static final double DEFAULT_MAX_QUERY_MS = 2000;
+        public static final int DEFAULT_BLOAT_WARN_PERCENT = 30;
+        public static final long DEFAULT_BLOAT_WARN_MB = 10;
+
+        public static Options defaults(String sourceSchema) {
+            return new Options(sourceSchema, DEFAULT_MAX_QUERY_MS, DEFAULT_BLOAT_WARN_PERCENT, DEFAULT_BLOAT_WARN_MB);
+        }
+    }
+
+    /** One checklist line: ✓, ✗, or a WARNING (something worth doing that does not fail the checklist). */
+    public record Item(boolean ok, String name, String detail, boolean warning) {
+        public Item(boolean ok, String name, String detail) {
+            this(ok, name, detail, false);
+        }
+
         public String line() {
-            return (ok ? "✓ " : "✗ ") + name + (detail == null || detail.isEmpty() ? "" : ": " + detail);
+            return (warning ? "WARNING " : ok ? "✓ " : "✗ ") + name + (detail == null || detail.isEmpty() ? "" : ": " + detail);
         }
     }
 
     public Verifier(Connection c, String sourceSchema, Consumer<Item> sink) {
+        this(c, Options.defaults(sourceSchema), sink);
+    }
+
+    public Verifier(Connection c, Options options, Consumer<Item> sink) {
         this.c = c;
-        this.sourceSchema = sourceSchema;
+        this.sourceSchema = options.sourceSchema();
+        this.options = options;
         this.sink = sink;
     }
 
@@ -86,10 +114,12 @@ public final class Verifier {
         for (String mv : mvs) {
             size(mv);
         }
+        indexBloat();
         lastRefresh();
         DriverMatrixQuery typical = DriverMatrixQuery.parse(Map.of("origin_tag", List.of("cabinet")), LocalDate.now(ZoneOffset.UTC));
         explain(typical);
         timing(typical);
+        queryUnderThreshold(typical);
         return items;
     }
 
@@ -98,7 +128,10 @@ public final class Verifier {
     }
 
     private void add(boolean ok, String name, String detail) {
-        Item item = new Item(ok, name, detail);
+        add(new Item(ok, name, detail));
+    }
+
+    private void add(Item item) {
         items.add(item);
         sink.accept(item);
     }
@@ -204,8 +237,8 @@ public final class Verifier {
                 add(true, "refresh tracking", "every REFRESH of a bundle MV is logged, whoever runs it (event trigger opsmv_track_refresh)");
             } else {
                 // not a ✗: a role without superuser cannot create event triggers, and health stays true for opsmv's own refreshes
-                add(true, "refresh tracking", "WARNING: refreshes outside opsmv are not tracked (psql, cron and old scripts leave no log row, "
-                        + "so health may call a fresh MV stale); a superuser's `opsmv update` installs the event trigger");
+                add(new Item(true, "refresh tracking", "refreshes outside opsmv are not tracked (psql, cron and old scripts leave no log row, "
+                        + "so health may call a fresh MV stale); a superuser's `opsmv update` installs the event trigger", true));
             }
         }
     }
@@ -228,9 +261,12 @@ public final class Verifier {
             latent = rs.getLong(2);
         }
         add(current == 0, "duplicate grains of ops.mv_yango_cabinet_claims_for_collection",
-                (current == 0 ? "none" : current + " grain(s) the MV would hold twice: every CONCURRENTLY refresh fails; list them with `opsmv check-duplicates`")
-                        + (latent == 0 ? "" : "; WARNING: " + latent + " latent grain(s) filtered out today (e.g. PAID claims) would enter it "
-                        + "if a payment is reversed: `opsmv check-duplicates` lists them"));
+                current == 0 ? "none" : current + " grain(s) the MV would hold twice: every CONCURRENTLY refresh fails; list them with `opsmv check-duplicates`");
+        if (latent > 0) {
+            add(new Item(true, "latent duplicate grains of ops.mv_yango_cabinet_claims_for_collection", latent
+                    + " latent grain(s) filtered out today (e.g. PAID claims) would enter it if a payment is reversed and break every "
+                    + "CONCURRENTLY refresh: `opsmv check-duplicates` lists them", true));
+        }
     }
 
     private void healthViews() throws SQLException {
@@ -277,6 +313,78 @@ public final class Verifier {
                 }
             }
         }
+    }
+
+    /**
+     * Per MV of schema ops (the bundle's and any other: `reindex --all` rebuilds them all), each index's
+     * estimated bloat ({@link IndexBloat}: pgstatindex when pgstattuple is installed, else the catalog). Never
+     * a ✗: an index over both thresholds makes the MV's line a WARNING naming the command that fixes it.
+     */
+    private void indexBloat() {
+        List<String[]> mvs = new ArrayList<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                SELECT c.relname, quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind = 'm' AND n.nspname = 'ops' ORDER BY c.relname""")) {
+            while (rs.next()) {
+                mvs.add(new String[] {rs.getString(1), rs.getString(2)});
+            }
+        } catch (SQLException e) {
+            add(true, "index bloat", "cannot list the MVs of schema ops: " + e.getMessage());
+            return;
+        }
+        for (String[] mv : mvs) {
+            String label = "index bloat " + mv[1];
+            List<IndexBloat.Estimate> estimates;
+            try {
+                estimates = IndexBloat.estimate(c, mv[1]);
+            } catch (SQLException e) {
+                add(true, label, "no estimate: " + e.getMessage());
+                continue;
+            }
+            if (estimates.isEmpty()) {
+                add(true, label, "no index");
+                continue;
+            }
+            List<String> parts = new ArrayList<>();
+            List<String> worth = new ArrayList<>();
+            for (IndexBloat.Estimate e : estimates) {
+                String name = e.index().substring(e.index().indexOf('.') + 1);
+                if (e.freshBytes() == null) {
+                    parts.add(name + " " + pretty(e.bytes()) + ", bloat unknown (" + e.note() + ")");
+                    continue;
+                }
+                long pct = Math.round(e.bloat() * 100);
+                parts.add(name + " " + pretty(e.bytes()) + ", ~" + pct + "% bloat (a rebuild needs ~" + pretty(e.freshBytes()) + ")"
+                        + (e.note() == null ? "" : " (" + e.note() + ")"));
+                if (e.bloat() * 100 > options.bloatWarnPercent() && e.bloatBytes() > options.bloatWarnMb() * 1024 * 1024) {
+                    worth.add(name + " ~" + pct + "%, " + pretty(e.bloatBytes()));
+                }
+            }
+            String methods = String.join("/", estimates.stream().map(IndexBloat.Estimate::method)
+                    .filter(java.util.Objects::nonNull).distinct().toList());
+            String detail = String.join("; ", parts) + (methods.isEmpty() ? "" : " [" + methods + "]");
+            if (worth.isEmpty()) {
+                add(true, label, detail);
+            } else {
+                add(new Item(true, label, "a reindex is worth it: " + String.join(", ", worth) + " to win (over "
+                        + options.bloatWarnPercent() + "% and " + options.bloatWarnMb() + " MB): run `opsmv reindex " + mv[0]
+                        + "` (REINDEX TABLE CONCURRENTLY: readers are not blocked) — " + detail, true));
+            }
+        }
+    }
+
+    private static String pretty(long bytes) {
+        if (bytes < 10 * 1024) {
+            return bytes + " bytes";
+        }
+        if (bytes < 10L * 1024 * 1024) {
+            return bytes / 1024 + " kB";
+        }
+        if (bytes < 10L * 1024 * 1024 * 1024) {
+            return bytes / (1024 * 1024) + " MB";
+        }
+        return bytes / (1024L * 1024 * 1024) + " GB";
     }
 
     /** Informational: a fresh deployment has no OK refresh logged yet (the MVs were filled by CREATE ... WITH DATA). */
@@ -367,6 +475,48 @@ public final class Verifier {
         } catch (SQLException e) {
             add(false, label, "query failed: " + e.getMessage());
         }
+    }
+
+    /**
+     * The runbook's "Rendimiento verificado (queries &lt; 2s)": the endpoint's typical query, on the relation the
+     * endpoint would read now (the MV when it exists and is populated, else the plain view), must take less
+     * than {@code maxQueryMs}. Judged on the median of {@value #TIMING_RUNS} runs: one slow run (a cold cache)
+     * is not the typical request, two are.
+     */
+    private void queryUnderThreshold(DriverMatrixQuery q) {
+        String label = "endpoint query under " + ms(options.maxQueryMs());
+        String source;
+        try {
+            DriverMatrixService.Choice choice = DriverMatrixService.choose(c);
+            source = (choice.relation().equals(DriverMatrixQuery.MV) ? "materialized view " : "plain view ") + choice.relation()
+                    + (choice.fallbackReason() == null ? "" : " (the endpoint falls back to it: " + choice.fallbackReason() + ")");
+            double[] runs = Timing.runs(c, q.literalSql(choice.relation()), 0, TIMING_RUNS);
+            double[] sorted = runs.clone();
+            java.util.Arrays.sort(sorted);
+            double median = sorted[TIMING_RUNS / 2];
+            List<String> each = new ArrayList<>();
+            for (double r : runs) {
+                each.add(String.format("%.1f", r));
+            }
+            String detail = source + ": " + String.format("%.1f ms", median) + " (median of " + TIMING_RUNS + " runs: "
+                    + String.join(", ", each) + " ms) for " + q.literalSql(choice.relation());
+            if (median < options.maxQueryMs()) {
+                add(true, label, detail);
+            } else {
+                add(false, label, detail + " — ≥ " + ms(options.maxQueryMs()) + ": "
+                        + (choice.fallbackReason() != null ? "populate the MV (`opsmv refresh " + DriverMatrixQuery.MV + "`)"
+                        : "check its plan (the item above), its indexes' bloat (`opsmv reindex`) and the server's load"));
+            }
+        } catch (SQLException e) {
+            add(false, label, "query failed: " + e.getMessage());
+        }
+    }
+
+    private static String ms(double ms) {
+        if (ms >= 1000 && ms % 1000 == 0) {
+            return (long) (ms / 1000) + " s";
+        }
+        return (ms == Math.rint(ms) ? Long.toString((long) ms) : Double.toString(ms)) + " ms";
     }
 
     private double best(DriverMatrixQuery q, String relation) throws SQLException {

@@ -159,10 +159,63 @@ class HealthCommandTest {
     @Test
     void mvOfThePolicyThatDoesNotExistIsCrit() throws Exception {
         baseline("1 hour");
-        Sql.exec(db, "INSERT INTO ops.mv_refresh_policy (schema_name, mv_name, warn_after_hours, crit_after_hours) VALUES ('ops', 'mv_gone', 1, 2)");
+        Sql.exec(db, "INSERT INTO ops.mv_refresh_policy (schema_name, mv_name, is_critical, warn_after_hours, crit_after_hours) "
+                + "VALUES ('ops', 'mv_gone', true, 1, 2)");
         JsonNode gone = row(check("mv_gone", 2, "CRIT"), "mv_gone");
         assertFalse(gone.get("exists").asBoolean());
         check(null, 2, "CRIT");
+    }
+
+    @Test
+    void driverMatrixWarnsOnceItsLastRefreshIsTwoHoursOld() throws Exception {
+        // The runbook: "Vista Desactualizada: alertar si última actualización > 2 horas" (policy: warn 2 h, crit 6 h).
+        baseline("118 minutes");
+        JsonNode fresh = row(check(null, 0, "OK"), DM);
+        assertEquals("OK", fresh.get("bucket").asText(), fresh.toString());
+        Sql.exec(db, "DELETE FROM ops.mv_refresh_log");
+        baseline("122 minutes");
+        JsonNode stale = row(check(null, 1, "WARN"), DM);
+        assertEquals("WARN", stale.get("bucket").asText(), stale.toString());
+        assertTrue(stale.get("reasons").get(0).asText().contains("warn after 2 h"), stale.toString());
+        for (JsonNode other : check(null, 1, "WARN").get("mvs")) {
+            if (!other.get("mv").asText().equals(DM)) {
+                assertEquals("OK", other.get("status").asText(), other.toString());
+            }
+        }
+    }
+
+    @Test
+    void onlyACriticalMvsCritMakesTheOverallResultCrit() throws Exception {
+        String raw = CHAIN.get(0); // not critical in the bundle's policy (the claims MV at the end of the chain is)
+        assertEquals(false, Sql.value(db, "SELECT is_critical FROM ops.mv_refresh_policy WHERE mv_name = '" + raw + "'"));
+        for (int i = 1; i < CHAIN.size(); i++) {
+            ok(CHAIN.get(i), (600 - i) + " minutes");
+        }
+        ok(DM, "1 hour");
+        ok(raw, "50 hours"); // past its 48 h critical threshold
+        JsonNode doc = check(null, 1, "WARN");
+        JsonNode row = row(doc, raw);
+        assertEquals("CRIT", row.get("status").asText(), row.toString());
+        assertEquals("CRIT", row.get("bucket").asText(), row.toString());
+        assertFalse(row.get("is_critical").asBoolean());
+        assertEquals("[\"ops." + raw + "\"]", doc.get("crit_counted_as_warn").toString());
+        Cli.Result table = run(new String[0], "table");
+        assertTrue(table.out().contains("CRIT of ops." + raw + " counts as WARN overall (is_critical = false"), table.toString());
+        PromText.Parsed prom = PromText.parse(run(new String[0], "prometheus").out());
+        assertEquals(0.0, prom.value("opsmv_mv_critical", Map.of("mv", raw)));
+        assertEquals(1.0, prom.value("opsmv_mv_critical", Map.of("mv", DM)));
+        assertEquals(1.0, prom.value("opsmv_mv_status", Map.of("mv", raw, "status", "CRIT")));
+        // --mv alone: the same rule, the row stays CRIT and the result is WARN.
+        assertEquals("CRIT", row(check(raw, 1, "WARN"), raw).get("status").asText());
+
+        Sql.exec(db, "UPDATE ops.mv_refresh_policy SET is_critical = true WHERE mv_name = '" + raw + "'");
+        try {
+            JsonNode critical = check(null, 2, "CRIT");
+            assertEquals(0, critical.get("crit_counted_as_warn").size(), critical.toString());
+            assertTrue(row(critical, raw).get("is_critical").asBoolean());
+        } finally {
+            Sql.exec(db, "UPDATE ops.mv_refresh_policy SET is_critical = false WHERE mv_name = '" + raw + "'");
+        }
     }
 
     @Test

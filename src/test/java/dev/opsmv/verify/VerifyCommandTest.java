@@ -128,6 +128,111 @@ class VerifyCommandTest {
     }
 
     @Test
+    void endpointQueryIsTimedOnTheRelationTheEndpointWouldReadAgainstMaxQueryMs() {
+        String mv = "ops.mv_payments_driver_matrix_cabinet";
+        Cli.Result ok = Cli.run("verify", "--url", Cli.url(db));
+        assertEquals(0, ok.exitCode(), ok.toString());
+        String line = itemLine(ok, "✓ endpoint query under 2 s: ");
+        assertTrue(line.matches("✓ endpoint query under 2 s: materialized view " + mv + ": [0-9.]+ ms \\(median of 3 runs: .*"), line);
+        assertTrue(line.contains("origin_tag = 'cabinet'"), line);
+
+        // The failing side: no real query is faster than a microsecond.
+        Cli.Result slow = Cli.run("verify", "--url", Cli.url(db), "--max-query-ms", "0.001");
+        assertEquals(1, slow.exitCode(), slow.toString());
+        String failed = itemLine(slow, "✗ endpoint query under 0.001 ms: ");
+        assertTrue(failed.matches("✗ endpoint query under 0.001 ms: materialized view " + mv + ": [0-9.]+ ms \\(median .* — ≥ 0.001 ms: .*"), failed);
+        assertEquals(1, slow.out().lines().filter(l -> l.startsWith("✗")).count(), slow.toString());
+
+        // MV not populated: the endpoint reads the plain view, and so does the check.
+        Sql.exec(db, "REFRESH MATERIALIZED VIEW " + mv + " WITH NO DATA");
+        try {
+            Cli.Result view = Cli.run("verify", "--url", Cli.url(db), "--max-query-ms", "60000");
+            String viewLine = itemLine(view, "✓ endpoint query under 60 s: ");
+            assertTrue(viewLine.startsWith("✓ endpoint query under 60 s: plain view ops.v_payments_driver_matrix_cabinet (the endpoint falls back "
+                    + "to it: materialized view " + mv + " is not populated): "), viewLine);
+            Cli.Result viewSlow = Cli.run("verify", "--url", Cli.url(db), "--max-query-ms", "0.001");
+            assertTrue(itemLine(viewSlow, "✗ endpoint query under 0.001 ms: ").contains("populate the MV (`opsmv refresh " + mv + "`)"), viewSlow.toString());
+        } finally {
+            Sql.exec(db, "REFRESH MATERIALIZED VIEW " + mv);
+        }
+
+        Cli.Result bad = Cli.run("verify", "--url", Cli.url(db), "--max-query-ms", "0");
+        assertEquals(2, bad.exitCode(), bad.toString());
+        assertTrue(bad.err().contains("--max-query-ms must be a number of milliseconds above 0"), bad.toString());
+    }
+
+    @Test
+    void indexBloatEstimateRisesWhenMostRowsAreGoneAndAWarningNamesReindex() {
+        String probe = "ops.mv_zz_probe";
+        Sql.exec(db, "CREATE TABLE public.probe_src AS SELECT g AS id, md5(g::text) AS k FROM generate_series(1, 50000) g",
+                "CREATE MATERIALIZED VIEW " + probe + " AS SELECT id, k FROM public.probe_src",
+                "CREATE UNIQUE INDEX ux_mv_zz_probe_id ON " + probe + " (id)",
+                "CREATE INDEX idx_mv_zz_probe_k ON " + probe + " (k)",
+                // the statistics change when the test says so, not when autovacuum happens to pass by
+                "ALTER MATERIALIZED VIEW " + probe + " SET (autovacuum_enabled = false)");
+        try {
+            // Before any ANALYZE: the row count comes with the index build, the text key's width does not.
+            String unanalyzed = itemLine(Cli.run("verify", "--url", Cli.url(db)), "✓ index bloat " + probe + ": ");
+            assertTrue(unanalyzed.matches(".*idx_mv_zz_probe_k \\d+ kB, bloat unknown \\(no planner statistics for k yet.*"), unanalyzed);
+            assertTrue(bloat(unanalyzed, "ux_mv_zz_probe_id") <= 5, unanalyzed);
+
+            Sql.exec(db, "ANALYZE " + probe);
+            String fresh = itemLine(Cli.run("verify", "--url", Cli.url(db)), "✓ index bloat " + probe + ": ");
+            assertTrue(fresh.endsWith("[catalog estimate]"), fresh);
+            assertTrue(bloat(fresh, "ux_mv_zz_probe_id") <= 5 && bloat(fresh, "idx_mv_zz_probe_k") <= 5, fresh);
+
+            // 90% of the rows leave the MV through CONCURRENTLY refreshes: the index pages stay.
+            Sql.exec(db, "DELETE FROM public.probe_src WHERE id % 10 <> 0", "REFRESH MATERIALIZED VIEW CONCURRENTLY " + probe,
+                    "VACUUM ANALYZE " + probe);
+            Cli.Result bloated = Cli.run("verify", "--url", Cli.url(db));
+            assertEquals(0, bloated.exitCode(), bloated.toString());
+            String line = itemLine(bloated, "✓ index bloat " + probe + ": ");
+            assertTrue(bloat(line, "ux_mv_zz_probe_id") >= 80 && bloat(line, "idx_mv_zz_probe_k") >= 80, line);
+            assertTrue(bloated.out().lines().noneMatch(l -> l.startsWith("WARNING")), "under 10 MB: not worth a warning\n" + bloated);
+
+            // The same index over a smaller size threshold: a WARNING naming the command, and still exit 0.
+            Cli.Result warned = Cli.run("verify", "--url", Cli.url(db), "--bloat-warn-mb", "1");
+            assertEquals(0, warned.exitCode(), warned.toString());
+            String warning = itemLine(warned, "WARNING index bloat " + probe + ": ");
+            System.out.println(String.join("\n", unanalyzed, fresh, line, warning));
+            assertTrue(warning.contains("a reindex is worth it: idx_mv_zz_probe_k ~") && warning.contains("run `opsmv reindex mv_zz_probe`"), warning);
+            assertTrue(!warning.contains("✗") && !warning.contains("ux_mv_zz_probe_id ~"), "the 1 MB unique index is under 1 MB of bloat: " + warning);
+            assertTrue(warned.out().contains("verify: no ✗ in "), warned.toString());
+            assertTrue(warned.out().trim().endsWith(", 1 WARNING"), warned.toString());
+
+            // pgstattuple installed: measured instead of estimated, the same verdict.
+            Sql.exec(db, "CREATE EXTENSION pgstattuple");
+            String measured = itemLine(Cli.run("verify", "--url", Cli.url(db)), "✓ index bloat " + probe + ": ");
+            assertTrue(measured.endsWith("[pgstatindex]"), measured);
+            assertTrue(bloat(measured, "ux_mv_zz_probe_id") >= 80 && bloat(measured, "idx_mv_zz_probe_k") >= 80, measured);
+
+            assertEquals(0, Cli.run("reindex", "--url", Cli.url(db), "mv_zz_probe").exitCode());
+            String rebuilt = itemLine(Cli.run("verify", "--url", Cli.url(db), "--bloat-warn-mb", "0"), "✓ index bloat " + probe + ": ");
+            assertTrue(bloat(rebuilt, "ux_mv_zz_probe_id") <= 5 && bloat(rebuilt, "idx_mv_zz_probe_k") <= 5, rebuilt);
+            Sql.exec(db, "DROP EXTENSION pgstattuple");
+            String rebuiltCatalog = itemLine(Cli.run("verify", "--url", Cli.url(db)), "✓ index bloat " + probe + ": ");
+            System.out.println(String.join("\n", measured, rebuilt, rebuiltCatalog));
+            assertTrue(bloat(rebuiltCatalog, "ux_mv_zz_probe_id") <= 5 && bloat(rebuiltCatalog, "idx_mv_zz_probe_k") <= 5, rebuiltCatalog);
+        } finally {
+            Sql.exec(db, "DROP EXTENSION IF EXISTS pgstattuple", "DROP MATERIALIZED VIEW IF EXISTS " + probe, "DROP TABLE IF EXISTS public.probe_src");
+        }
+    }
+
+    /** The one line of {@code r} starting with {@code prefix}. */
+    static String itemLine(Cli.Result r, String prefix) {
+        List<String> hits = r.out().lines().filter(l -> l.startsWith(prefix)).toList();
+        assertEquals(1, hits.size(), "lines starting with '" + prefix + "':\n" + r);
+        return hits.get(0);
+    }
+
+    /** The estimated bloat percentage of {@code index} in a bloat line. */
+    static long bloat(String line, String index) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\b" + index + " [^,;]+, ~(\\d+)% bloat").matcher(line);
+        assertTrue(m.find(), index + " in " + line);
+        return Long.parseLong(m.group(1));
+    }
+
+    @Test
     void exitsThreeWhenItCannotConnect() {
         Cli.Result r = Cli.run("verify", "--url", "postgres://postgres@127.0.0.1:" + Cli.deadPort() + "/nope");
         assertEquals(3, r.exitCode(), r.toString());
