@@ -8,6 +8,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.opsmv.db.Relations;
+
 /**
  * What `update` checks before Liquibase starts: duplicate grains of the claims MV (the same check as
  * the grain changeset's precondition: ops.opsmv_claims_grain_duplicates, on exactly the rows the MV
@@ -148,14 +150,7 @@ public final class Preflight {
     }
 
     private boolean tableExists(String schema, String table) throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            ps.setString(1, schema);
-            ps.setString(2, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return Relations.exists(connection, schema, table, "");
     }
 
     /** The database lacks a source table the bundle reads. */

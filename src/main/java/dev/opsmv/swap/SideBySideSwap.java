@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.opsmv.db.Relations;
+
 /**
  * Rebuilds a materialized view beside the one that serves, then swaps it in: the new MV is built
  * WITH DATA under a temporary name with its indexes, the old one's owner, grants, comment and storage
@@ -202,28 +204,12 @@ public final class SideBySideSwap {
     }
 
     private long oid(String schema, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind = 'm'")) {
-            ps.setString(1, schema);
-            ps.setString(2, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new SQLException("materialized view " + q(schema, name) + " does not exist", "42P01");
-                }
-                return rs.getLong(1);
-            }
-        }
+        return Relations.oid(c, schema, name, "m")
+                .orElseThrow(() -> new SQLException("materialized view " + q(schema, name) + " does not exist", "42P01"));
     }
 
     private boolean indexExists(String schema, String index) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind = 'i'")) {
-            ps.setString(1, schema);
-            ps.setString(2, index);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
+        return Relations.exists(c, schema, index, "i");
     }
 
     private long count(String table) throws SQLException {
