@@ -1,7 +1,7 @@
 --liquibase formatted sql
 
 --changeset opsmv:v1.2-mv_refresh_log-swap-method
---comment: A refresh can now rebuild an MV beside the serving one and swap it in (`refresh --method swap`): the log's method takes SWAP. NOT VALID then VALIDATE: the check is added without a long lock, and an adopted log's rows of another shape are only checked when they are written.
+--comment: A refresh can now rebuild an MV beside the serving one and swap it in (`refresh --method swap`): the log's method takes SWAP. NOT VALID: no scan under the lock, and the rows of an adopted log of another shape are checked only when they are written again.
 SET LOCAL lock_timeout = '${lock_timeout}';
 ALTER TABLE ops.mv_refresh_log DROP CONSTRAINT IF EXISTS mv_refresh_log_method_chk;
 ALTER TABLE ops.mv_refresh_log ADD CONSTRAINT mv_refresh_log_method_chk
