@@ -25,6 +25,7 @@ import dev.opsmv.health.Level;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
 
 /**
@@ -84,7 +85,7 @@ class ReleaseV11Test {
         assertEquals(List.of(), claims.errors, "the claims MV is never unavailable during the upgrade");
         assertTrue(claims.reads > 0 && matrix.reads > 0, "both readers ran");
 
-        assertEquals("v1.1", lastTag(db));
+        assertEquals(Releases.LAST, lastTag(db));
         // every MV populated with a valid unique index usable by REFRESH CONCURRENTLY, and holding rows
         for (String mv : BundleUpdateTest.MVS) {
             assertEquals(Boolean.TRUE, Sql.value(db, "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'ops' AND matviewname = '" + mv + "'"), mv);
@@ -147,7 +148,7 @@ class ReleaseV11Test {
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
-        assertEquals("v1.1", lastTag(db));
+        assertEquals(Releases.LAST, lastTag(db));
 
         Reader claims = new Reader(db, "SELECT count(*) FROM " + CLAIMS);
         Reader matrix = new Reader(db, "SELECT count(*) FROM " + MATRIX + " WHERE origin_tag = 'fleet'");
@@ -179,7 +180,7 @@ class ReleaseV11Test {
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
-        assertEquals("v1.1", lastTag(db));
+        assertEquals(Releases.LAST, lastTag(db));
         assertEquals("last_paid_date:date", lastColumn(db, "mv_payments_driver_matrix_cabinet"));
     }
 
@@ -202,7 +203,7 @@ class ReleaseV11Test {
         }
         assertEquals(Catalog.snapshot(reference), Catalog.snapshot(db));
         assertEquals(Catalog.history(reference), Catalog.history(db));
-        assertEquals("v1.1", lastTag(db));
+        assertEquals(Releases.LAST, lastTag(db));
     }
 
     static String stockCli(ConnectionSpec db, String... command) throws Exception {
@@ -228,18 +229,20 @@ class ReleaseV11Test {
     void rollingBackOnlyTheMvChangesetLeavesAServingMvAndUpdateReappliesIt() throws Exception {
         ConnectionSpec db = v10Database(300, 41);
         try (Connection c = db.open()) {
-            Migrator.bundle(c, null).update();
+            Migrator.bundle(c, null).updateToTag("v1.1");
             // the v1.1 tag and the MV changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
             Migrator.bundle(c, null).rollbackCount(2);
             assertEquals(List.of("changelog/ops/mviews/mv_payments_driver_matrix_cabinet_v02.sql::v1.1-mv_payments_driver_matrix_cabinet::opsmv",
-                    "changelog/releases/v1.1.yaml::v1.1-tag::opsmv"), Migrator.bundle(c, null).pendingChangeSets());
+                    "changelog/releases/v1.1.yaml::v1.1-tag::opsmv"),
+                    Migrator.bundle(c, null).pendingChangeSets().stream().filter(id -> id.contains("::v1.1-")).toList(),
+                    "of release v1.1, only these two are pending (later releases were never applied)");
         }
         assertEquals(Boolean.TRUE, Sql.value(db, "SELECT ispopulated FROM pg_matviews WHERE schemaname = 'ops' AND matviewname = 'mv_payments_driver_matrix_cabinet'"));
         assertEquals(1, uniqueValidIndexes(db, "mv_payments_driver_matrix_cabinet"));
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
-        assertEquals("v1.1", lastTag(db));
+        assertEquals(Releases.LAST, lastTag(db));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + MATRIX + " EXCEPT SELECT * FROM " + VIEW + ") d"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT * FROM " + VIEW + " EXCEPT SELECT * FROM " + MATRIX + ") d"));
     }
@@ -284,7 +287,7 @@ class ReleaseV11Test {
             assertTrue(rb.contains("CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet_v01"), rb);
             assertTrue(rb.contains("DROP VIEW ops.v_payments_driver_matrix_cabinet_v02_retired"), rb);
         }
-        assertEquals("v1.1", lastTag(db), "rollback-sql changes nothing");
+        assertEquals(Releases.LAST, lastTag(db), "rollback-sql changes nothing");
     }
 
     static String lastTag(ConnectionSpec db) {
