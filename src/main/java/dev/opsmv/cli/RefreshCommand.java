@@ -7,9 +7,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import dev.opsmv.refresh.Concurrency;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.refresh.RefreshLoop;
+import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.RefreshPlan;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -39,18 +39,24 @@ final class RefreshCommand implements Callable<Integer> {
     @Option(names = "--cascade", description = "Also every MV downstream of the named ones.")
     boolean cascade;
 
-    @Option(names = "--concurrently", paramLabel = "auto|always|never", defaultValue = "auto",
-            converter = ConcurrencyConverter.class,
-            description = "auto (default): CONCURRENTLY where PostgreSQL allows it, PLAIN with the reason logged where not; "
-                    + "always: refuse (ERROR) an MV that cannot be refreshed concurrently; never: PLAIN.")
-    Concurrency concurrency;
+    @Option(names = "--method", paramLabel = "auto|concurrently|plain|swap", converter = MethodConverter.class,
+            description = "auto (default): per MV, SWAP where nothing else reads it and this login owns it, else CONCURRENTLY "
+                    + "where PostgreSQL allows it, else PLAIN with the reason logged (an unpopulated MV: PLAIN); "
+                    + "concurrently: refuse (ERROR) an MV that cannot be refreshed concurrently; plain: PLAIN (blocks readers); "
+                    + "swap: rebuild beside the serving MV and swap it in, refuse (ERROR) an MV that cannot be swapped.")
+    RefreshMode method;
+
+    @Option(names = "--concurrently", paramLabel = "auto|always|never", converter = ConcurrentlyConverter.class,
+            description = "The older spelling of --method: auto = --method auto, always = --method concurrently, never = --method plain.")
+    RefreshMode concurrently;
 
     @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
             description = "SET LOCAL statement_timeout in each refresh transaction (e.g. 30min).")
     Duration statementTimeout;
 
     @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
-            description = "SET LOCAL lock_timeout in each refresh transaction (e.g. 10s).")
+            description = "SET LOCAL lock_timeout in each refresh transaction (e.g. 10s); for a swap also the lock_timeout "
+                    + "of its swap transaction (default 1s), the longest readers of the MV queue behind one attempt of it.")
     Duration lockTimeout;
 
     @Option(names = "--wait", paramLabel = "D", converter = DurationConverter.class,
@@ -69,6 +75,10 @@ final class RefreshCommand implements Callable<Integer> {
         if (names.isEmpty() && !all) {
             throw new CommandLine.ParameterException(spec.commandLine(), "name the MVs to refresh or use --all");
         }
+        if (method != null && concurrently != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--method and --concurrently are two spellings of one choice: give only one (--method)");
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (dryRun) {
             try (Connection c = connection.open()) {
@@ -77,7 +87,7 @@ final class RefreshCommand implements Callable<Integer> {
             return ExitCode.OK;
         }
         RefreshEngine engine = new RefreshEngine(connection.spec(),
-                new RefreshEngine.Options(concurrency, statementTimeout, lockTimeout, wait), line -> out.println(line));
+                new RefreshEngine.Options(mode(), statementTimeout, lockTimeout, wait), line -> out.println(line));
         if (every == null) {
             return once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out);
         }
@@ -103,7 +113,7 @@ final class RefreshCommand implements Callable<Integer> {
 
     private RefreshPlan plan(Connection c) throws Exception {
         try {
-            return RefreshPlan.build(c, names, all, cascade, concurrency);
+            return RefreshPlan.build(c, names, all, cascade, mode());
         } catch (IllegalStateException cycle) {
             throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
         }
@@ -122,14 +132,29 @@ final class RefreshCommand implements Callable<Integer> {
         return r.failed() ? ExitCode.PROBLEM : r.busy() ? ExitCode.BUSY : ExitCode.OK;
     }
 
-    static final class ConcurrencyConverter implements CommandLine.ITypeConverter<Concurrency> {
+    private RefreshMode mode() {
+        return method != null ? method : concurrently != null ? concurrently : RefreshMode.AUTO;
+    }
+
+    static final class MethodConverter implements CommandLine.ITypeConverter<RefreshMode> {
         @Override
-        public Concurrency convert(String value) {
+        public RefreshMode convert(String value) {
             try {
-                return Concurrency.valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
+                return RefreshMode.valueOf(value.trim().toUpperCase(java.util.Locale.ROOT));
             } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException("'" + value + "' is not one of auto, concurrently, plain, swap");
+            }
+        }
+    }
+
+    static final class ConcurrentlyConverter implements CommandLine.ITypeConverter<RefreshMode> {
+        @Override
+        public RefreshMode convert(String value) {
+            RefreshMode mode = RefreshMode.fromConcurrently(value.trim().toLowerCase(java.util.Locale.ROOT));
+            if (mode == null) {
                 throw new CommandLine.TypeConversionException("'" + value + "' is not one of auto, always, never");
             }
+            return mode;
         }
     }
 }

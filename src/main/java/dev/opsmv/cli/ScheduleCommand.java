@@ -6,7 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 
-import dev.opsmv.refresh.Concurrency;
+import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.PgCron;
 import dev.opsmv.refresh.RefreshPlan;
 import picocli.CommandLine;
@@ -54,7 +54,7 @@ final class ScheduleCommand implements Callable<Integer> {
         try (Connection c = connection.open("opsmv-schedule")) {
             List<String> order;
             try {
-                order = RefreshPlan.build(c, names, names.isEmpty(), cascade, Concurrency.AUTO).order();
+                order = RefreshPlan.build(c, names, names.isEmpty(), cascade, RefreshMode.AUTO).order();
             } catch (IllegalStateException cycle) {
                 throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
             }

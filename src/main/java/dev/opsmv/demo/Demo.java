@@ -76,7 +76,7 @@ public final class Demo {
 
     /** What cron runs every hour: every MV in dependency order, logged in ops.mv_refresh_log. */
     private void refresh(ConnectionSpec spec) throws Exception {
-        out.println("== refresh --all: dependency order from the catalog, CONCURRENTLY where possible");
+        out.println("== refresh --all: dependency order from the catalog; per MV SWAP, CONCURRENTLY or PLAIN (--method auto)");
         RefreshEngine.Result result = new RefreshEngine(spec, RefreshEngine.Options.defaults(), line -> { })
                 .run(List.of(), true, false, () -> false);
         for (RefreshEngine.Outcome o : result.outcomes()) {

@@ -21,6 +21,7 @@ import org.postgresql.util.ServerErrorMessage;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.db.Durations;
+import dev.opsmv.swap.SideBySideSwap;
 
 /**
  * Refreshes MVs in dependency order, each in its own transaction, one runner per MV at a time
@@ -30,10 +31,20 @@ import dev.opsmv.db.Durations;
 public final class RefreshEngine {
     public static final String APPLICATION_NAME = "opsmv-refresh";
 
+    /**
+     * The swap transaction's lock_timeout when --lock-timeout is not given: the longest a reader of the
+     * MV can be queued behind one attempt of the swap (a reader already inside the MV makes it wait).
+     */
+    public static final Duration DEFAULT_SWAP_LOCK_TIMEOUT = Duration.ofSeconds(1);
+
     /** What a run was asked. Timeouts and wait may be null (none / do not wait). */
-    public record Options(Concurrency concurrency, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {
+    public record Options(RefreshMode mode, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {
         public static Options defaults() {
-            return new Options(Concurrency.AUTO, null, null, null);
+            return new Options(RefreshMode.AUTO, null, null, null);
+        }
+
+        Duration swapLockTimeout() {
+            return lockTimeout != null ? lockTimeout : DEFAULT_SWAP_LOCK_TIMEOUT;
         }
     }
 
@@ -67,7 +78,7 @@ public final class RefreshEngine {
         try (Connection log = spec.open(APPLICATION_NAME + "-log"); Connection work = spec.open(APPLICATION_NAME)) {
             log.setAutoCommit(true);
             work.setAutoCommit(true);
-            RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.concurrency());
+            RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.mode());
             return new Run(plan, log, work).execute(stop);
         }
     }
@@ -157,7 +168,7 @@ public final class RefreshEngine {
             try {
                 setLocal("statement_timeout", options.statementTimeout());
                 setLocal("lock_timeout", options.lockTimeout());
-                m = RefreshMethod.decide(work, mv, options.concurrency());
+                m = RefreshMethod.decide(work, mv, options.mode());
             } catch (SQLException e) {
                 work.rollback();
                 work.setAutoCommit(true);
@@ -166,9 +177,16 @@ public final class RefreshEngine {
             if (m.refusal() != null) {
                 work.rollback();
                 work.setAutoCommit(true);
-                log.finalRow(mv, "ERROR", RefreshMethod.CONCURRENTLY, m.refusal(), workPid);
-                record(new Outcome(mv, "ERROR", RefreshMethod.CONCURRENTLY, null, null, 0, m.refusal()));
+                String asked = options.mode() == RefreshMode.SWAP ? RefreshMethod.SWAP : RefreshMethod.CONCURRENTLY;
+                log.finalRow(mv, "ERROR", asked, m.refusal(), workPid);
+                record(new Outcome(mv, "ERROR", asked, null, null, 0, m.refusal()));
                 blocked.put(mv, "failed");
+                return;
+            }
+            if (RefreshMethod.SWAP.equals(m.method())) {
+                work.rollback(); // the swap runs its own statements and transaction
+                work.setAutoCommit(true);
+                swapRefresh(mv, m, t0);
                 return;
             }
             long id = log.running(mv, m, workPid);
@@ -186,6 +204,54 @@ public final class RefreshEngine {
             } finally {
                 if (!work.isClosed()) {
                     work.setAutoCommit(true);
+                }
+            }
+        }
+
+        /**
+         * Rebuilt beside the serving MV and swapped in ({@link SideBySideSwap#refresh}). The build runs in
+         * autocommit, so the timeouts are set for the session and reset after; the OK row commits with the
+         * swap. Its fallback_reason carries how long the swap held the MV's lock (the log has no column of
+         * its own for it), rewritten after the commit to include the commit.
+         */
+        void swapRefresh(String mv, RefreshMethod m, long t0) throws SQLException {
+            long id = log.running(mv, m, workPid);
+            String[] name = RefreshLog.split(mv);
+            try {
+                setSession("statement_timeout", options.statementTimeout());
+                setSession("lock_timeout", options.lockTimeout());
+                SideBySideSwap.Swapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()))
+                        .refresh(name[0], name[1], (tx, swapping) -> RefreshLog.ok(tx, id, swapping.rows(), lockNote(swapping)));
+                try {
+                    log.note(id, lockNote(s));
+                } catch (SQLException lost) {
+                    // the OK row stands, with the lock time measured before the commit
+                }
+                record(new Outcome(mv, "OK", RefreshMethod.SWAP, null, s.rows(), (System.nanoTime() - t0) / 1_000_000, lockNote(s)));
+            } catch (SQLException e) {
+                // SideBySideSwap has rolled back its swap transaction and dropped what it built: the old MV serves on
+                String msg = message(e);
+                log.error(id, msg);
+                record(new Outcome(mv, "ERROR", RefreshMethod.SWAP, null, null, (System.nanoTime() - t0) / 1_000_000, msg));
+                blocked.put(mv, "failed");
+            } finally {
+                resetSession("statement_timeout", options.statementTimeout());
+                resetSession("lock_timeout", options.lockTimeout());
+            }
+        }
+
+        void setSession(String setting, Duration d) throws SQLException {
+            if (d != null) {
+                try (Statement st = work.createStatement()) {
+                    st.execute("SET " + setting + " = '" + Durations.setting(d) + "'");
+                }
+            }
+        }
+
+        void resetSession(String setting, Duration d) throws SQLException {
+            if (d != null && !work.isClosed()) {
+                try (Statement st = work.createStatement()) {
+                    st.execute("RESET " + setting);
                 }
             }
         }
@@ -280,6 +346,12 @@ public final class RefreshEngine {
             }
             out.accept(line.toString());
         }
+    }
+
+    /** What the log keeps of a swap: how long readers could have been queued behind it. */
+    static String lockNote(SideBySideSwap.Swapped s) {
+        return "swap lock held " + s.lockHeldMillis() + " ms (waited " + s.lockWaitMillis() + " ms"
+                + (s.attempts() > 1 ? ", attempt " + s.attempts() + " of " + SideBySideSwap.SWAP_ATTEMPTS : "") + ")";
     }
 
     /** The server's one-line message with detail and SQLSTATE, for the log and the terminal. */

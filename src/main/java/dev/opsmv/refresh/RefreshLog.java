@@ -39,13 +39,29 @@ final class RefreshLog {
 
     /** OK, on the refreshing connection inside its transaction. */
     static void ok(Connection tx, long refreshId, long rows) throws SQLException {
+        ok(tx, refreshId, rows, null);
+    }
+
+    /** OK with a note in fallback_reason (a swap's lock time), or the RUNNING row's reason kept when null. */
+    static void ok(Connection tx, long refreshId, long rows, String note) throws SQLException {
         try (PreparedStatement ps = tx.prepareStatement("UPDATE ops.mv_refresh_log SET status = 'OK', refresh_finished_at = clock_timestamp(), "
-                + "duration_ms = " + DURATION + ", rows_after_refresh = ? WHERE refresh_id = ? AND status = 'RUNNING'")) {
+                + "duration_ms = " + DURATION + ", rows_after_refresh = ?, fallback_reason = coalesce(?, fallback_reason) "
+                + "WHERE refresh_id = ? AND status = 'RUNNING'")) {
             ps.setLong(1, rows);
-            ps.setLong(2, refreshId);
+            ps.setString(2, note);
+            ps.setLong(3, refreshId);
             if (ps.executeUpdate() != 1) {
                 throw new SQLException("log row " + refreshId + " is no longer RUNNING (was it marked ABANDONED by someone else?)");
             }
+        }
+    }
+
+    /** Rewrites fallback_reason of a finished row (a swap's lock time, once the commit is known). */
+    void note(long refreshId, String note) throws SQLException {
+        try (PreparedStatement ps = autocommit.prepareStatement("UPDATE ops.mv_refresh_log SET fallback_reason = ? WHERE refresh_id = ?")) {
+            ps.setString(1, note);
+            ps.setLong(2, refreshId);
+            ps.executeUpdate();
         }
     }
 

@@ -38,7 +38,7 @@ public final class RefreshPlan {
      * @param all     add every MV of ops.mv_refresh_policy with refresh_enabled (the bundle's MVs)
      * @param cascade add every MV downstream of the named ones
      */
-    public static RefreshPlan build(Connection c, Collection<String> names, boolean all, boolean cascade, Concurrency mode)
+    public static RefreshPlan build(Connection c, Collection<String> names, boolean all, boolean cascade, RefreshMode mode)
             throws SQLException {
         MvGraph graph = MvGraph.load(c);
         Set<String> selected = new TreeSet<>();

@@ -9,32 +9,66 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 
 import dev.opsmv.db.Relations;
 
 /**
  * Rebuilds a materialized view beside the one that serves, then swaps it in: the new MV is built
- * WITH DATA under a temporary name with its indexes, the old one's owner, grants, comment and storage
- * parameters, and ANALYZEd, while readers go on reading the old one; then one short transaction under
- * lock_timeout renames the old one away (kept, or dropped) and the new one in. Readers wait only for
- * the renames; any failure leaves the old MV serving, untouched, and drops the half-built one.
+ * and populated under a temporary name with its indexes, the old one's owner, grants, comments, storage
+ * parameters and tablespace, and ANALYZEd, while readers go on reading the old one; then one short
+ * transaction under lock_timeout renames the old one away (kept, or dropped) and the new one in.
+ * Readers wait only for the renames; any failure leaves the old MV serving, untouched, and drops the
+ * half-built one.
  *
  * <p>The one routine behind every rebuild-and-swap: adoption's {@code update --replace-differing}
- * (new definition, old MV kept for rollback), and a definition-preserving swap refresh.
+ * (new definition, old MV kept for rollback, {@link #rebuild}), and the swap refresh
+ * ({@code refresh --method swap}: the MV's own current definition, old MV dropped, {@link #refresh}).
+ *
+ * <p>The build runs in autocommit, one statement at a time, so that no transaction holds the source
+ * tables for the whole build and the swap transaction stays short. A runner killed mid-build leaves
+ * {@code <name>_opsmv_new} behind; the next rebuild of that MV drops it first. Two rebuilds of one MV
+ * would drop each other's temporary MV: a session advisory lock on the MV (namespace
+ * {@code opsmv.swap}) keeps them apart.
  */
 public final class SideBySideSwap {
-    /** An index of the new MV: its final name, and what follows {@code ON <table>} ("(a, b)", "USING btree (a) WHERE …"). */
-    public record IndexSpec(String name, boolean unique, String keySql) {
+    /**
+     * An index of the new MV: its final name, what follows {@code ON <table>} ("USING btree (a, b)",
+     * "USING btree (a) WHERE …"), and its tablespace (null: the database's default).
+     */
+    public record IndexSpec(String name, boolean unique, String keySql, String tablespace) {
+        public IndexSpec(String name, boolean unique, String keySql) {
+            this(name, unique, keySql, null);
+        }
     }
 
-    /** Extra statements that must commit with the swap (a record of it, its undo). */
+    /** An MV as the catalog holds it now: its query (every name schema-qualified), column names, indexes. */
+    public record Definition(String query, List<String> columns, List<IndexSpec> indexes) {
+    }
+
+    /** Extra statements that must commit with the swap (a record of it, its undo, the refresh log's OK row). */
     public interface InSwap {
         void run(Connection tx, Swapped swapped) throws SQLException;
     }
 
-    /** What the swap did: the undo puts the old MV (kept under {@code keptAs}) and its index names back. */
+    /**
+     * What the swap did: the undo puts the old MV (kept under {@code keptAs}) and its index names back.
+     *
+     * @param rows           rows of the new MV
+     * @param buildMillis    the build beside the serving MV: CREATE and REFRESH, indexes, grants, ANALYZE, count
+     * @param lockWaitMillis the swap transaction's wait for its ACCESS EXCLUSIVE lock on the old MV (queries
+     *                       already reading it finish first; new readers queue behind the swap meanwhile)
+     * @param lockHeldMillis from that lock to the commit; in {@link InSwap} the time so far (the commit not yet)
+     * @param attempts       swap transactions tried (a lock timeout is retried, up to 3)
+     */
     public record Swapped(String schema, String name, String keptAs, Map<String, String> renamedOldIndexes, long rows,
-                          long buildMillis, long swapMillis) {
+                          long buildMillis, long lockWaitMillis, long lockHeldMillis, int attempts) {
+        /** The swap transaction, wait included: the longest a new reader of the MV can have waited for it. */
+        public long swapMillis() {
+            return lockWaitMillis + lockHeldMillis;
+        }
+
         public String undoSql() {
             if (keptAs == null) {
                 throw new IllegalStateException("the old MV was dropped: nothing to swap back");
@@ -46,16 +80,83 @@ public final class SideBySideSwap {
                     sql.append("ALTER INDEX ").append(q(schema, now)).append(" RENAME TO ").append(ident(original)).append("; "));
             return sql.toString().trim();
         }
+
+        Swapped withHeld(long held) {
+            return new Swapped(schema, name, keptAs, renamedOldIndexes, rows, buildMillis, lockWaitMillis, held, attempts);
+        }
     }
 
-    private static final int SWAP_ATTEMPTS = 3;
+    public static final int SWAP_ATTEMPTS = 3;
+    /** Suffix of the MV being built; {@code <name>_opsmv_new} of a killed run is dropped by the next. */
+    public static final String TEMP_SUFFIX = "_opsmv_new";
 
     private final Connection c;
     private final String lockTimeout;
 
+    /** @param lockTimeout the swap transaction's lock_timeout, in PostgreSQL's syntax ("1s", "500ms") */
     public SideBySideSwap(Connection connection, String lockTimeout) {
         this.c = connection;
         this.lockTimeout = lockTimeout;
+    }
+
+    /**
+     * Why the current user cannot rebuild-and-swap {@code schema.name}; empty when it can. Checked from
+     * the catalog before anything is built, so a refusal changes nothing.
+     */
+    public static List<String> obstacles(Connection c, String schema, String name) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT pg_has_role(current_user, m.relowner, 'USAGE'), pg_get_userbyid(m.relowner),
+                       has_schema_privilege(m.relnamespace, 'CREATE'),
+                       (SELECT string_agg(DISTINCT d.dependent, ', ') FROM (
+                            -- views and MVs that read it (their rewrite rule depends on it)
+                            SELECT quote_ident(dn.nspname) || '.' || quote_ident(dc.relname) AS dependent
+                            FROM pg_depend dp JOIN pg_rewrite rw ON rw.oid = dp.objid
+                            JOIN pg_class dc ON dc.oid = rw.ev_class JOIN pg_namespace dn ON dn.oid = dc.relnamespace
+                            WHERE dp.classid = 'pg_rewrite'::regclass AND dp.refclassid = 'pg_class'::regclass
+                              AND dp.refobjid = m.oid AND rw.ev_class <> m.oid
+                            UNION ALL
+                            -- SQL-standard function bodies (BEGIN ATOMIC) that name it
+                            SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.proname) || '()'
+                            FROM pg_depend dp JOIN pg_proc p ON p.oid = dp.objid JOIN pg_namespace pn ON pn.oid = p.pronamespace
+                            WHERE dp.classid = 'pg_proc'::regclass AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = m.oid
+                       ) d),
+                       (SELECT string_agg(quote_ident(sn.nspname) || '.' || quote_ident(s.stxname), ', ')
+                        FROM pg_statistic_ext s JOIN pg_namespace sn ON sn.oid = s.stxnamespace WHERE s.stxrelid = m.oid)
+                FROM pg_class m JOIN pg_namespace n ON n.oid = m.relnamespace
+                WHERE n.nspname = ? AND m.relname = ? AND m.relkind = 'm'
+                """)) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new SQLException("materialized view " + schema + "." + name + " does not exist", "42P01");
+                }
+                if (rs.getString(4) != null) {
+                    out.add("other objects read it (" + rs.getString(4) + "): they are bound to the old MV, which the swap drops");
+                }
+                if (rs.getString(5) != null) {
+                    out.add("it carries extended statistics (" + rs.getString(5) + "), which the swap does not rebuild");
+                }
+                if (!rs.getBoolean(1)) {
+                    out.add("it is owned by " + rs.getString(2) + " and the swap creates and drops it: connect as its owner (or a member of that role)");
+                } else if (!rs.getBoolean(3)) {
+                    out.add("the new MV is built in schema " + schema + ", where " + "this role has no CREATE privilege");
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The swap refresh: rebuilds {@code schema.name} from its own current definition (as the catalog
+     * has it, so a definition changed in place is honoured), with the same columns and indexes (same
+     * names after the swap), and drops the old one in the swap transaction.
+     */
+    public Swapped refresh(String schema, String name, InSwap inSwap) throws SQLException {
+        c.setAutoCommit(true);
+        Definition current = definition(schema, name);
+        return rebuild(schema, name, current.query(), current.columns(), current.indexes(), false, inSwap);
     }
 
     /**
@@ -65,38 +166,173 @@ public final class SideBySideSwap {
      */
     public Swapped rebuild(String schema, String name, String definition, List<IndexSpec> indexes, boolean keepOld, InSwap inSwap)
             throws SQLException {
-        c.setAutoCommit(true);
-        long oldOid = oid(schema, name);
-        List<String> dependents = dependents(oldOid);
-        if (!dependents.isEmpty()) {
-            throw new SQLException(q(schema, name) + " has dependents (" + String.join(", ", dependents)
-                    + "): a swap would leave them reading the old one; rebuild them with it or drop them first", "55000");
-        }
-        String temp = shortName(name, "_opsmv_new");
-        exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp)); // the leftover of a run that was killed
-        long started = System.nanoTime();
-        try {
-            exec("CREATE MATERIALIZED VIEW " + q(schema, temp) + " AS " + definition + " WITH DATA");
-            for (IndexSpec i : indexes) {
-                exec("CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), "_opsmv_new"))
-                        + " ON " + q(schema, temp) + " " + i.keySql());
+        return rebuild(schema, name, definition, null, indexes, keepOld, inSwap);
+    }
+
+    /** The MV's query, columns and indexes from the catalog. */
+    public Definition definition(String schema, String name) throws SQLException {
+        long oid = oid(schema, name);
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            // With only pg_catalog on the search_path, pg_get_viewdef and pg_get_indexdef qualify every
+            // name (as Import does): the query means the same whatever search_path the build runs with.
+            st.execute("SET LOCAL search_path = pg_catalog");
+            String query;
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::oid)")) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    // the non-pretty form: PostgreSQL's advice for output that is to be run again
+                    query = rs.getString(1).trim().replaceAll(";$", "");
+                }
             }
-            copyOwnershipGrantsAndSettings(oldOid, q(schema, temp));
-            exec("ANALYZE " + q(schema, temp));
-            long rows = count(q(schema, temp));
-            long buildMillis = (System.nanoTime() - started) / 1_000_000;
-            return swap(schema, name, temp, indexes, keepOld, rows, buildMillis, inSwap);
+            List<String> columns = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = ?::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        columns.add(rs.getString(1));
+                    }
+                }
+            }
+            List<IndexSpec> indexes = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("""
+                    SELECT ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
+                           'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(ic.relname)
+                               || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(m.relname) || ' ',
+                           ts.spcname
+                    FROM pg_index i
+                    JOIN pg_class ic ON ic.oid = i.indexrelid
+                    JOIN pg_class m ON m.oid = i.indrelid
+                    JOIN pg_namespace n ON n.oid = m.relnamespace
+                    LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+                    WHERE i.indrelid = ?::oid
+                    ORDER BY ic.relname
+                    """)) {
+                ps.setLong(1, oid);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String def = rs.getString(3);
+                        String prefix = rs.getString(4);
+                        if (!def.startsWith(prefix)) {
+                            throw new SQLException("unexpected definition of index " + rs.getString(1) + ": " + def, "XX000");
+                        }
+                        indexes.add(new IndexSpec(rs.getString(1), rs.getBoolean(2), def.substring(prefix.length()), rs.getString(5)));
+                    }
+                }
+            }
+            c.commit();
+            return new Definition(query, columns, indexes);
         } catch (SQLException e) {
-            if (!c.getAutoCommit()) {
-                c.rollback();
-                c.setAutoCommit(true);
-            }
-            try {
-                exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp));
-            } catch (SQLException cleanup) {
-                e.addSuppressed(cleanup);
-            }
+            c.rollback();
             throw e;
+        } finally {
+            c.setAutoCommit(autoCommit);
+        }
+    }
+
+    private Swapped rebuild(String schema, String name, String definition, List<String> columns, List<IndexSpec> indexes,
+                            boolean keepOld, InSwap inSwap) throws SQLException {
+        c.setAutoCommit(true);
+        List<String> obstacles = obstacles(c, schema, name);
+        if (!obstacles.isEmpty()) {
+            throw new SQLException("cannot rebuild " + schema + "." + name + " beside the serving one and swap it in: "
+                    + String.join("; ", obstacles), "55000");
+        }
+        if (!lock(schema, name)) {
+            throw new SQLException("another rebuild of " + schema + "." + name + " is in progress (it holds the swap lock of that MV)", "55P03");
+        }
+        String temp = shortName(name, TEMP_SUFFIX);
+        try {
+            Old old = old(schema, name);
+            exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp)); // the leftover of a run that was killed
+            long started = System.nanoTime();
+            try {
+                create(schema, temp, old, definition, columns);
+                for (IndexSpec i : indexes) {
+                    inTablespace(i.tablespace(), "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), TEMP_SUFFIX))
+                            + " ON " + q(schema, temp) + " " + i.keySql());
+                }
+                copyOwnershipGrantsAndComments(old, schema, temp, indexes);
+                // the old MV's statistics go with it: without ANALYZE the planner would guess until autovacuum comes by
+                exec("ANALYZE " + q(schema, temp));
+                long rows = count(q(schema, temp)); // exact, for the refresh log (ANALYZE only estimates)
+                long buildMillis = (System.nanoTime() - started) / 1_000_000;
+                return swap(schema, name, temp, indexes, keepOld, rows, buildMillis, inSwap);
+            } catch (SQLException e) {
+                if (!c.getAutoCommit()) {
+                    c.rollback();
+                    c.setAutoCommit(true);
+                }
+                try {
+                    exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp));
+                } catch (SQLException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
+            }
+        } finally {
+            unlock(schema, name);
+        }
+    }
+
+    /** The old MV's attributes that the new one takes over. */
+    private record Old(long oid, String owner, String comment, String reloptions, String tablespace) {
+    }
+
+    private Old old(String schema, String name) throws SQLException {
+        long oid = oid(schema, name);
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT quote_ident(pg_get_userbyid(c.relowner)), obj_description(c.oid, 'pg_class'), array_to_string(c.reloptions, ', '),
+                       (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace)
+                FROM pg_class c WHERE c.oid = ?
+                """)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                String options = rs.getString(3);
+                return new Old(oid, rs.getString(1), rs.getString(2), options == null || options.isEmpty() ? null : options, rs.getString(4));
+            }
+        }
+    }
+
+    /**
+     * The new MV with its data, the old MV's storage parameters and tablespace from the start. Built
+     * WITH NO DATA and then REFRESHed (plain: nobody reads it yet) rather than CREATEd WITH DATA: REFRESH
+     * writes its rows frozen, so a REPEATABLE READ transaction whose snapshot is older than the swap
+     * sees the new rows, as after a plain REFRESH, instead of an empty MV (rows of CREATE … WITH DATA
+     * carry the build's transaction id, which such a snapshot does not see).
+     */
+    private void create(String schema, String temp, Old old, String definition, List<String> columns) throws SQLException {
+        StringBuilder sql = new StringBuilder("CREATE MATERIALIZED VIEW ").append(q(schema, temp));
+        if (columns != null) {
+            // the old MV's column names, whatever names the query's output columns carry
+            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
+        }
+        if (old.reloptions() != null) {
+            sql.append(" WITH (").append(old.reloptions()).append(')');
+        }
+        if (old.tablespace() != null) {
+            sql.append(" TABLESPACE ").append(old.tablespace());
+        }
+        sql.append(" AS ").append(definition).append(" WITH NO DATA");
+        exec(sql.toString());
+        exec("REFRESH MATERIALIZED VIEW " + q(schema, temp));
+    }
+
+    private void inTablespace(String tablespace, String sql) throws SQLException {
+        if (tablespace == null) {
+            exec(sql);
+            return;
+        }
+        // CREATE INDEX takes TABLESPACE before its WHERE clause; the session default puts it there without parsing keySql
+        exec("SET default_tablespace = " + ident(tablespace));
+        try {
+            exec(sql);
+        } finally {
+            exec("RESET default_tablespace");
         }
     }
 
@@ -110,9 +346,16 @@ public final class SideBySideSwap {
                 st.execute("SET LOCAL lock_timeout = '" + lockTimeout.replace("'", "") + "'");
                 String keptAs = null;
                 Map<String, String> renamed = new LinkedHashMap<>();
+                // The first statement takes ACCESS EXCLUSIVE on the old MV: it waits for the queries inside it
+                // (at most lock_timeout); new readers queue behind it until the commit.
                 if (keepOld) {
                     keptAs = shortName(name, "_pre_opsmv");
                     st.execute("ALTER MATERIALIZED VIEW " + q(schema, name) + " RENAME TO " + ident(keptAs));
+                } else {
+                    st.execute("DROP MATERIALIZED VIEW " + q(schema, name));
+                }
+                long locked = System.nanoTime();
+                if (keepOld) {
                     for (IndexSpec i : indexes) {
                         if (indexExists(schema, i.name())) {
                             String aside = shortName(i.name(), "_pre_opsmv");
@@ -120,20 +363,19 @@ public final class SideBySideSwap {
                             renamed.put(i.name(), aside);
                         }
                     }
-                } else {
-                    st.execute("DROP MATERIALIZED VIEW " + q(schema, name));
                 }
                 st.execute("ALTER MATERIALIZED VIEW " + q(schema, temp) + " RENAME TO " + ident(name));
                 for (IndexSpec i : indexes) {
-                    st.execute("ALTER INDEX " + q(schema, shortName(i.name(), "_opsmv_new")) + " RENAME TO " + ident(i.name()));
+                    st.execute("ALTER INDEX " + q(schema, shortName(i.name(), TEMP_SUFFIX)) + " RENAME TO " + ident(i.name()));
                 }
-                Swapped swapped = new Swapped(schema, name, keptAs, renamed, rows, buildMillis, (System.nanoTime() - t0) / 1_000_000);
+                Swapped swapped = new Swapped(schema, name, keptAs, renamed, rows, buildMillis,
+                        (locked - t0) / 1_000_000, (System.nanoTime() - locked) / 1_000_000, attempt);
                 if (inSwap != null) {
                     inSwap.run(c, swapped);
                 }
                 c.commit();
                 c.setAutoCommit(true);
-                return swapped;
+                return swapped.withHeld((System.nanoTime() - locked) / 1_000_000);
             } catch (SQLException e) {
                 c.rollback();
                 c.setAutoCommit(true);
@@ -144,63 +386,128 @@ public final class SideBySideSwap {
                 sleep(200L * attempt);
             }
         }
-        throw last;
+        throw new SQLException("swap of " + schema + "." + name + " gave up after " + SWAP_ATTEMPTS + " attempts of lock_timeout "
+                + lockTimeout + " each (a transaction kept reading the old MV): " + last.getMessage(), last.getSQLState(), last);
     }
 
-    private void copyOwnershipGrantsAndSettings(long oldOid, String target) throws SQLException {
+    private void copyOwnershipGrantsAndComments(Old old, String schema, String temp, List<IndexSpec> indexes) throws SQLException {
+        String target = q(schema, temp);
+        exec("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + old.owner());
+        if (old.comment() != null) {
+            exec("COMMENT ON MATERIALIZED VIEW " + target + " IS " + literal(old.comment()));
+        }
+        List<String> statements = new ArrayList<>();
+        // Default privileges (ALTER DEFAULT PRIVILEGES) gave the new MV grants the old one may not have: start from none.
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT quote_ident(pg_get_userbyid(c.relowner)), obj_description(c.oid, 'pg_class'), array_to_string(c.reloptions, ', ')
-                FROM pg_class c WHERE c.oid = ?
+                SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
+                FROM pg_class c, aclexplode(c.relacl) a
+                WHERE c.oid = ?::regclass AND a.grantee <> c.relowner
                 """)) {
-            ps.setLong(1, oldOid);
+            ps.setString(1, target);
             try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                exec("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + rs.getString(1));
-                if (rs.getString(2) != null) {
-                    exec("COMMENT ON MATERIALIZED VIEW " + target + " IS " + literal(rs.getString(2)));
-                }
-                if (rs.getString(3) != null && !rs.getString(3).isEmpty()) {
-                    exec("ALTER MATERIALIZED VIEW " + target + " SET (" + rs.getString(3) + ")");
+                while (rs.next()) {
+                    statements.add("REVOKE ALL ON " + target + " FROM " + rs.getString(1));
                 }
             }
         }
-        List<String> grants = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
                        a.is_grantable
                 FROM pg_class c, aclexplode(c.relacl) a
                 WHERE c.oid = ? AND a.grantee <> c.relowner
                 """)) {
-            ps.setLong(1, oldOid);
+            ps.setLong(1, old.oid());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    grants.add("GRANT " + rs.getString(1) + " ON " + target + " TO " + rs.getString(2)
+                    statements.add("GRANT " + rs.getString(1) + " ON " + target + " TO " + rs.getString(2)
                             + (rs.getBoolean(3) ? " WITH GRANT OPTION" : ""));
                 }
             }
         }
-        for (String g : grants) {
-            exec(g);
-        }
-    }
-
-    private List<String> dependents(long oid) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT DISTINCT rw.ev_class::regclass::text
-                FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
-                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                  AND d.refobjid = ? AND rw.ev_class <> d.refobjid
-                ORDER BY 1
-                """)) {
-            ps.setLong(1, oid);
+        Set<String> newColumns = new TreeSet<>();
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT attname FROM pg_attribute WHERE attrelid = ?::regclass AND attnum > 0 AND NOT attisdropped")) {
+            ps.setString(1, target);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(rs.getString(1));
+                    newColumns.add(rs.getString(1));
                 }
             }
         }
-        return out;
+        // column privileges and column comments, for the columns the new MV still has
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT a.attname, x.privilege_type, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END,
+                       x.is_grantable
+                FROM pg_attribute a, aclexplode(a.attacl) x
+                WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+                """)) {
+            ps.setLong(1, old.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (newColumns.contains(rs.getString(1))) {
+                        statements.add("GRANT " + rs.getString(2) + " (" + ident(rs.getString(1)) + ") ON " + target + " TO "
+                                + rs.getString(3) + (rs.getBoolean(4) ? " WITH GRANT OPTION" : ""));
+                    }
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT a.attname, d.description
+                FROM pg_description d JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
+                WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ? AND d.objsubid > 0
+                """)) {
+            ps.setLong(1, old.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    if (newColumns.contains(rs.getString(1))) {
+                        statements.add("COMMENT ON COLUMN " + target + "." + ident(rs.getString(1)) + " IS " + literal(rs.getString(2)));
+                    }
+                }
+            }
+        }
+        // comments of the old MV's indexes, onto the new indexes that take their names
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT ic.relname, obj_description(ic.oid, 'pg_class')
+                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+                WHERE i.indrelid = ? AND obj_description(ic.oid, 'pg_class') IS NOT NULL
+                """)) {
+            ps.setLong(1, old.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    for (IndexSpec i : indexes) {
+                        if (i.name().equals(rs.getString(1))) {
+                            statements.add("COMMENT ON INDEX " + q(schema, shortName(i.name(), TEMP_SUFFIX)) + " IS " + literal(rs.getString(2)));
+                        }
+                    }
+                }
+            }
+        }
+        for (String sql : statements) {
+            exec(sql);
+        }
+    }
+
+    private boolean lock(String schema, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_try_advisory_lock(hashtext('opsmv.swap'), hashtext(quote_ident(?) || '.' || quote_ident(?)))")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
+    }
+
+    private void unlock(String schema, String name) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_advisory_unlock(hashtext('opsmv.swap'), hashtext(quote_ident(?) || '.' || quote_ident(?)))")) {
+            ps.setString(1, schema);
+            ps.setString(2, name);
+            ps.execute();
+        } catch (SQLException e) {
+            // the connection is gone, and its session lock with it
+        }
     }
 
     private long oid(String schema, String name) throws SQLException {
@@ -234,7 +541,7 @@ public final class SideBySideSwap {
     }
 
     /** PostgreSQL truncates identifiers at 63 bytes: keep the suffix, shorten the stem. */
-    static String shortName(String name, String suffix) {
+    public static String shortName(String name, String suffix) {
         int room = 63 - suffix.length();
         return (name.length() > room ? name.substring(0, room) : name) + suffix;
     }

@@ -22,6 +22,7 @@ import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
 import dev.opsmv.testing.Required;
+import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
@@ -44,7 +45,7 @@ class RunnerConnectionIT {
     void updateWithALibpqUri() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
         OpsmvProcess.Result r = ok(Runner.run("update", "--url", Runner.uri(db)));
-        assertTrue(r.stdout().contains("last tag v1.1"), r.toString());
+        assertTrue(r.stdout().contains("last tag " + Releases.LAST), r.toString());
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }
 

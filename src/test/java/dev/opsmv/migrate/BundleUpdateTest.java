@@ -15,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
 
 /** Issue 2: update creates every object of DESIGN.md; a second update changes nothing. */
@@ -102,10 +103,10 @@ class BundleUpdateTest {
 
     @Test
     void historyEndsWithTheLatestReleaseTagAfterEveryReleaseTag() {
-        // The master holds every release: v1.0 then v1.1 (issue 7); update applies them all.
-        assertEquals(List.of("opsmv-empty", "v1.0", "v1.1"),
+        // The master holds every release: v1.0, v1.1 (issue 7), v1.2 (issue 16); update applies them all.
+        assertEquals(List.of("opsmv-empty", "v1.0", "v1.1", "v1.2"),
                 Sql.strings(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted"));
-        assertEquals("v1.1", Sql.value(db, "SELECT tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1"));
+        assertEquals(Releases.LAST, Sql.value(db, "SELECT tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1"));
     }
 
     @Test

@@ -14,6 +14,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
 
 /**
@@ -35,12 +36,12 @@ class ImportTest {
 
         Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
         assertEquals(0, imported.exitCode(), imported.toString());
-        assertTrue(imported.out().contains("release v1.2"), imported.out());
+        assertTrue(imported.out().contains("release " + Releases.NEXT), imported.out());
         Path file = changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql");
         assertTrue(Files.exists(file), imported.out());
         String sql = Files.readString(file);
         assertTrue(sql.contains("priority_collection") && sql.contains("${source_schema}.drivers"), sql);
-        assertTrue(Files.readString(changelog.resolve("db.changelog-master.yaml")).contains("releases/v1.2.yaml"));
+        assertTrue(Files.readString(changelog.resolve("db.changelog-master.yaml")).contains("releases/" + Releases.NEXT + ".yaml"));
         assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"), "import changes nothing");
 
         // the database it came from: everything adopted, the claims MV not rebuilt
@@ -48,9 +49,9 @@ class ImportTest {
         StockCli.Result update = StockCli.runFrom(work, production, "update");
         assertEquals(0, update.exitCode(), update.output());
         assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
-        assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = 'v1.2-mv_yango_cabinet_claims_for_collection'"));
+        assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = '" + Releases.NEXT + "-mv_yango_cabinet_claims_for_collection'"));
         assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = 'v1.0-mv_yango_cabinet_claims_for_collection'"));
-        assertEquals("v1.2", Sql.value(production, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted DESC LIMIT 1"));
+        assertEquals(Releases.NEXT, Sql.value(production, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted DESC LIMIT 1"));
         assertEquals(1L, Sql.count(production, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
 
@@ -64,7 +65,7 @@ class ImportTest {
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
 
         // rollback to the previous tag restores the previous version, with its grain index
-        StockCli.Result rollback = StockCli.runFrom(work, fresh, "rollback", "--tag=v1.1");
+        StockCli.Result rollback = StockCli.runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
         assertEquals(0, rollback.exitCode(), rollback.output());
         assertEquals(0L, priorityColumn(fresh));
         assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
