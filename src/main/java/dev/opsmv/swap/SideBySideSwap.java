@@ -269,7 +269,7 @@ public final class SideBySideSwap {
                 long rows = count(q(schema, temp)); // exact, for the refresh log (ANALYZE only estimates)
                 step(steps, "count", t);
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
-                return swap(schema, name, temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
+                return swap(schema, name, old.oid(), temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
             } catch (SQLException e) {
                 if (!c.getAutoCommit()) {
                     c.rollback();
@@ -351,7 +351,7 @@ public final class SideBySideSwap {
         return now;
     }
 
-    private Swapped swap(String schema, String name, String temp, List<IndexSpec> indexes, boolean keepOld, long rows,
+    private Swapped swap(String schema, String name, long oldOid, String temp, List<IndexSpec> indexes, boolean keepOld, long rows,
                          long buildMillis, Map<String, Long> buildSteps, InSwap inSwap) throws SQLException {
         SQLException last = null;
         for (int attempt = 1; attempt <= SWAP_ATTEMPTS; attempt++) {
@@ -408,7 +408,27 @@ public final class SideBySideSwap {
             }
         }
         throw new SQLException("swap of " + schema + "." + name + " gave up after " + SWAP_ATTEMPTS + " attempts of lock_timeout "
-                + lockTimeout + " each (a transaction kept reading the old MV): " + last.getMessage(), last.getSQLState(), last);
+                + lockTimeout + " each: " + holders(oldOid) + " (" + last.getMessage() + ")", last.getSQLState(), last);
+    }
+
+    /** Who holds a lock on the old MV now, for the error: a long query, an open transaction, an autovacuum. */
+    private String holders(long oid) {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT string_agg(DISTINCT format('pid %s (%s%s, %s%s)', a.pid, a.backend_type,
+                                  CASE WHEN a.application_name <> '' THEN ' ' || quote_literal(a.application_name) ELSE '' END,
+                                  coalesce(a.state, '?'), coalesce(', ' || quote_literal(left(a.query, 60)), '')), '; ')
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'relation' AND l.relation = ? AND l.granted AND l.pid <> pg_backend_pid()
+                """)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1) == null ? "whoever held the old MV has let go since; run it again"
+                        : "the old MV is held by " + rs.getString(1);
+            }
+        } catch (SQLException e) {
+            return "the old MV was held by another session";
+        }
     }
 
     private void copyOwnershipGrantsAndComments(Old old, String schema, String temp, List<IndexSpec> indexes) throws SQLException {

@@ -263,7 +263,8 @@ class SwapRefreshTest {
         assertEquals(0, readerErrors.get());
         assertTrue(worstWait.get() < 300 + 700, "queued at most about one lock timeout: " + worstWait.get() + " ms");
         String last = (String) Sql.value(db, "SELECT error_message FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1");
-        assertTrue(last.contains("gave up after 3 attempts"), last);
+        assertTrue(last.contains("gave up after 3 attempts") && last.contains("the old MV is held by pid")
+                && last.contains("'opsmv-tests-long-reader'") && last.contains("idle in transaction"), last);
 
         // and with nothing in the way, the next run swaps
         RefreshFixtures.Cli ok = cli(db, "refresh", "mv_zz_leaf", "--method", "swap");
