@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
@@ -47,7 +48,9 @@ class RunnerDeploymentIT {
 
         OpsmvProcess.Result check = Runner.on(dirty, "check-duplicates");
         assertEquals(ExitCode.PROBLEM, check.exitCode(), check.toString());
-        assertTrue(check.stdout().startsWith("3 duplicate grain(s) in public.claims_cabinet"), check.toString());
+        // issue 11: the guard counts the rows the claims MV will hold, computed from the source table
+        assertTrue(check.stdout().startsWith("3 duplicate grain(s) in ops.mv_yango_cabinet_claims_for_collection (as computed from public.claims_cabinet)"),
+                check.toString());
         assertEquals(injected, grains(check.stdout()));
 
         OpsmvProcess.Result update = Runner.on(dirty, "update");
@@ -57,7 +60,7 @@ class RunnerDeploymentIT {
         assertEquals(null, Sql.value(dirty, "SELECT to_regclass('databasechangelog')::text"), "Liquibase never started");
 
         OpsmvProcess.Result none = ok(Runner.on(clean, "check-duplicates"));
-        assertEquals("no duplicate grains in public.claims_cabinet", none.stdout().trim());
+        assertEquals("no duplicate grains in ops.mv_yango_cabinet_claims_for_collection (as computed from public.claims_cabinet)", none.stdout().trim());
     }
 
     private static Set<String> grains(String out) {
@@ -191,8 +194,10 @@ class RunnerDeploymentIT {
         // A script reviewed while clean but applied after duplicates appeared halts at the guard, before the index.
         ConnectionSpec late = Deployed.fixtureDatabase(800, 13, 0);
         String reviewed = ok(Runner.on(late, "update-sql")).stdout();
-        Sql.exec(late, "INSERT INTO claims_cabinet SELECT claim_id + 1000000, driver_id, milestone_value, amount, status, created_at "
-                + "FROM claims_cabinet ORDER BY claim_id LIMIT 2");
+        // duplicates of claims the MV will hold (issue 11: the guard ignores those it filters out, e.g. PAID claims)
+        try (Connection c = late.open(); Statement st = c.createStatement()) {
+            SourceFixture.injectDuplicateClaims(st, 2, 13);
+        }
         PsqlRun halted = psql(psql, late, reviewed);
         assertEquals(3, halted.exitCode(), halted.output());
         assertTrue(halted.output().contains("ERROR:  Duplicate claims"), halted.output());
@@ -251,11 +256,16 @@ class RunnerDeploymentIT {
         assertEquals(historyBefore, Catalog.history(db));
 
         ok(Runner.on(db, "rollback", "--tag", "opsmv-empty"));
-        assertEquals(List.of(), Catalog.snapshot(db));
+        // Everything is gone but the history: the deployment logged the MVs it built (issue 11), and rollback
+        // never destroys refresh-log rows; the log is kept, renamed, with its indexes.
+        List<String> empty = Catalog.snapshot(db);
+        assertTrue(!empty.isEmpty() && empty.stream().allMatch(l -> l.contains("_archived_") || l.equals("schema ops")), empty.toString());
+        String archive = (String) Sql.value(db, "SELECT relname FROM pg_class WHERE relname LIKE 'mv\\_refresh\\_log\\_archived\\_%' AND relkind = 'r'");
+        assertTrue(Sql.count(db, "SELECT count(*) FROM ops." + archive) > 0, "the archived log keeps its rows");
 
-        // After the incident: forward again to the release tag.
+        // After the incident: forward again to the release tag (the archive stays beside the new log).
         ok(Runner.on(db, "update", "--to-tag", "v1.0"));
-        assertEquals(deployed, Catalog.snapshot(db));
+        assertEquals(deployed, Catalog.snapshot(db).stream().filter(l -> !l.contains("_archived_")).toList());
     }
 
     @Test
