@@ -11,11 +11,13 @@ import dev.opsmv.refresh.RefreshMethod;
 /**
  * Section 6: where auto's size rule comes from. A leaf MV with the driver matrix's rows and indexes,
  * at sizes from 500 rows up, refreshed CONCURRENTLY (no change) and by SWAP: the size from which the
- * swap is the cheaper one is the floor {@link RefreshMethod#SWAP_MIN_BYTES} should match. Its query
- * only copies rows (from the driver-matrix MV), so what differs is each method's own work.
+ * swap is never dearer (within {@link #NOISE}) is where {@link RefreshMethod#SWAP_MIN_BYTES} should be.
+ * Its query only copies rows (from the driver-matrix MV), so what differs is each method's own work.
  */
 final class SwapThreshold {
     static final String SIZED = "ops.mv_opsmv_bench_sized";
+    /** What the interleaved medians cannot tell apart: within 5% the two methods cost the same. */
+    static final double NOISE = 0.05;
 
     private final Report report;
     private final PrintWriter log;
@@ -61,15 +63,17 @@ final class SwapThreshold {
                     Measure.f(swap), Measure.ratio(swap, conc), Chain.auto(c, sized));
         }
         Measure.exec(c, "DROP MATERIALIZED VIEW IF EXISTS " + SIZED);
-        // the smallest measured size from which the swap was cheaper at that size and every larger one
+        // The smallest measured size from which the swap was never dearer than CONCURRENTLY by more than
+        // NOISE (at that size and every larger one): the two are run alternately on a shared machine, and a
+        // few percent either way is not a difference these medians can show.
         Double from = null;
-        for (int k = points.size() - 1; k >= 0 && points.get(k)[1] < 1; k--) {
+        for (int k = points.size() - 1; k >= 0 && points.get(k)[1] <= 1 + NOISE; k--) {
             from = points.get(k)[0];
         }
         double rule = RefreshMethod.SWAP_MIN_BYTES;
         String verdict;
         if (from == null) {
-            verdict = "at no measured size was the swap cheaper: the rule is not supported by these figures";
+            verdict = "the swap was dearer at every measured size: these figures do not support the rule";
         } else {
             double below = 0;
             for (double[] p : points) {
@@ -77,14 +81,23 @@ final class SwapThreshold {
                     below = Math.max(below, p[0]);
                 }
             }
-            verdict = String.format(Locale.ROOT, "the swap was the cheaper one from %.2f MB on%s; the rule's %.1f MB %s",
-                    from / 1048576.0, below > 0 ? String.format(Locale.ROOT, " (CONCURRENTLY at %.2f MB and below)", below / 1048576.0) : "",
+            double cheaper = 0;
+            for (int k = points.size() - 1; k >= 0 && points.get(k)[1] < 1 - NOISE; k--) {
+                cheaper = points.get(k)[0];
+            }
+            verdict = String.format(Locale.ROOT, "from %.2f MB on the swap was never dearer than CONCURRENTLY by more than %.0f%%%s%s; "
+                            + "the rule's %.1f MB %s",
+                    from / 1048576.0, NOISE * 100,
+                    cheaper > 0 ? String.format(Locale.ROOT, " (cheaper by more than that from %.2f MB)", cheaper / 1048576.0) : "",
+                    below > 0 ? String.format(Locale.ROOT, ", dearer at %.2f MB and below", below / 1048576.0) : "",
                     rule / 1048576.0, rule >= below && (rule <= from || below == 0) ? "lies between, consistent with these figures"
                             : "is not where these figures put the change: see RefreshMethod.SWAP_MIN_BYTES");
         }
         report.line("");
         report.line("auto swaps an MV nothing reads from " + String.format(Locale.ROOT, "%.1f MB", rule / 1048576.0)
                 + " (`RefreshMethod.SWAP_MIN_BYTES`, pg_class.relpages); here " + verdict + ". Below it both methods take tens of "
-                + "milliseconds and the swap's fixed cost (a dozen catalog statements, ANALYZE, the count) decides.");
+                + "milliseconds and the swap's fixed cost (a dozen catalog statements, ANALYZE, the count) decides. These rows have the "
+                + "shape least favourable to a swap among the bundle's MVs (wide, three indexes, a query that only copies): on the other "
+                + "two MVs nothing reads, the swap took well under CONCURRENTLY's time after a 1% change (section 3).");
     }
 }

@@ -22,11 +22,12 @@ import dev.opsmv.swap.SideBySideSwap;
  *       either the MV is at least {@link #SWAP_MIN_BYTES} (4 MB) on disk (pg_class.relpages: no lock taken) or
  *       it has no usable unique index: SWAP. A swap costs the MV's bare CREATE TABLE AS plus its indexes plus
  *       ANALYZE; CONCURRENTLY builds the new contents too and then diffs them against the old. Measured at
- *       200,000 drivers, after a 1% change, the swap takes about half of CONCURRENTLY's time for two of the
- *       bundle's three leaf MVs and about the same for the driver matrix; by size, on an MV of driver-matrix
- *       rows, the swap's fixed cost (a dozen catalog statements, ANALYZE) makes it up to 3x dearer below 1 MB
- *       and it becomes the cheaper one between 1.3 and 5 MB: the rule swaps from 4 MB. Without a usable
- *       unique index the alternative is a PLAIN refresh that blocks readers, so the swap wins at any size;</li>
+ *       200,000 drivers, after a 1% change, the swap takes half to three quarters of CONCURRENTLY's time for
+ *       two of the bundle's three leaf MVs and about the same for the driver matrix. By size, on MVs of
+ *       driver-matrix rows (the shape least favourable to a swap: wide, three indexes), the swap's fixed cost
+ *       (a dozen catalog statements, ANALYZE) makes it up to 3x dearer below about 1 MB, and from about 5 MB
+ *       it is no dearer than CONCURRENTLY (within 5%): the rule swaps from 4 MB. Without a usable unique
+ *       index the alternative is a PLAIN refresh that blocks readers, so the swap wins at any size;</li>
  *   <li>a usable unique index: CONCURRENTLY (an MV that others read stays CONCURRENTLY: the swap would
  *       have to drop them);</li>
  *   <li>otherwise PLAIN, with the reason logged.</li>
