@@ -17,6 +17,16 @@ record Machine(int cores, String memory, String cpu, String os, String jvm) {
                 System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
     }
 
+    /** The 1-minute load average (/proc/loadavg, or the JVM's view of it), for a report made on a shared machine. */
+    static String loadAverage() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0];
+        } catch (IOException | RuntimeException e) {
+            double l = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            return l < 0 ? "unknown" : String.format(java.util.Locale.ROOT, "%.2f", l);
+        }
+    }
+
     private static Optional<String> procLine(String file, String key) {
         try {
             List<String> lines = Files.readAllLines(Path.of(file));

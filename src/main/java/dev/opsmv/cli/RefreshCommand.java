@@ -56,7 +56,7 @@ final class RefreshCommand implements Callable<Integer> {
 
     @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
             description = "SET LOCAL lock_timeout in each refresh transaction (e.g. 10s); for a swap also the lock_timeout "
-                    + "of its swap transaction (default 1s), the longest readers of the MV queue behind one attempt of it.")
+                    + "of its swap transaction (default 2s), the longest readers of the MV queue behind one attempt of it.")
     Duration lockTimeout;
 
     @Option(names = "--wait", paramLabel = "D", converter = DurationConverter.class,

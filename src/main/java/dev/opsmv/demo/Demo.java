@@ -13,7 +13,7 @@ import java.util.concurrent.CountDownLatch;
 
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
-import dev.opsmv.bench.Bench;
+import dev.opsmv.bench.TypicalQueries;
 import dev.opsmv.bench.Stats;
 import dev.opsmv.health.HealthCheck;
 import dev.opsmv.refresh.RefreshEngine;
@@ -140,10 +140,10 @@ public final class Demo {
 
     /** The endpoint's typical query on the plain view and on the MV, timed side by side. */
     private void sideBySide(Connection c) throws Exception {
-        Bench.Query q = Bench.typicalQueries(SourceFixture.Spec.currentWeek()).get(1);
+        TypicalQueries.Query q = TypicalQueries.filtered(SourceFixture.Spec.currentWeek());
         out.println("== driver-matrix query (" + q.name() + "): plain view vs materialized view");
-        double view = Stats.of(Timing.runs(c, q.sql(Bench.VIEW), 2, 5)).median();
-        double mv = Stats.of(Timing.runs(c, q.sql(Bench.MV), 2, 15)).median();
+        double view = Stats.of(Timing.runs(c, q.sql(TypicalQueries.VIEW), 2, 5)).median();
+        double mv = Stats.of(Timing.runs(c, q.sql(TypicalQueries.MV), 2, 15)).median();
         out.printf(Locale.ROOT, "   plain view  %9.2f ms%n   MV          %9.2f ms%n   speedup     %9.0fx%n", view, mv, view / mv);
     }
 

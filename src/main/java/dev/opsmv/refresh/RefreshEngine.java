@@ -34,8 +34,10 @@ public final class RefreshEngine {
     /**
      * The swap transaction's lock_timeout when --lock-timeout is not given: the longest a reader of the
      * MV can be queued behind one attempt of the swap (a reader already inside the MV makes it wait).
+     * Longer than PostgreSQL's default deadlock_timeout (1s), after which PostgreSQL cancels an
+     * autovacuum that holds up a lock request: a shorter wait would give up on every attempt instead.
      */
-    public static final Duration DEFAULT_SWAP_LOCK_TIMEOUT = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_SWAP_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
     /** What a run was asked. Timeouts and wait may be null (none / do not wait). */
     public record Options(RefreshMode mode, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {

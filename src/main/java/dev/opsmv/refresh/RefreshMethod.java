@@ -15,16 +15,19 @@ import dev.opsmv.swap.SideBySideSwap;
  * (matview.c, is_usable_unique_index). A swap ({@link SideBySideSwap}) needs an MV that nothing
  * else reads and that the runner owns.
  *
- * <p>{@code auto}'s rule (measured on the bundle's MVs at 400 to 60,000 drivers, SWAP against CONCURRENTLY):
+ * <p>{@code auto}'s rule (figures: docs/BENCHMARKS.md, sections 2 and 6):
  * <ol>
  *   <li>not populated: PLAIN (no reader can read it; the cheapest);</li>
  *   <li>the swap is possible (nothing else reads the MV, the runner owns it, no extended statistics) and
- *       either the MV is at least {@link #SWAP_MIN_BYTES} on disk (pg_class.relpages: no lock taken) or it
- *       has no usable unique index: SWAP. A swap costs about the MV's bare CREATE TABLE AS plus its indexes,
- *       CONCURRENTLY 2–6 times the bare query (it builds the new contents and diffs them against the old);
- *       below about 1 MB the swap's fixed cost (a dozen catalog statements, ANALYZE) makes it the dearer one,
- *       by tens of milliseconds. Without a usable unique index the alternative is a PLAIN refresh that blocks
- *       readers, so the swap wins at any size;</li>
+ *       either the MV is at least {@link #SWAP_MIN_BYTES} (4 MB) on disk (pg_class.relpages: no lock taken) or
+ *       it has no usable unique index: SWAP. A swap costs the MV's bare CREATE TABLE AS plus its indexes plus
+ *       ANALYZE; CONCURRENTLY builds the new contents too and then diffs them against the old. Measured at
+ *       200,000 drivers, after a 1% change, the swap takes half to three quarters of CONCURRENTLY's time for
+ *       two of the bundle's three leaf MVs and about the same for the driver matrix. By size, on MVs of
+ *       driver-matrix rows (the shape least favourable to a swap: wide, three indexes), the swap's fixed cost
+ *       (a dozen catalog statements, ANALYZE) makes it up to 3x dearer below about 1 MB, and from about 5 MB
+ *       it is no dearer than CONCURRENTLY (within 5%): the rule swaps from 4 MB. Without a usable unique
+ *       index the alternative is a PLAIN refresh that blocks readers, so the swap wins at any size;</li>
  *   <li>a usable unique index: CONCURRENTLY (an MV that others read stays CONCURRENTLY: the swap would
  *       have to drop them);</li>
  *   <li>otherwise PLAIN, with the reason logged.</li>
@@ -41,8 +44,8 @@ public record RefreshMethod(String method, String fallbackReason, String refusal
     public static final String SWAP = "SWAP";
     public static final String NO_UNIQUE_INDEX = "no usable unique index";
     public static final String NOT_POPULATED = "not populated";
-    /** From docs/BENCHMARKS.md section 7: the size from which a swap is cheaper than CONCURRENTLY. */
-    public static final long SWAP_MIN_BYTES = 1L << 20;
+    /** The size from which a swap is cheaper than CONCURRENTLY (`bench` measures it: docs/BENCHMARKS.md, section 6). */
+    public static final long SWAP_MIN_BYTES = 4L << 20;
 
     public static RefreshMethod decide(Connection c, String mv, RefreshMode mode) throws SQLException {
         boolean populated;

@@ -61,9 +61,11 @@ public final class SideBySideSwap {
      *                       already reading it finish first; new readers queue behind the swap meanwhile)
      * @param lockHeldMillis from that lock to the commit; in {@link InSwap} the time so far (the commit not yet)
      * @param attempts       swap transactions tried (a lock timeout is retried, up to 3)
+     * @param steps          where the time went, ms per step in order (populate, indexes, grants, analyze, count, wait,
+     *                       renames, commit), for the benchmark's breakdown
      */
     public record Swapped(String schema, String name, String keptAs, Map<String, String> renamedOldIndexes, long rows,
-                          long buildMillis, long lockWaitMillis, long lockHeldMillis, int attempts) {
+                          long buildMillis, long lockWaitMillis, long lockHeldMillis, int attempts, Map<String, Long> steps) {
         /** The swap transaction, wait included: the longest a new reader of the MV can have waited for it. */
         public long swapMillis() {
             return lockWaitMillis + lockHeldMillis;
@@ -81,8 +83,10 @@ public final class SideBySideSwap {
             return sql.toString().trim();
         }
 
-        Swapped withHeld(long held) {
-            return new Swapped(schema, name, keptAs, renamedOldIndexes, rows, buildMillis, lockWaitMillis, held, attempts);
+        Swapped committed(long held, long commitMillis) {
+            Map<String, Long> all = new LinkedHashMap<>(steps);
+            all.put("commit", commitMillis);
+            return new Swapped(schema, name, keptAs, renamedOldIndexes, rows, buildMillis, lockWaitMillis, held, attempts, all);
         }
     }
 
@@ -249,18 +253,25 @@ public final class SideBySideSwap {
             Old old = old(schema, name);
             exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp)); // the leftover of a run that was killed
             long started = System.nanoTime();
+            Map<String, Long> steps = new LinkedHashMap<>();
             try {
+                long t = System.nanoTime();
                 create(schema, temp, old, definition, columns);
+                t = step(steps, "populate", t);
                 for (IndexSpec i : indexes) {
                     inTablespace(i.tablespace(), "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), TEMP_SUFFIX))
                             + " ON " + q(schema, temp) + " " + i.keySql());
                 }
+                t = step(steps, "indexes", t);
                 copyOwnershipGrantsAndComments(old, schema, temp, indexes);
+                t = step(steps, "grants", t);
                 // the old MV's statistics go with it: without ANALYZE the planner would guess until autovacuum comes by
                 exec("ANALYZE " + q(schema, temp));
+                t = step(steps, "analyze", t);
                 long rows = count(q(schema, temp)); // exact, for the refresh log (ANALYZE only estimates)
+                step(steps, "count", t);
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
-                return swap(schema, name, temp, indexes, keepOld, rows, buildMillis, inSwap);
+                return swap(schema, name, old.oid(), temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
             } catch (SQLException e) {
                 if (!c.getAutoCommit()) {
                     c.rollback();
@@ -336,8 +347,14 @@ public final class SideBySideSwap {
         }
     }
 
-    private Swapped swap(String schema, String name, String temp, List<IndexSpec> indexes, boolean keepOld, long rows,
-                         long buildMillis, InSwap inSwap) throws SQLException {
+    private static long step(Map<String, Long> steps, String name, long since) {
+        long now = System.nanoTime();
+        steps.put(name, (now - since) / 1_000_000);
+        return now;
+    }
+
+    private Swapped swap(String schema, String name, long oldOid, String temp, List<IndexSpec> indexes, boolean keepOld, long rows,
+                         long buildMillis, Map<String, Long> buildSteps, InSwap inSwap) throws SQLException {
         SQLException last = null;
         for (int attempt = 1; attempt <= SWAP_ATTEMPTS; attempt++) {
             c.setAutoCommit(false);
@@ -368,14 +385,20 @@ public final class SideBySideSwap {
                 for (IndexSpec i : indexes) {
                     st.execute("ALTER INDEX " + q(schema, shortName(i.name(), TEMP_SUFFIX)) + " RENAME TO " + ident(i.name()));
                 }
+                Map<String, Long> steps = new LinkedHashMap<>(buildSteps);
+                steps.put("wait", (locked - t0) / 1_000_000);
+                long renamedAt = System.nanoTime();
+                steps.put("renames", (renamedAt - locked) / 1_000_000);
                 Swapped swapped = new Swapped(schema, name, keptAs, renamed, rows, buildMillis,
-                        (locked - t0) / 1_000_000, (System.nanoTime() - locked) / 1_000_000, attempt);
+                        (locked - t0) / 1_000_000, (renamedAt - locked) / 1_000_000, attempt, steps);
                 if (inSwap != null) {
                     inSwap.run(c, swapped);
                 }
+                long committing = System.nanoTime();
                 c.commit();
+                long done = System.nanoTime();
                 c.setAutoCommit(true);
-                return swapped.withHeld((System.nanoTime() - locked) / 1_000_000);
+                return swapped.committed((done - locked) / 1_000_000, (done - committing) / 1_000_000);
             } catch (SQLException e) {
                 c.rollback();
                 c.setAutoCommit(true);
@@ -387,7 +410,27 @@ public final class SideBySideSwap {
             }
         }
         throw new SQLException("swap of " + schema + "." + name + " gave up after " + SWAP_ATTEMPTS + " attempts of lock_timeout "
-                + lockTimeout + " each (a transaction kept reading the old MV): " + last.getMessage(), last.getSQLState(), last);
+                + lockTimeout + " each: " + holders(oldOid) + " (" + last.getMessage() + ")", last.getSQLState(), last);
+    }
+
+    /** Who holds a lock on the old MV now, for the error: a long query, an open transaction, an autovacuum. */
+    private String holders(long oid) {
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT string_agg(DISTINCT format('pid %s (%s%s, %s%s)', a.pid, a.backend_type,
+                                  CASE WHEN a.application_name <> '' THEN ' ' || quote_literal(a.application_name) ELSE '' END,
+                                  coalesce(a.state, '?'), coalesce(', ' || quote_literal(left(a.query, 60)), '')), '; ')
+                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'relation' AND l.relation = ? AND l.granted AND l.pid <> pg_backend_pid()
+                """)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1) == null ? "whoever held the old MV has let go since; run it again"
+                        : "the old MV is held by " + rs.getString(1);
+            }
+        } catch (SQLException e) {
+            return "the old MV was held by another session";
+        }
     }
 
     private void copyOwnershipGrantsAndComments(Old old, String schema, String temp, List<IndexSpec> indexes) throws SQLException {

@@ -1,0 +1,63 @@
+package dev.opsmv.bench;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.refresh.RefreshMethod;
+import dev.opsmv.refresh.RefreshMode;
+import dev.opsmv.swap.SideBySideSwap;
+
+/** The seven MVs in refresh order, each with its name parts and whether it can be swapped. */
+record Chain(List<Mv> mvs) {
+    /** {@code qualified} as MvGraph spells it; {@code swappable}: nothing else reads it (and we own it). */
+    record Mv(String qualified, String schema, String name, boolean swappable) {
+    }
+
+    /** The swap lock timeout the benchmark uses: refresh's default. */
+    static final String SWAP_LOCK_TIMEOUT = "2s";
+
+    static Chain load(Connection c) throws SQLException {
+        MvGraph graph = MvGraph.load(c);
+        List<Mv> out = new ArrayList<>();
+        for (String mv : graph.refreshOrder(graph.materializedViews())) {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?::regclass")) {
+                ps.setString(1, mv);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    out.add(new Mv(mv, rs.getString(1), rs.getString(2), SideBySideSwap.obstacles(c, rs.getString(1), rs.getString(2)).isEmpty()));
+                }
+            }
+        }
+        return new Chain(out);
+    }
+
+    /** One refresh of {@code mv} by {@code method} ("PLAIN", "CONCURRENTLY", "SWAP"), in ms: the bare statement or the swap routine. */
+    static double refresh(Connection c, Mv mv, String method) throws Exception {
+        return switch (method) {
+            case RefreshMethod.SWAP -> swap(c, mv).millis();
+            case RefreshMethod.CONCURRENTLY -> Measure.millis(() -> Measure.exec(c, "REFRESH MATERIALIZED VIEW CONCURRENTLY " + mv.qualified()));
+            default -> Measure.millis(() -> Measure.exec(c, "REFRESH MATERIALIZED VIEW " + mv.qualified()));
+        };
+    }
+
+    /** A swap refresh of {@code mv}: its wall time, and what the routine says about it. */
+    record Swap(double millis, SideBySideSwap.Swapped swapped) {
+    }
+
+    static Swap swap(Connection c, Mv mv) throws Exception {
+        long t0 = System.nanoTime();
+        SideBySideSwap.Swapped s = new SideBySideSwap(c, SWAP_LOCK_TIMEOUT).refresh(mv.schema(), mv.name(), null);
+        return new Swap((System.nanoTime() - t0) / 1e6, s);
+    }
+
+    /** What {@code refresh --all} (auto) would do with this MV now. */
+    static String auto(Connection c, Mv mv) throws SQLException {
+        return RefreshMethod.decide(c, mv.qualified(), RefreshMode.AUTO).method();
+    }
+}

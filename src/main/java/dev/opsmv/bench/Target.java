@@ -1,0 +1,40 @@
+package dev.opsmv.bench;
+
+import java.util.Locale;
+
+/**
+ * The benchmark's targets, each defined once: what is promised, the limit, and the unit. The report
+ * lists them at the top with what this run measured, and repeats the one of a section under it.
+ */
+enum Target {
+    MV_SPEEDUP("MV ≥ 100x faster than the plain view, typical filtered query (in the database)", 100, true, "x"),
+    PLAIN_CHAIN("plain refresh of the chain ≤ 1.25x the bare CREATE TABLE AS", 1.25, false, "x"),
+    SWAP_MATRIX("SWAP of the driver matrix ≤ 1.2x its CREATE TABLE AS plus indexes", 1.2, false, "x"),
+    ENDPOINT_P95("endpoint p95 ≤ 20 ms at 8 clients", 20, false, " ms"),
+    READERS_CONCURRENTLY("readers during CONCURRENTLY: worst latency ≤ 50 ms, no error", 50, false, " ms"),
+    READERS_SWAP("readers during SWAP: worst latency ≤ 50 ms, no error", 50, false, " ms"),
+    WRITER_STALL("writer's longest stall during `update` ≤ the lock timeout (5 s)", 5000, false, " ms");
+
+    final String promise;
+    final double limit;
+    final boolean atLeast;
+    final String unit;
+
+    Target(String promise, double limit, boolean atLeast, String unit) {
+        this.promise = promise;
+        this.limit = limit;
+        this.atLeast = atLeast;
+        this.unit = unit;
+    }
+
+    boolean met(double measured) {
+        return atLeast ? measured >= limit : measured <= limit;
+    }
+
+    String shown(double measured) {
+        if (unit.equals("x")) {
+            return measured >= 10 ? String.format(Locale.ROOT, "%.0fx", measured) : String.format(Locale.ROOT, "%.2fx", measured);
+        }
+        return Measure.f(measured) + unit;
+    }
+}

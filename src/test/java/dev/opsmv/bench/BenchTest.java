@@ -1,0 +1,76 @@
+package dev.opsmv.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import dev.opsmv.testing.Cli;
+
+/**
+ * The benchmark end to end at a small size (the figures mean nothing here): every scenario runs, in
+ * the report's order, every target is reported once, SWAP is measured for the MVs nothing reads and
+ * refused for the others, readers and the load generator saw no error.
+ */
+class BenchTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void everyScenarioRunsAndTheReportHasEverySectionAndTarget() throws Exception {
+        Path out = dir.resolve("BENCHMARKS.md");
+        List<String> argv = new ArrayList<>(List.of("bench", "--drivers", "2000", "--query-runs", "5", "--out", out.toString()));
+        String version = System.getProperty("opsmv.pg.version", "");
+        if (!version.isBlank()) {
+            argv.addAll(List.of("--pg-version", version));
+        }
+        Cli.Result r = Cli.run(argv.toArray(String[]::new));
+        assertEquals(0, r.exitCode(), r.toString());
+        String md = Files.readString(out);
+        int at = -1;
+        for (String heading : List.of("## Targets", "## 1. ", "## 1b. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ", "## 7. ", "## How to reproduce")) {
+            int next = md.indexOf(heading);
+            assertTrue(next > at, heading + " missing or out of order\n" + md);
+            at = next;
+        }
+        for (Target t : Target.values()) {
+            assertEquals(1, count(md, "| " + t.promise + " | "), t.promise + "\n" + md);
+        }
+        assertEquals(4, count(md, "| — (read by other MVs) |"), md);
+        assertTrue(md.contains("| ops.mv_payments_driver_matrix_cabinet | "), md);
+        List<String> load = section(md, "## 4. ").stream().filter(l -> l.matches("\\| (1|8|32) \\|.*")).toList();
+        assertEquals(3, load.size(), md);
+        for (String row : load) {
+            String[] cells = row.split("\\|");
+            assertEquals("0", cells[3].trim(), "no request failed: " + row);
+            assertTrue(cells[9].trim().endsWith("%"), "the generator's CPU share is printed: " + row);
+        }
+        List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
+                || l.startsWith("| SWAP |")).toList();
+        assertEquals(3, readers.size(), md);
+        for (String row : readers) {
+            assertEquals("0", row.split("\\|")[4].trim(), "no reader error: " + row);
+        }
+        assertTrue(md.contains("the built-in keep-alive generator"), "the report says which generator measured the load");
+    }
+
+    private static int count(String text, String part) {
+        int n = 0;
+        for (int i = text.indexOf(part); i >= 0; i = text.indexOf(part, i + 1)) {
+            n++;
+        }
+        return n;
+    }
+
+    private static List<String> section(String md, String heading) {
+        String from = md.substring(md.indexOf(heading));
+        int end = from.indexOf("\n## ", 1);
+        return (end < 0 ? from : from.substring(0, end)).lines().toList();
+    }
+}
