@@ -16,7 +16,7 @@ import java.util.Set;
  * The driver-matrix query of the endpoint, on either relation (the MV or the plain view): the same
  * filters, the same stable order. Also used by `verify` to EXPLAIN and time "the endpoint's typical query".
  *
- * <p>Defaults (documented in the README): no week_start_from → 8 weeks before week_start_to, or before
+ * <p>Defaults (documented in docs/SERVE.md): no week_start_from → 8 weeks before week_start_to, or before
  * the current week (Monday, UTC) when week_start_to is absent too; no week_start_to → no upper bound;
  * no origin_tag → every origin; limit 100 (1..1000); offset 0. Order: week_start DESC, driver_id ASC
  * (driver_id is the grain, so the order is total and pages never overlap).

@@ -1,6 +1,6 @@
 package dev.opsmv.cli;
 
-/** Exit codes shared by every command (documented in the README). */
+/** Exit codes shared by every command (documented in docs/COMMANDS.md). */
 public final class ExitCode {
     /** Done, nothing wrong. */
     public static final int OK = 0;

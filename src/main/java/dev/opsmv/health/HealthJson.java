@@ -12,7 +12,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
  * The JSON document of `health --format json` and `GET /health`. Its fields are a contract
- * (documented in the README, "health JSON"): fields are only ever added, never renamed or removed.
+ * (documented in docs/MONITORING.md, "health JSON"): fields are only ever added, never renamed or removed.
  * Times are ISO-8601 in UTC; absent values are JSON null, never omitted.
  */
 public final class HealthJson {

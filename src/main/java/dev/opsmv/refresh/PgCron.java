@@ -39,7 +39,7 @@ public final class PgCron {
         if (!exists(c, "SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'")) {
             throw new Unavailable("pg_cron is not installed in database " + value(c, "SELECT current_database()")
                     + ": nothing scheduled. Install it (shared_preload_libraries = 'pg_cron', cron.database_name, "
-                    + "CREATE EXTENSION pg_cron) or schedule `opsmv refresh --all` with crontab / Task Scheduler / refresh --every (README)");
+                    + "CREATE EXTENSION pg_cron) or schedule `opsmv refresh --all` with crontab / Task Scheduler / refresh --every (docs/REFRESHING.md)");
         }
         if (!exists(c, "SELECT 1 WHERE to_regprocedure('ops.opsmv_refresh_scheduled(text[])') IS NOT NULL")) {
             throw new Unavailable("procedure ops.opsmv_refresh_scheduled is missing: apply the optional changelog "
