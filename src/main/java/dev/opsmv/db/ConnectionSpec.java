@@ -77,7 +77,8 @@ public final class ConnectionSpec {
             parsed = new ConnectionSpec(null, 0, null, null, null, Map.of());
         }
         String host = firstNonBlank(parsed.host, env.get("PGHOST"), "localhost");
-        int port = parsed.port > 0 ? parsed.port : parsePort(firstNonBlank(env.get("PGPORT"), "5432"), "PGPORT");
+        int defaultPort = parsePort(firstNonBlank(env.get("PGPORT"), "5432"), "PGPORT");
+        int port = parsed.port > 0 ? parsed.port : defaultPort;
         String user = firstNonBlank(parsed.user, env.get("PGUSER"), System.getProperty("user.name"));
         String database = firstNonBlank(parsed.database, env.get("PGDATABASE"), user);
         String password = firstNonBlank(parsed.password, env.get("PGPASSWORD"), null);
@@ -93,7 +94,7 @@ public final class ConnectionSpec {
         }
         List<Endpoint> more = new ArrayList<>();
         for (Endpoint e : parsed.more) {
-            more.add(new Endpoint(e.host(), e.port() > 0 ? e.port() : port));
+            more.add(new Endpoint(e.host(), e.port() > 0 ? e.port() : defaultPort));
         }
         return new ConnectionSpec(host, port, database, user, password, params, more);
     }

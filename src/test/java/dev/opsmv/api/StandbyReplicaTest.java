@@ -111,6 +111,7 @@ class StandbyReplicaTest {
                 new String[] {"schedule", "--pg-cron", "0 * * * *", "--url", url});
         for (String[] argv : commands) {
             Cli.Result r = Cli.run(argv);
+            System.out.println("[standby] " + argv[0] + ": exit " + r.exitCode() + ": " + r.err().strip());
             assertEquals(3, r.exitCode(), r.toString());
             assertEquals("", r.out(), argv[0] + " printed nothing before refusing: " + r);
             String err = r.err().strip();
