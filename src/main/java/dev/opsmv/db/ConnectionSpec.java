@@ -33,7 +33,7 @@ public final class ConnectionSpec {
     /** One server of a multi-host connection; port 0 = not given (PGPORT or 5432). */
     record Endpoint(String host, int port) {
         String text() {
-            return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+            return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
         }
     }
 
