@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 /** The connection options every database command shares. There is deliberately no password option. */
 public class ConnectionOptions {
     // A list so that serve can take several servers (standbys first); every other command takes one.
-    @Option(names = "--url", paramLabel = "URL",
+    @Option(names = "--url", paramLabel = "URL", arity = "1",
             description = "JDBC URL (jdbc:postgresql://host:5432/db) or libpq URI (postgres://user@host:5432/db?sslmode=require). "
                     + "Default: $DATABASE_URL, then PGHOST/PGPORT/PGDATABASE/PGUSER. "
                     + "Password: from $DATABASE_URL, PGPASSWORD or ~/.pgpass (never an option; a password in --url is visible in ps).")
