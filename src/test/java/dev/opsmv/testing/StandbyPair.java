@@ -89,11 +89,13 @@ public final class StandbyPair implements AutoCloseable {
     }
 
     /**
-     * Waits until the standby has replayed everything the primary has written so far (its current WAL
-     * position); fails after {@code max}, naming both positions.
+     * Waits until the standby has replayed everything the primary has committed so far (its current WAL
+     * insert position); fails after {@code max}, naming both positions.
      */
     public Duration awaitReplay(Duration max) throws InterruptedException {
-        String target = String.valueOf(Sql.value(primary(), "SELECT pg_current_wal_lsn()::text"));
+        // The insert position, not pg_current_wal_lsn() (the write position): with synchronous_commit off (the suite's
+        // clusters) a commit can return before its record is written out, and would be missed.
+        String target = String.valueOf(Sql.value(primary(), "SELECT pg_current_wal_insert_lsn()::text"));
         long t0 = System.nanoTime();
         long deadline = t0 + max.toNanos();
         while (true) {
