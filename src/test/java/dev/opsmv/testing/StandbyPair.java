@@ -67,7 +67,10 @@ public final class StandbyPair implements AutoCloseable {
                     StandardOpenOption.APPEND);
             EmbeddedServer standby = EmbeddedServer.start(version, standbyDir, Map.of("hot_standby", "on"));
             StandbyPair pair = new StandbyPair(root, primary, standby);
-            pair.awaitReplay(Duration.ofSeconds(60));
+            Duration caughtUp = pair.awaitReplay(Duration.ofSeconds(60));
+            System.err.println("[opsmv tests] standby pair: PostgreSQL " + Sql.value(pair.standby(), "SHOW server_version")
+                    + ", primary on port " + primary.port() + ", standby on port " + standby.port() + " (streaming, caught up in "
+                    + caughtUp.toMillis() + " ms)");
             return pair;
         } catch (Exception e) {
             primary.close();
