@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import dev.opsmv.db.Replication;
 import dev.opsmv.health.HealthJson;
 
 /**
@@ -72,12 +73,12 @@ public final class DriverMatrixService {
                 if (choice.fallbackReason() != null) {
                     fallback = choice.fallbackReason();
                 } else {
-                    OffsetDateTime lastOk = lastOkRefresh(c);
+                    Freshness fresh = lastOkRefresh(c);
                     try {
                         ArrayNode rows = rows(c, q, DriverMatrixQuery.MV);
                         c.commit();
                         LOG.info("driver-matrix: using materialized view ({} rows)", rows.size());
-                        return new Result(body(q, SOURCE_MV, null, lastOk, rows), SOURCE_MV, null, rows.size());
+                        return new Result(body(q, SOURCE_MV, null, fresh, rows), SOURCE_MV, null, rows.size());
                     } catch (SQLException e) {
                         fallback = fallbackReason(e);
                         if (fallback == null) {
@@ -129,12 +130,16 @@ public final class DriverMatrixService {
         }
     }
 
-    private static OffsetDateTime lastOkRefresh(Connection c) throws SQLException {
+    /** The MV's last OK refresh as this server has it, and where this server stands in replication (a standby's replay lag). */
+    private record Freshness(OffsetDateTime lastOk, Replication.State replication) {
+    }
+
+    private static Freshness lastOkRefresh(Connection c) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT max(refresh_finished_at) FROM ops.mv_refresh_log "
+                "SELECT max(refresh_finished_at), " + Replication.COLUMNS + " FROM ops.mv_refresh_log "
                         + "WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet' AND status = 'OK'")) {
             rs.next();
-            return rs.getObject(1, OffsetDateTime.class);
+            return new Freshness(rs.getObject(1, OffsetDateTime.class), Replication.State.from(rs));
         }
     }
 
@@ -199,11 +204,19 @@ public final class DriverMatrixService {
         }
     }
 
-    private static ObjectNode body(DriverMatrixQuery q, String source, String fallback, OffsetDateTime lastOk, ArrayNode rows) {
+    private static ObjectNode body(DriverMatrixQuery q, String source, String fallback, Freshness fresh, ArrayNode rows) {
         ObjectNode body = JsonNodeFactory.instance.objectNode();
         body.put("source", source);
         body.put("fallback_reason", fallback);
-        body.put("mv_last_ok_refresh_at", HealthJson.time(lastOk));
+        body.put("mv_last_ok_refresh_at", fresh == null ? null : HealthJson.time(fresh.lastOk()));
+        // On a standby the refresh log row is the replayed one; the lag says how much may be missing on top of its age.
+        if (fresh == null) {
+            body.putNull("in_recovery");
+            body.putNull("replay_lag_seconds");
+        } else {
+            body.put("in_recovery", fresh.replication().inRecovery());
+            body.put("replay_lag_seconds", fresh.replication().replayLagSeconds());
+        }
         ObjectNode filters = body.putObject("filters");
         filters.put("origin_tag", q.originTag());
         filters.put("week_start_from", q.weekStartFrom().toString());

@@ -80,6 +80,7 @@ final class RefreshCommand implements Callable<Integer> {
                     "--method and --concurrently are two spellings of one choice: give only one (--method)");
         }
         PrintWriter out = spec.commandLine().getOut();
+        connection.requirePrimary();
         if (dryRun) {
             try (Connection c = connection.open()) {
                 plan(c).describe().forEach(out::println);

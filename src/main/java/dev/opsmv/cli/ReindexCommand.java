@@ -46,7 +46,7 @@ final class ReindexCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), "name the MVs to reindex or use --all");
         }
         PrintWriter out = spec.commandLine().getOut();
-        connection.open().close(); // an unreachable database is one line and exit 3 before anything else
+        connection.requirePrimary(); // an unreachable database or a standby is one line and exit 3 before anything else
         Reindexer.Result r;
         try {
             r = new Reindexer(connection.spec(), new Reindexer.Options(lockTimeout), line -> {

@@ -28,7 +28,7 @@ final class RollbackCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         target.checkArguments();
-        try (Connection c = connection.open()) {
+        try (Connection c = connection.openPrimary()) {
             History history = new History(c);
             long before = history.appliedCount();
             target.check(history.tags(), before);

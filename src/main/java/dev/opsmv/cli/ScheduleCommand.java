@@ -51,7 +51,7 @@ final class ScheduleCommand implements Callable<Integer> {
                     "'" + cron + "' is not a cron expression: five fields, e.g. '0 * * * *'");
         }
         PrintWriter out = spec.commandLine().getOut();
-        try (Connection c = connection.open("opsmv-schedule")) {
+        try (Connection c = connection.openPrimary("opsmv-schedule")) {
             List<String> order;
             try {
                 order = RefreshPlan.build(c, names, names.isEmpty(), cascade, RefreshMode.AUTO).order();

@@ -16,7 +16,10 @@ import picocli.CommandLine.Spec;
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C, "
                 + "which close the listener and the pool; the exit status is then the signal's (143 for SIGTERM, 130 for Ctrl-C). "
-                + "Exit 2 bad option, 3 cannot listen.")
+                + "Exit 2 bad option, 3 cannot listen. "
+                + "Several servers (a physical standby serves the same MVs, as replayed): repeat --url, or give a multi-host URL "
+                + "(postgres://h1:5432,h2:5432/db?target_session_attrs=prefer-standby); standbys are used first, the primary "
+                + "when no standby answers; /health, /metrics and each answer report the replay lag (docs/REPLICAS.md).")
 final class ServeCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
@@ -57,7 +60,7 @@ final class ServeCommand implements Callable<Integer> {
                 statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
                 lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
                 poolSize, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
-        ApiServer server = new ApiServer(connection.spec(), config);
+        ApiServer server = new ApiServer(connection.readSpec(), config);
         int bound;
         try {
             bound = server.start();

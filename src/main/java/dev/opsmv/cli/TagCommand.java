@@ -25,7 +25,7 @@ final class TagCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Tagging.checkName(name);
-        try (Connection c = connection.open()) {
+        try (Connection c = connection.openPrimary()) {
             Tagging.tag(c, name, connection.spec().describe());
             command.commandLine().getOut().println("tag: tagged the current state of " + connection.spec().describe() + " as " + name);
         }

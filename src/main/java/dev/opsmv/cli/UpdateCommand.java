@@ -51,7 +51,7 @@ final class UpdateCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         Changelog.checkLockTimeout(lockTimeout);
         PrintWriter out = command.commandLine().getOut();
-        try (Connection c = connection.open()) {
+        try (Connection c = connection.openPrimary()) {
             Deployment deployment = new Deployment(connection.spec(), c, lockTimeout, source.parameter());
             if (toTag != null) {
                 List<String> tags = deployment.migrator().changelogTags();

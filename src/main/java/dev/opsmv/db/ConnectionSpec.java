@@ -27,14 +27,29 @@ public final class ConnectionSpec {
     private final String user;
     private final String password;
     private final Map<String, String> params;
+    // Further servers of a multi-host URL or of several --url (serve): tried in order by pgjdbc after the first.
+    private final List<Endpoint> more;
+
+    /** One server of a multi-host connection; port 0 = not given (PGPORT or 5432). */
+    record Endpoint(String host, int port) {
+        String text() {
+            return (host.contains(":") && !host.startsWith("[") ? "[" + host + "]" : host) + ":" + port;
+        }
+    }
 
     ConnectionSpec(String host, int port, String database, String user, String password, Map<String, String> params) {
+        this(host, port, database, user, password, params, List.of());
+    }
+
+    ConnectionSpec(String host, int port, String database, String user, String password, Map<String, String> params,
+                   List<Endpoint> more) {
         this.host = host;
         this.port = port;
         this.database = database;
         this.user = user;
         this.password = password;
         this.params = Map.copyOf(params);
+        this.more = List.copyOf(more);
     }
 
     public static ConnectionSpec of(String host, int port, String database, String user, String password) {
@@ -62,7 +77,8 @@ public final class ConnectionSpec {
             parsed = new ConnectionSpec(null, 0, null, null, null, Map.of());
         }
         String host = firstNonBlank(parsed.host, env.get("PGHOST"), "localhost");
-        int port = parsed.port > 0 ? parsed.port : parsePort(firstNonBlank(env.get("PGPORT"), "5432"), "PGPORT");
+        int defaultPort = parsePort(firstNonBlank(env.get("PGPORT"), "5432"), "PGPORT");
+        int port = parsed.port > 0 ? parsed.port : defaultPort;
         String user = firstNonBlank(parsed.user, env.get("PGUSER"), System.getProperty("user.name"));
         String database = firstNonBlank(parsed.database, env.get("PGDATABASE"), user);
         String password = firstNonBlank(parsed.password, env.get("PGPASSWORD"), null);
@@ -76,7 +92,39 @@ public final class ConnectionSpec {
         if (!params.containsKey("sslmode") && env.get("PGSSLMODE") != null) {
             params.put("sslmode", env.get("PGSSLMODE"));
         }
-        return new ConnectionSpec(host, port, database, user, password, params);
+        List<Endpoint> more = new ArrayList<>();
+        for (Endpoint e : parsed.more) {
+            more.add(new Endpoint(e.host(), e.port() > 0 ? e.port() : defaultPort));
+        }
+        return new ConnectionSpec(host, port, database, user, password, params, more);
+    }
+
+    /**
+     * Several resolved connections as one multi-host connection for readers (serve): pgjdbc tries the
+     * standbys first, in the given order, and the primary when no standby answers
+     * ({@code targetServerType=preferSecondary} unless a URL asked otherwise). They must name the same
+     * database, user and password, since one pool connects to whichever answers.
+     */
+    public static ConnectionSpec anyOf(List<ConnectionSpec> specs) {
+        if (specs.size() == 1) {
+            return specs.get(0);
+        }
+        ConnectionSpec first = specs.get(0);
+        List<Endpoint> more = new ArrayList<>(first.more);
+        Map<String, String> params = new LinkedHashMap<>(first.params);
+        for (ConnectionSpec s : specs.subList(1, specs.size())) {
+            if (!java.util.Objects.equals(s.database, first.database) || !java.util.Objects.equals(s.user, first.user)
+                    || !java.util.Objects.equals(s.password, first.password)) {
+                throw new BadConnectionUrl("--url given " + specs.size() + " times with different databases, users or passwords ("
+                        + first.describe() + " vs " + s.describe() + "): the servers of one serve must be replicas of one database, "
+                        + "reached as the same user");
+            }
+            more.add(new Endpoint(s.host, s.port));
+            more.addAll(s.more);
+            s.params.forEach(params::putIfAbsent);
+        }
+        params.putIfAbsent("targetServerType", "preferSecondary");
+        return new ConnectionSpec(first.host, first.port, first.database, first.user, first.password, params, more);
     }
 
     /** Parses a JDBC URL or a libpq URI; throws {@link BadConnectionUrl} naming what is wrong. */
@@ -89,6 +137,19 @@ public final class ConnectionSpec {
         } else {
             throw new BadConnectionUrl("connection URL must start with postgres://, postgresql:// or jdbc:postgresql:// (got "
                     + Redact.url(url) + ")");
+        }
+        // Several hosts (libpq and pgjdbc: host1:port1,host2:port2): the first goes through URI, the others are read here.
+        List<Endpoint> more = new ArrayList<>();
+        int authorityEnd = indexOfAny(rest, '/', '?');
+        String authority = authorityEnd < 0 ? rest : rest.substring(0, authorityEnd);
+        int at = authority.lastIndexOf('@');
+        String hostList = authority.substring(at + 1);
+        if (hostList.contains(",")) {
+            String[] hosts = hostList.split(",", -1);
+            for (int i = 1; i < hosts.length; i++) {
+                more.add(endpoint(hosts[i], url));
+            }
+            rest = authority.substring(0, at + 1) + hosts[0] + (authorityEnd < 0 ? "" : rest.substring(authorityEnd));
         }
         URI uri;
         try {
@@ -108,9 +169,6 @@ public final class ConnectionSpec {
         if (uri.getHost() == null && uri.getRawAuthority() != null && !uri.getRawAuthority().isEmpty()
                 && !uri.getRawAuthority().endsWith("@")) {
             throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": cannot read the host");
-        }
-        if (uri.getHost() == null && uri.getRawAuthority() != null && uri.getRawAuthority().contains(",")) {
-            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": several hosts are not supported; give one host");
         }
         if (uri.getPort() == 0 || uri.getPort() > 65535) {
             throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": port must be between 1 and 65535");
@@ -132,13 +190,46 @@ public final class ConnectionSpec {
                     case "dbname" -> database = value;
                     // libpq spellings of the few parameters whose JDBC names differ
                     case "connect_timeout" -> params.put("connectTimeout", value);
+                    case "target_session_attrs" -> params.put("targetServerType", targetServerType(value, url));
                     case "host", "hostaddr", "port" -> throw new BadConnectionUrl("malformed connection URL " + Redact.url(url)
                             + ": give the " + key + " in the authority part (postgres://user@host:port/db), not as ?" + key + "=");
                     default -> params.put(key, value);
                 }
             }
         }
-        return new ConnectionSpec(uri.getHost(), Math.max(uri.getPort(), 0), database, user, password, params);
+        return new ConnectionSpec(uri.getHost(), Math.max(uri.getPort(), 0), database, user, password, params, more);
+    }
+
+    private static Endpoint endpoint(String hostPort, String url) {
+        URI u;
+        try {
+            u = new URI("postgres://" + hostPort);
+        } catch (URISyntaxException e) {
+            u = null;
+        }
+        if (hostPort.isBlank() || u == null || u.getHost() == null || u.getPort() == 0 || u.getPort() > 65535) {
+            throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": cannot read the host '" + hostPort
+                    + "' of the host list (host:port,host:port)");
+        }
+        return new Endpoint(u.getHost(), Math.max(u.getPort(), 0));
+    }
+
+    /** libpq's target_session_attrs in pgjdbc's words (pgjdbc has no read-only test: a standby is what answers read-only). */
+    private static String targetServerType(String libpq, String url) {
+        return switch (libpq) {
+            case "any" -> "any";
+            case "read-write", "primary" -> "primary";
+            case "read-only", "standby" -> "secondary";
+            case "prefer-standby" -> "preferSecondary";
+            default -> throw new BadConnectionUrl("malformed connection URL " + Redact.url(url) + ": target_session_attrs must be one of "
+                    + "any, read-write, read-only, primary, standby, prefer-standby (got '" + libpq + "')");
+        };
+    }
+
+    private static int indexOfAny(String s, char a, char b) {
+        int i = s.indexOf(a);
+        int j = s.indexOf(b);
+        return i < 0 ? j : j < 0 ? i : Math.min(i, j);
     }
 
     public Connection open() throws SQLException {
@@ -174,13 +265,24 @@ public final class ConnectionSpec {
 
     /** The JDBC URL without any credential: safe to print. */
     public String jdbcUrl() {
-        String h = host.contains(":") ? "[" + host + "]" : host;
-        return "jdbc:postgresql://" + h + ":" + port + "/" + database;
+        return "jdbc:postgresql://" + hosts() + "/" + database;
     }
 
     /** A one-line description for messages and logs: never contains the password. */
     public String describe() {
-        return user + "@" + host + ":" + port + "/" + database;
+        return user + "@" + hosts() + "/" + database;
+    }
+
+    /** host:port, or host:port,host:port,… for several servers. */
+    private String hosts() {
+        StringBuilder sb = new StringBuilder(new Endpoint(host, port).text());
+        more.forEach(e -> sb.append(',').append(e.text()));
+        return sb.toString();
+    }
+
+    /** More than one server: pgjdbc chooses among them by targetServerType. */
+    public boolean multiHost() {
+        return !more.isEmpty();
     }
 
     public String host() { return host; }
@@ -192,7 +294,7 @@ public final class ConnectionSpec {
     public String passwordForChildEnvironment() { return password; }
 
     public ConnectionSpec withDatabase(String otherDatabase) {
-        return new ConnectionSpec(host, port, otherDatabase, user, password, params);
+        return new ConnectionSpec(host, port, otherDatabase, user, password, params, more);
     }
 
     @Override

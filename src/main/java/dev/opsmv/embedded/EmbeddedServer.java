@@ -35,6 +35,15 @@ public final class EmbeddedServer implements AutoCloseable {
 
     /** Starts a server; {@code version} is null/blank for the default binaries, or a major ("17") or full version ("17.6.0"). */
     public static EmbeddedServer start(String version, Path dataDirectory) throws IOException {
+        return start(version, dataDirectory, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #start(String, Path)}, with further server settings ({@code wal_keep_size}, …) that win
+     * over the defaults; a {@code dataDirectory} that holds a cluster (postgresql.conf) is started as it is,
+     * without initdb (a copied primary with standby.signal starts as a standby).
+     */
+    public static EmbeddedServer start(String version, Path dataDirectory, java.util.Map<String, String> settings) throws IOException {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 // Throw-away clusters: durability buys nothing and costs the suite minutes.
                 .setServerConfig("fsync", "off")
@@ -44,6 +53,7 @@ public final class EmbeddedServer implements AutoCloseable {
                 .setServerConfig("shared_buffers", "256MB")
                 .setServerConfig("max_wal_size", "4GB")
                 .setPGStartupWait(java.time.Duration.ofSeconds(60));
+        settings.forEach(builder::setServerConfig);
         if (dataDirectory != null) {
             builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
         }

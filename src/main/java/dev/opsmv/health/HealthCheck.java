@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.opsmv.db.Replication;
 import dev.opsmv.refresh.MvGraph;
 
 /**
@@ -65,6 +66,7 @@ public final class HealthCheck {
      * @throws UnknownMv when {@code mv} names no MV of the policy table
      */
     public static HealthReport run(Connection c, String mv) throws SQLException {
+        Replication.State replication = Replication.read(c);
         // Stale upstream needs the last OK refresh of every MV, also those filtered out by --mv.
         List<Row> all = read(c, null);
         List<Row> selected = mv == null ? all : read(c, mv);
@@ -92,9 +94,9 @@ public final class HealthCheck {
                     }
                 }
             }
-            out.add(r.toHealth(stale));
+            out.add(r.toHealth(stale, replication));
         }
-        return new HealthReport(checkedAt, out);
+        return new HealthReport(checkedAt, out, replication);
     }
 
     private static List<Row> read(Connection c, String mv) throws SQLException {
@@ -171,7 +173,7 @@ public final class HealthCheck {
             checkedAt = rs.getObject("checked_at", OffsetDateTime.class);
         }
 
-        MvHealth toHealth(List<MvHealth.StaleUpstream> stale) {
+        MvHealth toHealth(List<MvHealth.StaleUpstream> stale, Replication.State replication) {
             Level level;
             List<String> reasons = new ArrayList<>();
             switch (bucket) {
@@ -188,6 +190,25 @@ public final class HealthCheck {
                     level = Level.WARN;
                     reasons.add("no OK refresh in ops.mv_refresh_log: age unknown");
                 }
+            }
+            double lag = replication.replayLagSeconds();
+            Double freshness = ageSeconds == null ? null : ageSeconds + lag;
+            // ops.v_mv_health only knows the log row as replayed; on a standby what is not yet replayed counts too.
+            if (freshness != null && lag > 0) {
+                String sum = "last OK refresh as replayed " + round1(ageSeconds) + " s ago + replay lag " + round1(lag) + " s = "
+                        + round1(freshness) + " s";
+                if (critHours != null && freshness > critHours.doubleValue() * 3600 && level != Level.CRIT) {
+                    level = Level.CRIT;
+                    reasons.add(sum + " (critical after " + plain(critHours) + " h)");
+                } else if (warnHours != null && freshness > warnHours.doubleValue() * 3600 && level == Level.OK) {
+                    level = Level.WARN;
+                    reasons.add(sum + " (warn after " + plain(warnHours) + " h)");
+                }
+            }
+            if (replication.replayPaused()) {
+                level = level.worst(Level.WARN);
+                reasons.add("WAL replay is paused on this standby (SELECT pg_wal_replay_resume() resumes it): its data stays as of the "
+                        + "last replayed transaction, replay lag " + round1(lag) + " s");
             }
             if (!exists) {
                 level = Level.CRIT;
@@ -216,7 +237,7 @@ public final class HealthCheck {
             }
             return new MvHealth(schema, name, critical, level, bucket, exists, populated, warnHours, critHours,
                     lastOk, hoursSince, ageSeconds, durationMs, rows, lastStatus, lastStarted, lastError,
-                    running, List.copyOf(stale), List.copyOf(reasons));
+                    running, List.copyOf(stale), List.copyOf(reasons), lag, freshness);
         }
 
         private static String plain(BigDecimal d) {

@@ -29,6 +29,10 @@ public final class HealthJson {
         doc.put("status", report.overall().name());
         doc.put("exit_code", report.overall().exitCode());
         doc.put("checked_at", time(report.checkedAt()));
+        // Where the check ran (added fields, format 1): on a standby, the log rows are the replayed ones.
+        doc.put("in_recovery", report.replication().inRecovery());
+        doc.put("replay_paused", report.replication().replayPaused());
+        doc.put("replay_lag_seconds", report.replication().replayLagSeconds());
         // Why "status" can be WARN while a row says CRIT: those rows' MVs are not critical (added field, format 1).
         ArrayNode capped = doc.putArray("crit_counted_as_warn");
         report.critCountedAsWarn().forEach(capped::add);
@@ -46,6 +50,8 @@ public final class HealthJson {
             o.put("crit_after_hours", m.critAfterHours());
             o.put("last_ok_refresh_finished_at", time(m.lastOkRefreshFinishedAt()));
             o.put("hours_since_ok_refresh", m.hoursSinceOkRefresh());
+            o.put("replay_lag_seconds", m.replayLagSeconds());
+            o.put("freshness_seconds", m.freshnessSeconds());
             o.put("last_ok_duration_ms", m.lastOkDurationMs());
             o.put("rows_after_last_ok_refresh", m.rowsAfterLastOkRefresh());
             o.put("last_status", m.lastStatus());
@@ -81,6 +87,9 @@ public final class HealthJson {
         doc.put("status", Level.UNKNOWN.name());
         doc.put("exit_code", Level.UNKNOWN.exitCode());
         doc.put("checked_at", time(OffsetDateTime.now()));
+        doc.putNull("in_recovery");
+        doc.putNull("replay_paused");
+        doc.putNull("replay_lag_seconds");
         doc.put("error", error);
         doc.putArray("crit_counted_as_warn");
         doc.putArray("mvs");

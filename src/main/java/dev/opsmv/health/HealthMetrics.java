@@ -31,6 +31,13 @@ public final class HealthMetrics {
                 "Overall health as a Nagios exit code: 0 OK, 1 WARN, 2 CRIT, 3 UNKNOWN");
         up.set(1);
         overall.set(report.overall().exitCode());
+        gauge(reg, "opsmv_in_recovery", "1 when the database read is a standby (in recovery): its MVs are the primary's as replayed")
+                .set(report.replication().inRecovery() ? 1 : 0);
+        gauge(reg, "opsmv_replay_paused", "1 when WAL replay is paused on this standby").set(report.replication().replayPaused() ? 1 : 0);
+        gauge(reg, "opsmv_replay_lag_seconds",
+                "How far this standby's replay is behind: now() - pg_last_xact_replay_timestamp() while WAL it received is not replayed; "
+                        + "0 on a primary and on a standby that has replayed all it received")
+                .set(report.replication().replayLagSeconds());
 
         Gauge status = gauge(reg, "opsmv_mv_status", "1 for the MV's current health level (label status: OK, WARN, CRIT), 0 for the others",
                 "schema", "mv", "status");
@@ -44,7 +51,9 @@ public final class HealthMetrics {
         Gauge populated = gauge(reg, "opsmv_mv_populated", "1 when the materialized view is populated (readable)", "schema", "mv");
         Gauge lastOk = gauge(reg, "opsmv_mv_last_ok_refresh_timestamp_seconds",
                 "Unix time when the last OK refresh finished (ops.mv_refresh_log)", "schema", "mv");
-        Gauge age = gauge(reg, "opsmv_mv_age_seconds", "Seconds since the last OK refresh finished", "schema", "mv");
+        Gauge age = gauge(reg, "opsmv_mv_age_seconds",
+                "Seconds since the last OK refresh finished, plus the replay lag on a standby (the age of what this server serves)",
+                "schema", "mv");
         Gauge rows = gauge(reg, "opsmv_mv_rows", "Rows in the MV after its last OK refresh", "schema", "mv");
         Gauge duration = gauge(reg, "opsmv_mv_last_refresh_duration_seconds", "Duration of the last OK refresh", "schema", "mv");
         Gauge warnAfter = gauge(reg, "opsmv_mv_warn_after_seconds", "Age at which the MV is WARN (ops.mv_refresh_policy)", "schema", "mv");
@@ -69,8 +78,8 @@ public final class HealthMetrics {
             if (m.lastOkRefreshFinishedAt() != null) {
                 lastOk.labelValues(s, n).set(m.lastOkRefreshFinishedAt().toInstant().toEpochMilli() / 1000.0);
             }
-            if (m.ageSeconds() != null) {
-                age.labelValues(s, n).set(m.ageSeconds());
+            if (m.freshnessSeconds() != null) {
+                age.labelValues(s, n).set(m.freshnessSeconds());
             }
             if (m.rowsAfterLastOkRefresh() != null) {
                 rows.labelValues(s, n).set(m.rowsAfterLastOkRefresh());

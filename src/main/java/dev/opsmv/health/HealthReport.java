@@ -3,12 +3,19 @@ package dev.opsmv.health;
 import java.time.OffsetDateTime;
 import java.util.List;
 
+import dev.opsmv.db.Replication;
+
 /**
  * One health check: every MV checked and the overall level: the worst row as it counts (see
  * {@link #counted}), or UNKNOWN when the policy table lists no MV at all (nothing was checked, so
  * nothing can be called OK).
  */
-public record HealthReport(OffsetDateTime checkedAt, List<MvHealth> mvs) {
+public record HealthReport(OffsetDateTime checkedAt, List<MvHealth> mvs, Replication.State replication) {
+    /** A report read on a primary. */
+    public HealthReport(OffsetDateTime checkedAt, List<MvHealth> mvs) {
+        this(checkedAt, mvs, Replication.State.PRIMARY);
+    }
+
     public Level overall() {
         if (mvs.isEmpty()) {
             return Level.UNKNOWN;

@@ -45,6 +45,10 @@ public final class HealthTable {
         if (!capped.isEmpty()) {
             out.println("  CRIT of " + String.join(", ", capped) + " counts as WARN overall (is_critical = false in ops.mv_refresh_policy)");
         }
+        if (report.replication().inRecovery()) {
+            out.println("  standby: the refresh log as replayed; replay lag " + report.replication().replayLagSeconds() + " s"
+                    + (report.replication().replayPaused() ? ", replay PAUSED" : "") + " (counted in each MV's age)");
+        }
         out.println("overall: " + report.overall().name() + " (exit " + report.overall().exitCode() + ")");
         out.flush();
     }

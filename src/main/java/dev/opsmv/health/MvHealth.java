@@ -9,6 +9,11 @@ import java.util.List;
  * (OK / WARN / CRIT / NO_REFRESH by the MV's own thresholds); {@code status} is the level after every
  * other check (missing, unpopulated, stuck RUNNING, stale upstream, last refresh failed), and
  * {@code reasons} says in words why it is not OK.
+ *
+ * <p>On a standby the log row is the one replayed so far: {@code ageSeconds} is its age there,
+ * {@code replayLagSeconds} how far replay is behind (0 on a primary, or on a standby that has replayed
+ * all it received), and {@code freshnessSeconds} their sum, the conservative age of what this server
+ * serves, which the thresholds are applied to (null when no OK refresh is logged).
  */
 public record MvHealth(
         String schema,
@@ -30,7 +35,9 @@ public record MvHealth(
         String lastError,
         Running running,
         List<StaleUpstream> staleUpstream,
-        List<String> reasons) {
+        List<String> reasons,
+        double replayLagSeconds,
+        Double freshnessSeconds) {
 
     /** "schema.name", as MvGraph names MVs. */
     public String qualifiedName() {

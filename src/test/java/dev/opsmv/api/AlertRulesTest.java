@@ -101,6 +101,8 @@ class AlertRulesTest {
         assertTrue(byAlert.get("OpsmvMvRefreshStuck").contains("opsmv_mv_refresh_stuck"));
         assertTrue(byAlert.get("OpsmvDriverMatrixSlow").matches("histogram_quantile\\(0\\.99, .*opsmv_http_request_duration_seconds_bucket.*\\) > 5"));
         assertTrue(byAlert.get("OpsmvDriverMatrixServedFromView").contains("source=\"view\""));
+        assertTrue(byAlert.get("OpsmvReplayLagging").contains("opsmv_replay_lag_seconds"));
+        assertTrue(byAlert.get("OpsmvReplayPaused").contains("opsmv_replay_paused"));
     }
 
     @Test

@@ -97,4 +97,40 @@ class ConnectionSpecTest {
         Redact.remember("remembered-secret-1");
         assertEquals("FATAL: *** rejected", Redact.url("FATAL: remembered-secret-1 rejected"));
     }
+
+    @Test
+    void multiHostUrlsInBothSpellingsKeepEveryServerInOrder() {
+        ConnectionSpec libpq = ConnectionSpec.resolve(
+                "postgres://reader:pw@standby1:5433,standby2,primary:5432/ops?target_session_attrs=prefer-standby", Map.of("PGPORT", "6000"), home);
+        assertTrue(libpq.multiHost());
+        assertEquals("jdbc:postgresql://standby1:5433,standby2:6000,primary:5432/ops", libpq.jdbcUrl());
+        assertEquals("preferSecondary", libpq.properties("x").getProperty("targetServerType"));
+        assertEquals("pw", libpq.passwordForChildEnvironment());
+        assertFalse(libpq.describe().contains("pw"), libpq.describe());
+
+        ConnectionSpec jdbc = ConnectionSpec.resolve("jdbc:postgresql://h1:5433,[::1]:5434/ops?targetServerType=preferSecondary", Map.of(), home);
+        assertEquals("jdbc:postgresql://h1:5433,[::1]:5434/ops", jdbc.jdbcUrl());
+        assertEquals("preferSecondary", jdbc.properties("x").getProperty("targetServerType"));
+
+        assertEquals("secondary", ConnectionSpec.resolve("postgres://h1,h2/ops?target_session_attrs=standby", Map.of(), home)
+                .properties("x").getProperty("targetServerType"));
+        BadConnectionUrl bad = assertThrows(BadConnectionUrl.class,
+                () -> ConnectionSpec.resolve("postgres://h1,h2/ops?target_session_attrs=nearest", Map.of(), home));
+        assertTrue(bad.getMessage().contains("target_session_attrs must be one of"), bad.getMessage());
+        BadConnectionUrl emptyHost = assertThrows(BadConnectionUrl.class, () -> ConnectionSpec.resolve("postgres://h1,/ops", Map.of(), home));
+        assertTrue(emptyHost.getMessage().contains("host list"), emptyHost.getMessage());
+    }
+
+    @Test
+    void severalUrlsBecomeOneReaderThatPrefersStandbys() {
+        ConnectionSpec a = ConnectionSpec.resolve("postgres://reader@primary:5432/ops", Map.of(), home);
+        ConnectionSpec b = ConnectionSpec.resolve("postgres://reader@standby:5433/ops", Map.of(), home);
+        ConnectionSpec both = ConnectionSpec.anyOf(java.util.List.of(a, b));
+        assertEquals("jdbc:postgresql://primary:5432,standby:5433/ops", both.jdbcUrl());
+        assertEquals("preferSecondary", both.properties("x").getProperty("targetServerType"));
+        assertEquals("reader@primary:5432,standby:5433/ops", both.describe());
+        ConnectionSpec other = ConnectionSpec.resolve("postgres://reader@standby:5433/other", Map.of(), home);
+        BadConnectionUrl bad = assertThrows(BadConnectionUrl.class, () -> ConnectionSpec.anyOf(java.util.List.of(a, other)));
+        assertTrue(bad.getMessage().contains("replicas of one database"), bad.getMessage());
+    }
 }
