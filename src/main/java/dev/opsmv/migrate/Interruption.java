@@ -74,7 +74,7 @@ public final class Interruption implements AutoCloseable {
             boolean released = releaseIfOurs();
             List<String> lines = new ArrayList<>();
             lines.add("opsmv: interrupted: " + (cancelled ? "cancelled the running statement of " + verb : verb + " stopped")
-                    + " (backend pid " + runnerPid + "); Liquibase's lock " + (released ? "released by this hook" : "is not held by this run"));
+                    + " (backend pid " + runnerPid + "); Liquibase's lock released" + (released ? " (by this hook: " + verb + " had not)" : ""));
             Set<String> after = applied();
             List<String> changed = new ArrayList<>();
             if ("rollback".equals(verb)) {
