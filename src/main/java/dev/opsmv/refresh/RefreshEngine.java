@@ -198,8 +198,15 @@ public final class RefreshEngine {
                 work.commit();
                 record(new Outcome(mv, "OK", m.method(), m.fallbackReason(), rows, (System.nanoTime() - t0) / 1_000_000, null));
             } catch (SQLException e) {
-                safeRollback();
                 String msg = message(e);
+                try {
+                    safeRollback();
+                } catch (SQLException sessionGone) {
+                    // The work session ended (restart, pg_terminate_backend): its transaction is gone with it.
+                    // The row must not stay RUNNING as if the refresh went on; the run cannot go on without a session.
+                    log.error(id, msg);
+                    throw e;
+                }
                 log.error(id, msg);
                 record(new Outcome(mv, "ERROR", m.method(), m.fallbackReason(), null, (System.nanoTime() - t0) / 1_000_000, msg));
                 blocked.put(mv, "failed");

@@ -176,7 +176,7 @@ class IncidentsIT {
         OpsmvProcess.Result again = ok(Runner.on(db, "update"));
         Pattern released = Pattern.compile("opsmv: released Liquibase's lock left by " + Pattern.quote(name)
                 + " \\(held since \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\): that runner's session has ended");
-        assertEquals(1, rollback.stderr().lines().filter(l -> released.matcher(l).matches()).count(), again.toString());
+        assertEquals(1, again.stderr().lines().filter(l -> released.matcher(l).matches()).count(), again.toString());
         assertFalse(locked(db));
         assertEquals(before, Sql.count(db, "SELECT count(*) FROM databasechangelog"));
 
