@@ -10,6 +10,8 @@ import liquibase.database.core.PostgresDatabase;
 import liquibase.database.jvm.JdbcConnection;
 import liquibase.exception.DatabaseException;
 import liquibase.exception.LockException;
+import liquibase.executor.ExecutorService;
+import liquibase.executor.LoggingExecutor;
 import liquibase.lockservice.StandardLockService;
 
 /**
@@ -39,6 +41,10 @@ public class OwnedLockService extends StandardLockService {
         if (hasChangeLogLock) {
             return true;
         }
+        if (writesSqlOnly()) {
+            // update-sql / rollback-sql: Liquibase writes its lock statements into the script; nothing is taken here
+            return super.acquireLock();
+        }
         quotingStrategy = database.getObjectQuotingStrategy();
         try {
             database.rollback();
@@ -63,6 +69,10 @@ public class OwnedLockService extends StandardLockService {
 
     @Override
     public void releaseLock() throws LockException {
+        if (writesSqlOnly()) {
+            super.releaseLock();
+            return;
+        }
         try {
             super.releaseLock();
         } finally {
@@ -72,6 +82,10 @@ public class OwnedLockService extends StandardLockService {
                 // no connection left: the session's end dropped the advisory lock
             }
         }
+    }
+
+    private boolean writesSqlOnly() {
+        return Scope.getCurrentScope().getSingleton(ExecutorService.class).getExecutor("jdbc", database) instanceof LoggingExecutor;
     }
 
     private ChangelogLock lock() {

@@ -241,6 +241,40 @@ class IncidentsIT {
     }
 
     @Test
+    void sigtermMidRollbackCancelsReleasesTheLockListsWhatWasUndoneAndExits143() throws Exception {
+        ConnectionSpec db = Deployed.bundleDatabase(300, 59);
+        List<String> full = Catalog.history(db);
+        OpsmvProcess.Result result;
+        int runnerPid;
+        // v1.2's rollback alters ops.mv_refresh_log: a reader's open transaction makes it wait (changelog lock_timeout 5s).
+        try (Connection reader = db.open("incident-reader"); Statement st = reader.createStatement()) {
+            reader.setAutoCommit(false);
+            st.executeQuery("SELECT count(*) FROM ops.mv_refresh_log").close();
+            Running r = Running.start(db, "rollback", "--tag", "opsmv-empty");
+            runnerPid = waitUntilBlocked(db, r);
+            r.signal("TERM");
+            result = r.await(60);
+            assertFalse(locked(db), "the lock is released before the runner exits: " + result);
+            reader.rollback();
+        }
+        System.out.println("SIGTERM mid-rollback -> " + result);
+        assertEquals(143, result.exitCode(), result.toString());
+        assertTrue(result.stderr().contains("opsmv: interrupted: cancelled the running statement of rollback (backend pid " + runnerPid + ")"), result.toString());
+        List<String> now = Catalog.history(db);
+        List<String> undone = full.stream().filter(id -> !now.contains(id)).toList();
+        assertFalse(undone.isEmpty(), "changesets after v1.2 were undone before the wait");
+        assertTrue(result.stderr().contains("opsmv: undone in this run: " + undone.size() + " changeset(s):"), result.toString());
+        for (String id : undone) {
+            assertTrue(result.stderr().contains("  " + id + "\n"), id + " listed: " + result);
+        }
+        assertEquals(full.subList(0, now.size()), now, "the changeset whose rollback was cut short is still recorded");
+
+        ok(Runner.on(db, "rollback", "--tag", "opsmv-empty"));
+        assertEquals(List.of("opsmv-empty"), Sql.strings(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL"));
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_matviews WHERE schemaname = 'ops'"));
+    }
+
+    @Test
     void aTerminatedBackendMidUpdateEndsWithOneClearLineAndTheNextUpdateCompletes() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(400, 53, 0);
         ConnectionSpec reference = Deployed.bundleDatabase(400, 53);
