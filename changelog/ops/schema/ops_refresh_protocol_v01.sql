@@ -128,6 +128,7 @@ BEGIN
     WHERE refresh_id = p_refresh_id;
 END
 $fn$;
+--rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_log_failed(bigint, text, text);
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_log_ok(bigint, bigint, text);
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_log_final(uuid, text, text, text, text, text, integer, text, text);
