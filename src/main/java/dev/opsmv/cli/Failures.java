@@ -60,12 +60,23 @@ final class Failures {
         if (sql != null && sql.getSQLState() != null) {
             msg = msg + " [SQLSTATE " + sql.getSQLState() + "]";
         }
+        if (sql != null && sessionEnded(sql.getSQLState())) {
+            // a restart or pg_terminate_backend: what finished is recorded, what did not is not
+            String changeSet = Causes.failedChangeSet(ex);
+            return clean("the database ended the runner's session" + (changeSet == null ? "" : " during changeset " + changeSet)
+                    + " (" + msg + "): nothing is recorded as done for what did not finish; run the command again");
+        }
         // Liquibase says which changeset failed only in an outer message: keep that part.
         String changeSet = Causes.failedChangeSet(ex);
         if (changeSet != null && !msg.contains(changeSet)) {
             msg = "changeset " + changeSet + " failed: " + msg;
         }
         return clean(msg);
+    }
+
+    /** admin/crash shutdown, terminated backend (57P01-57P03) or a lost connection (class 08). */
+    private static boolean sessionEnded(String state) {
+        return state != null && (state.startsWith("57P0") || state.startsWith("08"));
     }
 
     private static String clean(String msg) {

@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
                 "2:usage: unknown command/option, bad value, unknown tag, malformed URL (health: 3, UNKNOWN)",
                 "3:cannot connect, or the database failed a statement",
                 "4:lock timeout: DDL waited longer than --lock-timeout (the blocker is named)",
-                "5:busy: another run holds Liquibase's lock or an MV's refresh lock (a refresh or a reindex of it)"},
+                "5:busy: another run holds Liquibase's lock or an MV's refresh lock (a refresh or a reindex of it)",
+                "130/143:update or rollback interrupted by SIGINT/SIGTERM: statement cancelled, lock released"},
         subcommands = {
                 UpdateCommand.class,
                 UpdateSqlCommand.class,

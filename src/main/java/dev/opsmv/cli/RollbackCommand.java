@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.migrate.History;
+import dev.opsmv.migrate.Interruption;
 import dev.opsmv.migrate.Migrator;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
@@ -33,10 +34,12 @@ final class RollbackCommand implements Callable<Integer> {
             long before = history.appliedCount();
             target.check(history.tags(), before);
             Migrator migrator = Migrator.bundle(c, null);
-            if (target.tag != null) {
-                migrator.rollbackToTag(target.tag);
-            } else {
-                migrator.rollbackCount(target.count);
+            try (var interruption = Interruption.guard(connection.spec(), c, "rollback")) {
+                if (target.tag != null) {
+                    migrator.rollbackToTag(target.tag);
+                } else {
+                    migrator.rollbackCount(target.count);
+                }
             }
             command.commandLine().getOut().println("rollback: undid " + (before - history.appliedCount()) + " changeset(s); "
                     + history.appliedCount() + " remain, last tag " + history.lastTag().orElse("(none)"));

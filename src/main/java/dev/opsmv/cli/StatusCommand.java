@@ -7,6 +7,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.migrate.AdoptionPlan;
+import dev.opsmv.migrate.ChangelogLock;
 import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Migrator;
 import picocli.CommandLine.Command;
@@ -50,16 +51,21 @@ final class StatusCommand implements Callable<Integer> {
                     out.println("plan:      not available here (" + e.getMessage().lines().findFirst().orElse("") + ")");
                 }
             }
-            Optional<History.Lock> lock = history.lock();
+            Optional<ChangelogLock.Holder> lock = ChangelogLock.bundle(c).holder();
             if (lock.isEmpty()) {
                 out.println("lock:      free");
                 return ExitCode.OK;
             }
-            History.Lock l = lock.get();
-            out.println("lock:      held by " + l.lockedBy() + " since " + l.grantedAt() + " (" + l.heldSeconds() + " s)");
+            ChangelogLock.Holder l = lock.get();
+            out.println("lock:      held by " + l.describe());
+            if (l.dead()) {
+                out.println("           left by a runner that died: the next update, rollback or tag clears it itself");
+            }
             if (l.heldSeconds() > staleLockMinutes * 60L) {
-                out.println("WARNING: Liquibase's lock has been held for more than " + staleLockMinutes
-                        + " minutes; if no update is running, clear it with 'opsmv release-locks'");
+                out.println("WARNING: Liquibase's lock has been held for more than " + staleLockMinutes + " minutes; "
+                        + (l.dead() ? "its runner has died (the next update clears it)"
+                        : l.runnerPid() != null ? "its opsmv runner's session is still alive (pid " + l.runnerPid() + ")"
+                        : "if no update is running, clear it with 'opsmv release-locks'"));
                 return ExitCode.PROBLEM;
             }
         }

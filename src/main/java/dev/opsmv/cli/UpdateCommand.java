@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 
 import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
+import dev.opsmv.migrate.ChangelogLock;
 import dev.opsmv.migrate.Deployment;
 import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Preflight;
@@ -60,11 +61,8 @@ final class UpdateCommand implements Callable<Integer> {
                 }
             }
             History history = new History(c);
-            var lock = history.lock();
-            if (lock.isPresent()) {
-                throw new CommandFailure(ExitCode.BUSY, "Liquibase's lock is held by " + lock.get().lockedBy() + " since " + lock.get().grantedAt()
-                        + " (" + lock.get().heldSeconds() + " s): another update is running; if none is, run 'opsmv release-locks'");
-            }
+            // before the pre-flight: a lock left by a dead runner is cleared (one line on stderr), any other holder stops here (exit 5)
+            ChangelogLock.bundle(c).requireFree(command.commandLine().getErr()::println);
 
             Preflight.Report report = new Preflight(c, source.value(), deployment.migrator()).run();
             String table = Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)";

@@ -38,7 +38,8 @@ public final class Deployment {
     /** Applies every pending changeset ({@code toTag} null) or those up to the changeset that sets {@code toTag}. */
     public void update(String toTag) throws Exception {
         int pid = BlockerWatch.backendPid(connection);
-        try (BlockerWatch watch = BlockerWatch.start(spec, pid)) {
+        try (BlockerWatch watch = BlockerWatch.start(spec, pid);
+             Interruption interruption = Interruption.guard(spec, connection, "update")) {
             try {
                 if (toTag == null) {
                     migrator().update();

@@ -352,6 +352,9 @@ public final class Migrator {
             // Resetting only this database's entries did not help, so each command starts and ends
             // with empty factories (the runner runs one Liquibase command at a time).
             forgetCachedServices(database);
+            // Our lock service (OwnedLockService) for our commands only: registered after the reset,
+            // never through META-INF/services, so a stock CLI on this classpath keeps Liquibase's.
+            LockServiceFactory.getInstance().register(new OwnedLockService());
             try {
                 return work.run(database);
             } finally {

@@ -36,7 +36,7 @@ public final class AbandonedRuns {
               AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
                               WHERE a.pid = l.backend_pid
                                 AND (a.backend_start IS NULL OR a.backend_start <= l.refresh_started_at))
-              AND (? OR pg_try_advisory_xact_lock(hashtext('opsmv.refresh'), hashtext(quote_ident(l.schema_name) || '.' || quote_ident(l.mv_name))))
+              AND (? OR (SELECT pg_try_advisory_xact_lock(k.class_key, k.object_key) FROM ops.opsmv_refresh_lock_key(l.schema_name, l.mv_name) k))
             RETURNING l.refresh_id, quote_ident(l.schema_name) || '.' || quote_ident(l.mv_name), l.backend_pid, l.refresh_started_at
             """;
 

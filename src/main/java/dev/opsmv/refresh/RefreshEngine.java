@@ -103,6 +103,10 @@ public final class RefreshEngine {
             this.work = work;
             this.log = new RefreshLog(logConn, runId, hostName(), APPLICATION_NAME);
             this.workPid = intValue(work, "SELECT pg_backend_pid()");
+            if (intValue(work, "SELECT (to_regprocedure('ops.opsmv_log_running(uuid,text,text,text,text,integer,text,text)') IS NULL)::int") == 1) {
+                throw new IllegalStateException("the refresh protocol's functions (bundle release v1.3) are missing from this database: "
+                        + "run 'opsmv update' first");
+            }
             this.functionAvailable = intValue(work, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
             // PostgreSQL 14+: if this runner dies, its backend notices within seconds and cancels the
             // refresh instead of running it to the end (and holding the MV's lock) for nothing.
@@ -198,8 +202,15 @@ public final class RefreshEngine {
                 work.commit();
                 record(new Outcome(mv, "OK", m.method(), m.fallbackReason(), rows, (System.nanoTime() - t0) / 1_000_000, null));
             } catch (SQLException e) {
-                safeRollback();
                 String msg = message(e);
+                try {
+                    safeRollback();
+                } catch (SQLException sessionGone) {
+                    // The work session ended (restart, pg_terminate_backend): its transaction is gone with it.
+                    // The row must not stay RUNNING as if the refresh went on; the run cannot go on without a session.
+                    log.error(id, msg);
+                    throw e;
+                }
                 log.error(id, msg);
                 record(new Outcome(mv, "ERROR", m.method(), m.fallbackReason(), null, (System.nanoTime() - t0) / 1_000_000, msg));
                 blocked.put(mv, "failed");

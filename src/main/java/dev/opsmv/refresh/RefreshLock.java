@@ -6,18 +6,17 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 
 /**
- * The advisory lock that keeps one refresh of an MV at a time. Two-key form: the first key is the
- * namespace {@code hashtext('opsmv.refresh')} so the keys never collide with other applications'
- * single-bigint advisory locks; the second is {@code hashtext('schema.mv')} (names quote_ident'ed,
- * as {@link MvGraph} spells them). The SQL function ops.opsmv_refresh of the optional refresher
- * changelog takes the same key, so the runner and pg_cron exclude each other; {@link Reindexer} takes it
- * too, so a refresh and a reindex of one MV never run at the same time.
+ * The advisory lock that keeps one refresh of an MV at a time. Its key is defined once, in SQL:
+ * ops.opsmv_refresh_lock_key (release v1.3: the namespace {@code hashtext('opsmv.refresh')}, then
+ * {@code hashtext('schema.mv')} with quote_ident'ed names), which the runner, {@link Reindexer},
+ * {@link AbandonedRuns} and the refresher changelog's ops.opsmv_refresh (pg_cron) all call, so they
+ * exclude each other.
  */
 public final class RefreshLock {
-    /** SQL for the two int keys; the one parameter is the MV name as MvGraph spells it. */
-    public static final String KEYS = "hashtext('opsmv.refresh'), hashtext(?)";
-    public static final String TRY_LOCK = "SELECT pg_try_advisory_lock(" + KEYS + ")::int";
-    public static final String UNLOCK = "SELECT pg_advisory_unlock(" + KEYS + ")";
+    /** SQL for the two int keys of the MV named by the one parameter (a name regclass accepts). */
+    private static final String KEY = "FROM ops.opsmv_refresh_lock_key(?::regclass) k";
+    public static final String TRY_LOCK = "SELECT pg_try_advisory_lock(k.class_key, k.object_key)::int " + KEY;
+    public static final String UNLOCK = "SELECT pg_advisory_unlock(k.class_key, k.object_key) " + KEY;
     /**
      * The pid and application_name of the session holding the lock of an MV, if any (pg_locks shows
      * two-key advisory locks with objsubid = 2). The application says whether a refresh
@@ -28,7 +27,7 @@ public final class RefreshLock {
             LEFT JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
               AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND l.classid = hashtext('opsmv.refresh')::oid AND l.objid = hashtext(?)::oid
+              AND (l.classid, l.objid) = (SELECT k.class_key::oid, k.object_key::oid FROM ops.opsmv_refresh_lock_key(?::regclass) k)
             LIMIT 1
             """;
 

@@ -8,13 +8,14 @@ import java.sql.Types;
 import java.util.UUID;
 
 /**
- * Writes ops.mv_refresh_log. The RUNNING row goes through its own autocommit connection so that
- * everyone sees it before the refresh starts; OK is written inside the refresh's transaction (the
- * row and the new data commit together); ERROR/SKIPPED/BUSY go through the autocommit connection
- * (the refresh transaction has rolled back or never started).
+ * Writes ops.mv_refresh_log through the log-row functions of release v1.3 (ops.opsmv_log_running,
+ * _final, _ok, _failed), which the pg_cron procedure calls too: one lifecycle for both paths. The
+ * RUNNING row goes through its own autocommit connection so that everyone sees it before the refresh
+ * starts; OK is written inside the refresh's transaction (the row and the new data commit together);
+ * ERROR/SKIPPED/BUSY go through the autocommit connection (the refresh transaction has rolled back or
+ * never started).
  */
 final class RefreshLog {
-    private static final String DURATION = "(extract(epoch FROM clock_timestamp() - refresh_started_at) * 1000)::bigint";
     private final Connection autocommit;
     private final UUID runId;
     private final String clientHost;
@@ -29,12 +30,39 @@ final class RefreshLog {
 
     /** Inserts and commits the RUNNING row; returns its refresh_id. */
     long running(String mv, RefreshMethod m, int backendPid) throws SQLException {
-        return insert(mv, "RUNNING", m.method(), m.fallbackReason(), null, backendPid, false);
+        String[] parts = split(mv);
+        try (PreparedStatement ps = autocommit.prepareStatement("SELECT ops.opsmv_log_running(?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setObject(1, runId);
+            ps.setString(2, parts[0]);
+            ps.setString(3, parts[1]);
+            ps.setString(4, m.method());
+            ps.setString(5, m.fallbackReason());
+            ps.setInt(6, backendPid);
+            ps.setString(7, clientHost);
+            ps.setString(8, applicationName);
+            return id(ps);
+        }
     }
 
     /** A row that is final at once: SKIPPED, BUSY, or an ERROR that never started (refused). */
     long finalRow(String mv, String status, String method, String message, Integer backendPid) throws SQLException {
-        return insert(mv, status, method, null, message, backendPid, true);
+        String[] parts = split(mv);
+        try (PreparedStatement ps = autocommit.prepareStatement("SELECT ops.opsmv_log_final(?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            ps.setObject(1, runId);
+            ps.setString(2, parts[0]);
+            ps.setString(3, parts[1]);
+            ps.setString(4, status);
+            ps.setString(5, method);
+            ps.setString(6, message);
+            if (backendPid == null) {
+                ps.setNull(7, Types.INTEGER);
+            } else {
+                ps.setInt(7, backendPid);
+            }
+            ps.setString(8, clientHost);
+            ps.setString(9, applicationName);
+            return id(ps);
+        }
     }
 
     /** OK, on the refreshing connection inside its transaction. */
@@ -44,15 +72,11 @@ final class RefreshLog {
 
     /** OK with a note in fallback_reason (a swap's lock time), or the RUNNING row's reason kept when null. */
     static void ok(Connection tx, long refreshId, long rows, String note) throws SQLException {
-        try (PreparedStatement ps = tx.prepareStatement("UPDATE ops.mv_refresh_log SET status = 'OK', refresh_finished_at = clock_timestamp(), "
-                + "duration_ms = " + DURATION + ", rows_after_refresh = ?, fallback_reason = coalesce(?, fallback_reason) "
-                + "WHERE refresh_id = ? AND status = 'RUNNING'")) {
-            ps.setLong(1, rows);
-            ps.setString(2, note);
-            ps.setLong(3, refreshId);
-            if (ps.executeUpdate() != 1) {
-                throw new SQLException("log row " + refreshId + " is no longer RUNNING (was it marked ABANDONED by someone else?)");
-            }
+        try (PreparedStatement ps = tx.prepareStatement("SELECT ops.opsmv_log_ok(?, ?, ?)")) {
+            ps.setLong(1, refreshId);
+            ps.setLong(2, rows);
+            ps.setString(3, note);
+            ps.executeQuery().close();
         }
     }
 
@@ -66,43 +90,17 @@ final class RefreshLog {
     }
 
     void error(long refreshId, String message) throws SQLException {
-        try (PreparedStatement ps = autocommit.prepareStatement("UPDATE ops.mv_refresh_log SET status = 'ERROR', refresh_finished_at = clock_timestamp(), "
-                + "duration_ms = " + DURATION + ", error_message = ? WHERE refresh_id = ?")) {
-            ps.setString(1, message);
-            ps.setLong(2, refreshId);
-            ps.executeUpdate();
+        try (PreparedStatement ps = autocommit.prepareStatement("SELECT ops.opsmv_log_failed(?, ?, 'ERROR')")) {
+            ps.setLong(1, refreshId);
+            ps.setString(2, message);
+            ps.executeQuery().close();
         }
     }
 
-    private long insert(String mv, String status, String method, String fallback, String message, Integer pid, boolean finished)
-            throws SQLException {
-        String[] parts = split(mv);
-        try (PreparedStatement ps = autocommit.prepareStatement("""
-                INSERT INTO ops.mv_refresh_log (run_id, schema_name, mv_name, status, method, fallback_reason, error_message,
-                                                backend_pid, client_host, application_name, refresh_finished_at, duration_ms)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN clock_timestamp() END, CASE WHEN ? THEN 0 END)
-                RETURNING refresh_id
-                """)) {
-            ps.setObject(1, runId);
-            ps.setString(2, parts[0]);
-            ps.setString(3, parts[1]);
-            ps.setString(4, status);
-            ps.setString(5, method);
-            ps.setString(6, fallback);
-            ps.setString(7, message);
-            if (pid == null) {
-                ps.setNull(8, Types.INTEGER);
-            } else {
-                ps.setInt(8, pid);
-            }
-            ps.setString(9, clientHost);
-            ps.setString(10, applicationName);
-            ps.setBoolean(11, finished);
-            ps.setBoolean(12, finished);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
+    private static long id(PreparedStatement ps) throws SQLException {
+        try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

@@ -10,9 +10,8 @@ import dev.opsmv.swap.SideBySideSwap;
 
 /**
  * How one MV will be refreshed and why, decided from the catalog before the refresh — never by
- * trying one method and retrying another on error. PostgreSQL refreshes concurrently only a
- * populated MV with a unique, valid, immediate btree index on plain columns without WHERE
- * (matview.c, is_usable_unique_index). A swap ({@link SideBySideSwap}) needs an MV that nothing
+ * trying one method and retrying another on error. Whether PostgreSQL can refresh it concurrently
+ * is ops.opsmv_concurrently's answer (the one definition, shared with the pg_cron procedure). A swap ({@link SideBySideSwap}) needs an MV that nothing
  * else reads and that the runner owns.
  *
  * <p>{@code auto}'s rule (figures: docs/BENCHMARKS.md, sections 2 and 6):
@@ -50,19 +49,15 @@ public record RefreshMethod(String method, String fallbackReason, String refusal
     public static RefreshMethod decide(Connection c, String mv, RefreshMode mode) throws SQLException {
         boolean populated;
         String index;
+        String cannot; // the CONCURRENTLY rule, written once in SQL (ops.opsmv_concurrently)
         String schema;
         String name;
         long bytes;
         try (PreparedStatement ps = c.prepareStatement("""
-                SELECT c.relispopulated,
-                       (SELECT min(ic.relname)
-                        FROM pg_index i
-                        JOIN pg_class ic ON ic.oid = i.indexrelid
-                        JOIN pg_am am ON am.oid = ic.relam
-                        WHERE i.indrelid = c.oid AND i.indisunique AND i.indisvalid AND i.indimmediate
-                          AND i.indpred IS NULL AND i.indexprs IS NULL AND am.amname = 'btree') AS usable_index,
+                SELECT c.relispopulated, k.usable_index, k.refusal,
                        n.nspname, c.relname, c.relpages::bigint * current_setting('block_size')::bigint
                 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                CROSS JOIN LATERAL ops.opsmv_concurrently(c.oid) k
                 WHERE c.oid = ?::regclass AND c.relkind = 'm'
                 """)) {
             ps.setString(1, mv);
@@ -72,12 +67,12 @@ public record RefreshMethod(String method, String fallbackReason, String refusal
                 }
                 populated = rs.getBoolean(1);
                 index = rs.getString(2);
-                schema = rs.getString(3);
-                name = rs.getString(4);
-                bytes = rs.getLong(5);
+                cannot = rs.getString(3);
+                schema = rs.getString(4);
+                name = rs.getString(5);
+                bytes = rs.getLong(6);
             }
         }
-        String cannot = !populated ? NOT_POPULATED : index == null ? NO_UNIQUE_INDEX : null;
         return switch (mode) {
             case PLAIN -> new RefreshMethod(PLAIN, null, null, "--method plain");
             case CONCURRENTLY -> cannot == null
@@ -93,7 +88,7 @@ public record RefreshMethod(String method, String fallbackReason, String refusal
             }
             case AUTO -> {
                 if (!populated) {
-                    yield new RefreshMethod(PLAIN, NOT_POPULATED, null, "fallback: " + NOT_POPULATED);
+                    yield new RefreshMethod(PLAIN, cannot, null, "fallback: " + cannot);
                 }
                 List<String> obstacles = SideBySideSwap.obstacles(c, schema, name);
                 if (obstacles.isEmpty() && (index == null || bytes >= SWAP_MIN_BYTES)) {

@@ -33,9 +33,9 @@ class MigratorSameConnectionTest {
         List<String> catalog = Catalog.snapshot(db);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Connection c = db.open()) {
-            assertEquals(5, Migrator.bundle(c, null).pendingChangeSets().size(), "v1.1 (view, MV, tag) and v1.2 (log method, tag)");
+            assertEquals(7, Migrator.bundle(c, null).pendingChangeSets().size(), "v1.1 (view, MV, tag), v1.2 (log method, tag) and v1.3 (refresh protocol, tag)");
             Migrator.bundle(c, null).updateSql(out);
-            assertEquals(5, Migrator.bundle(c, null).pendingChangeSets().size(), "update-sql recorded nothing");
+            assertEquals(7, Migrator.bundle(c, null).pendingChangeSets().size(), "update-sql recorded nothing");
         }
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("INSERT INTO public.databasechangelog"), "the history rows went to the output");
         assertEquals(history, Catalog.history(db));
@@ -56,6 +56,6 @@ class MigratorSameConnectionTest {
         }
         assertEquals(history, Catalog.history(db));
         assertEquals(catalog, Catalog.snapshot(db));
-        assertEquals(36, Sql.count(db, "SELECT count(*) FROM databasechangelog"));
+        assertEquals(38, Sql.count(db, "SELECT count(*) FROM databasechangelog"));
     }
 }

@@ -71,7 +71,7 @@ class RefresherRoleTest {
         }
 
         try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).rollbackCount(4);
+            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).rollbackCount(6);
         }
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_proc WHERE proname IN ('opsmv_refresh', 'opsmv_refresh_scheduled')"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'opsmv_refresher'"));
