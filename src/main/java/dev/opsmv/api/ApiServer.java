@@ -108,6 +108,8 @@ public final class ApiServer implements AutoCloseable {
         props.setProperty("options", given == null || given.isBlank() ? settings : given + " " + settings);
         // pgjdbc's default (5) sends the first four executions of each statement unnamed, parsed every time
         props.setProperty("prepareThreshold", "1");
+        // application_name in the startup packet, not a SET after connecting (pgjdbc's default for unknown servers)
+        props.setProperty("assumeMinServerVersion", "10");
         hc.setDataSourceProperties(props);
         hc.setMaximumPoolSize(config.poolSize());
         hc.setMinimumIdle(Math.min(2, config.poolSize()));

@@ -47,6 +47,7 @@ public final class DriverMatrixService {
     private static final String MV_NAME = "mv_payments_driver_matrix_cabinet";
     /** Columns before the relation's own: the MV's last OK refresh, then 1 when the row is a real row. */
     private static final int LEADING = 2;
+    private static final java.util.regex.Pattern WITH_OFFSET = java.util.regex.Pattern.compile("\\d[+-]\\d\\d(:\\d\\d){0,2}$");
 
     private final DataSource pool;
     private final ApiConfig config;
@@ -177,17 +178,16 @@ public final class DriverMatrixService {
                         int columns = md.getColumnCount();
                         String[] names = new String[columns + 1];
                         int[] types = new int[columns + 1];
-                        boolean[] tz = new boolean[columns + 1];
+                        // not getColumnTypeName: pgjdbc answers it with a catalog query (isAutoIncrement)
                         for (int i = LEADING + 1; i <= columns; i++) {
                             names[i] = md.getColumnLabel(i);
                             types[i] = md.getColumnType(i);
-                            tz[i] = "timestamptz".equals(md.getColumnTypeName(i));
                         }
                         while (rs.next()) {
                             g.writeStartObject();
                             for (int i = LEADING + 1; i <= columns; i++) {
                                 g.writeFieldName(names[i]);
-                                value(g, types[i], tz[i], rs, i);
+                                value(g, types[i], rs, i);
                             }
                             g.writeEndObject();
                         }
@@ -203,7 +203,7 @@ public final class DriverMatrixService {
     }
 
     /** SQL value → JSON: numeric stays an exact number, dates ISO, timestamptz ISO in UTC. */
-    private static void value(JsonGenerator g, int type, boolean timestamptz, ResultSet rs, int i) throws SQLException, IOException {
+    private static void value(JsonGenerator g, int type, ResultSet rs, int i) throws SQLException, IOException {
         switch (type) {
             case Types.NUMERIC, Types.DECIMAL -> {
                 java.math.BigDecimal v = rs.getBigDecimal(i);
@@ -226,11 +226,14 @@ public final class DriverMatrixService {
                 g.writeString(d == null ? null : d.toLocalDate().toString());
             }
             case Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE -> {
-                if (timestamptz) {
+                // pgjdbc reports timestamptz as TIMESTAMP too; its text form is the one that carries an offset
+                String text = rs.getString(i);
+                if (text == null) {
+                    g.writeNull();
+                } else if (WITH_OFFSET.matcher(text).find()) {
                     g.writeString(HealthJson.time(rs.getObject(i, OffsetDateTime.class)));
                 } else {
-                    java.sql.Timestamp t = rs.getTimestamp(i);
-                    g.writeString(t == null ? null : t.toLocalDateTime().toString());
+                    g.writeString(rs.getTimestamp(i).toLocalDateTime().toString());
                 }
             }
             default -> g.writeString(rs.getString(i));

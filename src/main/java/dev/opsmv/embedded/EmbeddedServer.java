@@ -35,6 +35,11 @@ public final class EmbeddedServer implements AutoCloseable {
 
     /** Starts a server; {@code version} is null/blank for the default binaries, or a major ("17") or full version ("17.6.0"). */
     public static EmbeddedServer start(String version, Path dataDirectory) throws IOException {
+        return start(version, dataDirectory, java.util.Map.of());
+    }
+
+    /** The same with extra server settings (e.g. shared_preload_libraries), applied after the defaults. */
+    public static EmbeddedServer start(String version, Path dataDirectory, java.util.Map<String, String> settings) throws IOException {
         EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
                 // Throw-away clusters: durability buys nothing and costs the suite minutes.
                 .setServerConfig("fsync", "off")
@@ -44,6 +49,7 @@ public final class EmbeddedServer implements AutoCloseable {
                 .setServerConfig("shared_buffers", "256MB")
                 .setServerConfig("max_wal_size", "4GB")
                 .setPGStartupWait(java.time.Duration.ofSeconds(60));
+        settings.forEach(builder::setServerConfig);
         if (dataDirectory != null) {
             builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
         }
