@@ -93,7 +93,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * The pool of `serve` (and of the benchmark's JDBC floor, so both measure the same connections): autocommit,
+     * The pool of `serve`, built here only (the benchmark's JDBC floor copies its JDBC settings): autocommit,
      * read-only, statement_timeout, lock_timeout and application_name set once per connection in the startup
      * packet, statements prepared server-side from their first execution.
      */
