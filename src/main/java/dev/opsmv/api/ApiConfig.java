@@ -5,13 +5,15 @@ package dev.opsmv.api;
  *
  * @param bind                address to listen on (127.0.0.1 by default: put a reverse proxy in front to expose it)
  * @param port                0 picks a free port (tests, demo)
- * @param statementTimeoutMs  per-request bound on every statement (SET LOCAL statement_timeout)
+ * @param statementTimeoutMs  per-request bound on every statement (set once per pooled connection)
  * @param lockTimeoutMs       how long a request waits for a lock on the MV (a plain REFRESH holds ACCESS
  *                            EXCLUSIVE) before it falls back to the plain view
  * @param poolSize            HikariCP maximum pool size
  * @param connectionTimeoutMs how long a request waits for a pooled connection (database down → 503 after this)
+ * @param accessLog           one line per request on stdout (method, path, status, source, ms), written asynchronously
  */
-public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockTimeoutMs, int poolSize, int connectionTimeoutMs) {
+public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockTimeoutMs, int poolSize, int connectionTimeoutMs,
+                        boolean accessLog) {
     public static final int DEFAULT_PORT = 8000;
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_STATEMENT_TIMEOUT_MS = 5000;
@@ -31,16 +33,28 @@ public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockT
         }
     }
 
+    public ApiConfig(String bind, int port, int statementTimeoutMs, int lockTimeoutMs, int poolSize, int connectionTimeoutMs) {
+        this(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, connectionTimeoutMs, false);
+    }
+
     public static ApiConfig defaults() {
         return new ApiConfig(DEFAULT_BIND, DEFAULT_PORT, DEFAULT_STATEMENT_TIMEOUT_MS, DEFAULT_LOCK_TIMEOUT_MS,
                 DEFAULT_POOL_SIZE, DEFAULT_CONNECTION_TIMEOUT_MS);
     }
 
     public ApiConfig withPort(int p) {
-        return new ApiConfig(bind, p, statementTimeoutMs, lockTimeoutMs, poolSize, connectionTimeoutMs);
+        return new ApiConfig(bind, p, statementTimeoutMs, lockTimeoutMs, poolSize, connectionTimeoutMs, accessLog);
     }
 
     public ApiConfig withConnectionTimeoutMs(int ms) {
-        return new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, ms);
+        return new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, ms, accessLog);
+    }
+
+    public ApiConfig withPoolSize(int size) {
+        return new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, size, connectionTimeoutMs, accessLog);
+    }
+
+    public ApiConfig withAccessLog(boolean on) {
+        return new ApiConfig(bind, port, statementTimeoutMs, lockTimeoutMs, poolSize, connectionTimeoutMs, on);
     }
 }

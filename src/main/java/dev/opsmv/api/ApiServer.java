@@ -8,16 +8,18 @@ import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLTransientConnectionException;
-import java.sql.Statement;
+import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -37,6 +39,7 @@ import dev.opsmv.health.HealthMetrics;
 import dev.opsmv.health.HealthReport;
 import dev.opsmv.health.Level;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
@@ -45,7 +48,10 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  * <ul>
  *   <li>GET /api/v1/ops/payments/driver-matrix — {@link DriverMatrixService}</li>
  *   <li>GET /health — the health document; 200 when OK or WARN, 503 when CRIT or unknown</li>
- *   <li>GET /metrics — MV health gauges plus request counts and latency by source</li>
+ *   <li>GET /livez — 200 while the process answers (nothing else is checked)</li>
+ *   <li>GET /readyz — 200 when the pool can run the driver-matrix query (on the MV or its fallback), 503
+ *       otherwise and while shutting down; MV freshness is /health's business, not a reason to restart</li>
+ *   <li>GET /metrics — MV health gauges, request counts and latency by source, opsmv_build_info</li>
  * </ul>
  * Every answer is JSON (or Prometheus text); errors are {"error": …} with 400, 404, 405, 503 or 500,
  * never a stack trace. Startable in-process on port 0 ({@link #start()} returns the bound port).
@@ -62,6 +68,10 @@ public final class ApiServer implements AutoCloseable {
     private final Histogram latency;
     private HikariDataSource pool;
     private DriverMatrixService driverMatrix;
+    private final AccessLog accessLog;
+    /** Requests handed to the executor and not finished yet: what a graceful shutdown waits for. */
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private volatile boolean draining;
     private HttpServer http;
     private ExecutorService executor;
 
@@ -75,6 +85,40 @@ public final class ApiServer implements AutoCloseable {
                 .help("HTTP request latency by endpoint and data source")
                 .labelNames("endpoint", "source").classicOnly()
                 .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10).register(registry);
+        BuildInfo build = BuildInfo.current();
+        Gauge.builder().name("opsmv_build_info").help("Always 1; the labels say which opsmv, Liquibase and Java serve")
+                .labelNames("version", "liquibase", "java").register(registry)
+                .labelValues(build.version(), build.liquibaseVersion(), build.javaVersion()).set(1);
+        this.accessLog = config.accessLog() ? AccessLog.start(System.out) : null;
+    }
+
+    /**
+     * The pool of `serve`, built here only (the benchmark's JDBC floor copies its JDBC settings): autocommit,
+     * read-only, statement_timeout, lock_timeout and application_name set once per connection in the startup
+     * packet, statements prepared server-side from their first execution.
+     */
+    public static HikariDataSource dataSource(ConnectionSpec spec, ApiConfig config, String poolName) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName(poolName);
+        hc.setJdbcUrl(spec.jdbcUrl());
+        Properties props = spec.properties("opsmv-serve");
+        String settings = "-c default_transaction_read_only=on -c statement_timeout=" + config.statementTimeoutMs()
+                + " -c lock_timeout=" + config.lockTimeoutMs();
+        String given = props.getProperty("options");
+        props.setProperty("options", given == null || given.isBlank() ? settings : given + " " + settings);
+        // pgjdbc's default (5) sends the first four executions of each statement unnamed, parsed every time
+        props.setProperty("prepareThreshold", "1");
+        // application_name in the startup packet, not a SET after connecting (pgjdbc's default for unknown servers)
+        props.setProperty("assumeMinServerVersion", "10");
+        hc.setDataSourceProperties(props);
+        hc.setMaximumPoolSize(config.poolSize());
+        hc.setMinimumIdle(Math.min(2, config.poolSize()));
+        hc.setReadOnly(true);
+        hc.setAutoCommit(true);
+        hc.setConnectionTimeout(config.connectionTimeoutMs());
+        // -1: do not fail at start when the database is down; requests answer 503 until it is back.
+        hc.setInitializationFailTimeout(-1);
+        return new HikariDataSource(hc);
     }
 
     /** Opens the pool (lazily: the server starts even when the database is down) and listens; returns the port. */
@@ -82,18 +126,7 @@ public final class ApiServer implements AutoCloseable {
         if (http != null) {
             return http.getAddress().getPort();
         }
-        HikariConfig hc = new HikariConfig();
-        hc.setPoolName("opsmv-serve");
-        hc.setJdbcUrl(spec.jdbcUrl());
-        hc.setDataSourceProperties(spec.properties("opsmv-serve"));
-        hc.setMaximumPoolSize(config.poolSize());
-        hc.setMinimumIdle(Math.min(2, config.poolSize()));
-        hc.setReadOnly(true);
-        hc.setAutoCommit(false);
-        hc.setConnectionTimeout(config.connectionTimeoutMs());
-        // -1: do not fail at start when the database is down; requests answer 503 until it is back.
-        hc.setInitializationFailTimeout(-1);
-        pool = new HikariDataSource(hc);
+        pool = dataSource(spec, config, "opsmv-serve");
         driverMatrix = new DriverMatrixService(pool, config);
 
         // Without TCP_NODELAY the JDK server writes headers and body in two segments and the second
@@ -105,12 +138,65 @@ public final class ApiServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        http.setExecutor(executor);
+        ExecutorService workers = executor;
+        // counted from the hand-over, so that a request queued behind busy workers is in flight too
+        http.setExecutor(task -> {
+            inFlight.incrementAndGet();
+            try {
+                workers.execute(() -> {
+                    try {
+                        task.run();
+                    } finally {
+                        inFlight.decrementAndGet();
+                    }
+                });
+            } catch (RuntimeException e) {
+                inFlight.decrementAndGet();
+                throw e;
+            }
+        });
         http.createContext("/", this::handle);
         http.start();
         int port = http.getAddress().getPort();
-        LOG.info("serving on http://{}:{} (database {})", config.bind(), port, spec.describe());
+        LOG.info("serving on http://{}:{} (database {}; pool {}, statement timeout {} ms, lock timeout {} ms, access log {})",
+                config.bind(), port, spec.describe(), config.poolSize(), config.statementTimeoutMs(), config.lockTimeoutMs(),
+                config.accessLog() ? "on" : "off");
         return port;
+    }
+
+    /**
+     * Graceful stop (SIGTERM): closes the listener at once (new connections are refused), answers what is in
+     * flight (with Connection: close, and /readyz 503), waits for it at most {@code grace}, then closes the
+     * pool. Returns the number of requests still unfinished when the grace ran out (0: all answered).
+     */
+    public int shutdown(Duration grace) {
+        HttpServer server;
+        synchronized (this) {
+            server = http;
+            http = null; // stopped by the thread below, not again by close()
+            draining = true;
+        }
+        if (server == null) {
+            return 0;
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        // HttpServer.stop closes the listener first, then waits (JDK 17: up to its whole delay even when idle,
+        // JDK-8304065), so it runs aside and the wait below decides when to go on.
+        Thread stopper = new Thread(() -> server.stop((int) Math.max(1, (grace.toMillis() + 999) / 1000)), "opsmv-serve-stop");
+        stopper.setDaemon(true);
+        stopper.start();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = inFlight.get();
+        LOG.info("shutdown: {}", left == 0 ? "every request in flight answered" : left + " request(s) still unfinished after the grace of " + grace.toMillis() + " ms");
+        close();
+        return left;
     }
 
     public int port() {
@@ -136,6 +222,9 @@ public final class ApiServer implements AutoCloseable {
             pool.close();
             pool = null;
         }
+        if (accessLog != null) {
+            accessLog.close();
+        }
     }
 
     private void handle(HttpExchange ex) {
@@ -145,17 +234,23 @@ public final class ApiServer implements AutoCloseable {
             case DRIVER_MATRIX_PATH -> "driver_matrix";
             case "/health" -> "health";
             case "/metrics" -> "metrics";
+            case "/livez" -> "livez";
+            case "/readyz" -> "readyz";
             default -> "unknown";
         };
         String source = "none";
         int code;
         try {
             if ("unknown".equals(endpoint)) {
-                code = json(ex, 404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health or /metrics", null));
+                code = json(ex, 404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz or /metrics", null));
             } else if (!"GET".equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().set("Allow", "GET");
                 code = json(ex, 405, error("method " + ex.getRequestMethod() + " not allowed; use GET", null));
             } else {
+                if (draining) {
+                    // a keep-alive client learns that this connection ends with the answer
+                    ex.getResponseHeaders().set("Connection", "close");
+                }
                 switch (endpoint) {
                     case "driver_matrix" -> {
                         DriverMatrixService.Result r = driverMatrixRequest(ex);
@@ -163,6 +258,8 @@ public final class ApiServer implements AutoCloseable {
                         code = ex.getResponseCode();
                     }
                     case "health" -> code = health(ex);
+                    case "livez" -> code = json(ex, 200, status("live"));
+                    case "readyz" -> code = ready(ex);
                     default -> code = metrics(ex);
                 }
             }
@@ -173,8 +270,37 @@ public final class ApiServer implements AutoCloseable {
         } finally {
             ex.close();
         }
+        double seconds = (System.nanoTime() - t0) / 1e9;
         requests.labelValues(endpoint, source, Integer.toString(code)).inc();
-        latency.labelValues(endpoint, source).observe((System.nanoTime() - t0) / 1e9);
+        latency.labelValues(endpoint, source).observe(seconds);
+        if (accessLog != null) {
+            accessLog.log(ex.getRequestMethod(), path, code, source, seconds * 1000);
+        }
+    }
+
+    /** Ready when the driver-matrix query runs (on the MV or its fallback), not while shutting down. */
+    private int ready(HttpExchange ex) throws IOException {
+        if (draining) {
+            return json(ex, 503, error("shutting down", null));
+        }
+        try {
+            DriverMatrixQuery probe = DriverMatrixQuery.parse(Map.of("limit", List.of("1")), LocalDate.now(ZoneOffset.UTC));
+            DriverMatrixService.Result r = driverMatrix.query(probe);
+            ObjectNode body = status("ready");
+            body.put("source", r.source());
+            body.put("fallback_reason", r.fallbackReason());
+            return json(ex, 200, body);
+        } catch (SQLException e) {
+            String msg = unavailable(e);
+            LOG.warn("readyz: 503: {}", msg);
+            return json(ex, 503, error(msg, null));
+        }
+    }
+
+    private static ObjectNode status(String status) {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("status", status);
+        return o;
     }
 
     private DriverMatrixService.Result driverMatrixRequest(HttpExchange ex) throws IOException {
@@ -188,7 +314,7 @@ public final class ApiServer implements AutoCloseable {
         try {
             DriverMatrixService.Result r = driverMatrix.query(q);
             ex.getResponseHeaders().set(SOURCE_HEADER, r.source());
-            json(ex, 200, r.body());
+            send(ex, 200, r.body());
             return r;
         } catch (SQLException e) {
             databaseError(ex, e, "driver-matrix");
@@ -198,13 +324,7 @@ public final class ApiServer implements AutoCloseable {
 
     private int health(HttpExchange ex) throws IOException {
         try (Connection c = pool.getConnection()) {
-            HealthReport report;
-            try {
-                bound(c);
-                report = HealthCheck.run(c);
-            } finally {
-                rollbackQuietly(c);
-            }
+            HealthReport report = HealthCheck.run(c);
             Level overall = report.overall();
             return json(ex, overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
         } catch (SQLException e) {
@@ -216,12 +336,7 @@ public final class ApiServer implements AutoCloseable {
     private int metrics(HttpExchange ex) throws IOException {
         PrometheusRegistry health;
         try (Connection c = pool.getConnection()) {
-            try {
-                bound(c);
-                health = HealthMetrics.registry(HealthCheck.run(c));
-            } finally {
-                rollbackQuietly(c);
-            }
+            health = HealthMetrics.registry(HealthCheck.run(c));
         } catch (SQLException e) {
             LOG.warn("metrics: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
             health = HealthMetrics.unknown();
@@ -233,21 +348,6 @@ public final class ApiServer implements AutoCloseable {
             out.write(body);
         }
         return 200;
-    }
-
-    private static void rollbackQuietly(Connection c) {
-        try {
-            c.rollback();
-        } catch (SQLException ignored) {
-            // the connection died with the statement; HikariCP evicts it, the statement's error is what we report
-        }
-    }
-
-    private void bound(Connection c) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute("SET LOCAL statement_timeout = " + config.statementTimeoutMs());
-            st.execute("SET LOCAL lock_timeout = " + config.lockTimeoutMs());
-        }
     }
 
     /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
@@ -293,7 +393,10 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static int json(HttpExchange ex, int code, ObjectNode body) throws IOException {
-        byte[] bytes = HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8);
+        return send(ex, code, HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static int send(HttpExchange ex, int code, byte[] bytes) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
         ex.sendResponseHeaders(code, bytes.length);
         try (OutputStream out = ex.getResponseBody()) {

@@ -1,5 +1,8 @@
 package dev.opsmv.api;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -8,50 +11,67 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.OffsetDateTime;
+import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 
 import javax.sql.DataSource;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
 
 import dev.opsmv.db.Replication;
 import dev.opsmv.health.HealthJson;
 
 /**
- * Serves the driver matrix from the MV when it exists and is populated, else from the plain view.
+ * Serves the driver matrix from the MV, or from the plain view when the MV cannot answer.
  *
- * <p>The MV's state is read from pg_class on every request (one catalog lookup, no lock on the MV),
- * so dropping, emptying or refreshing the MV takes effect on the next request without a restart.
- * A plain REFRESH holds ACCESS EXCLUSIVE on the MV: the MV query runs with a short lock_timeout and,
- * when it cannot get its lock (55P03), the request falls back to the plain view. The same fallback
- * covers an MV dropped or emptied between the lookup and the query (42P01, 55000).
+ * <p>One statement per request, in autocommit, on a connection whose read-only mode and timeouts were set
+ * when the pool opened it ({@link ApiServer#dataSource}): the page of the MV together with the MV's last OK
+ * refresh. No catalog lookup decides between MV and view: the MV is queried, and when it is missing (42P01),
+ * not populated (55000) or locked by a plain REFRESH beyond lock_timeout (55P03), the same page is read from
+ * the plain view (a second statement, on the fallback path only). Dropping, emptying or refreshing the MV
+ * therefore takes effect on the next request without a restart.
+ *
+ * <p>Rows go from the ResultSet into the body through Jackson's streaming generator (no tree). The body is
+ * written into a byte buffer, not the socket: pgjdbc has already read every row when executeQuery returns,
+ * so writing to the socket row by row would save no memory, while a Content-Length body is one write and
+ * keeps the pool connection out of a slow client's hands.
  */
 public final class DriverMatrixService {
     public static final String SOURCE_MV = "materialized_view";
     public static final String SOURCE_VIEW = "view";
     private static final Logger LOG = LoggerFactory.getLogger(DriverMatrixService.class);
+    private static final JsonFactory JSON = new JsonFactory();
+    private static final String MV_NAME = "mv_payments_driver_matrix_cabinet";
+    /** Columns before the relation's own: the MV's last OK refresh, in_recovery, replay_paused, replay_lag_seconds, then 1 when the row is a real row. */
+    private static final int LEADING = 5;
+    private static final java.util.regex.Pattern WITH_OFFSET = java.util.regex.Pattern.compile("\\d[+-]\\d\\d(:\\d\\d){0,2}$");
 
     private final DataSource pool;
     private final ApiConfig config;
+    /** The last decision logged ("materialized_view", or the fallback reason): logged again only when it changes. */
+    private final AtomicReference<String> decision = new AtomicReference<>();
 
     public DriverMatrixService(DataSource pool, ApiConfig config) {
         this.pool = pool;
         this.config = config;
     }
 
-    /** What one request got: the JSON body and where it came from. */
-    public record Result(ObjectNode body, String source, String fallbackReason, int rows) {
+    /** What one request got: the JSON body (UTF-8) and where it came from. */
+    public record Result(byte[] body, String source, String fallbackReason, int rows) {
     }
 
     /** Which relation a request reads when nothing holds a lock on the MV, and why not the MV. */
     public record Choice(String relation, String source, String fallbackReason) {
     }
 
-    /** The MV when it exists and is populated, else the plain view (what {@link #query} reads, before any lock fallback). */
+    /**
+     * The MV when it exists and is populated, else the plain view, from the catalog: for `verify`, which
+     * reports what the endpoint would read. The endpoint itself does not look (see the class comment).
+     */
     public static Choice choose(Connection c) throws SQLException {
         Boolean populated = mvPopulated(c);
         if (populated == null) {
@@ -65,59 +85,172 @@ public final class DriverMatrixService {
 
     public Result query(DriverMatrixQuery q) throws SQLException {
         try (Connection c = pool.getConnection()) {
-            c.setAutoCommit(false);
             String fallback;
             try {
-                begin(c);
-                Choice choice = choose(c);
-                if (choice.fallbackReason() != null) {
-                    fallback = choice.fallbackReason();
-                } else {
-                    Freshness fresh = lastOkRefresh(c);
-                    try {
-                        ArrayNode rows = rows(c, q, DriverMatrixQuery.MV);
-                        c.commit();
-                        LOG.info("driver-matrix: using materialized view ({} rows)", rows.size());
-                        return new Result(body(q, SOURCE_MV, null, fresh, rows), SOURCE_MV, null, rows.size());
-                    } catch (SQLException e) {
-                        fallback = fallbackReason(e);
-                        if (fallback == null) {
-                            throw e;
-                        }
-                        c.rollback();
-                    }
+                Result r = run(c, q, mvSql(q), SOURCE_MV, null);
+                decided(SOURCE_MV, null);
+                return r;
+            } catch (SQLException e) {
+                fallback = fallbackReason(e);
+                if (fallback == null) {
+                    throw e;
                 }
-            } catch (SQLException e) {
-                throw rollbackAfter(c, e);
             }
-            LOG.info("driver-matrix: falling back to the plain view: {}", fallback);
-            try {
-                begin(c);
-                ArrayNode rows = rows(c, q, DriverMatrixQuery.VIEW);
-                c.commit();
-                return new Result(body(q, SOURCE_VIEW, fallback, null, rows), SOURCE_VIEW, fallback, rows.size());
-            } catch (SQLException e) {
-                throw rollbackAfter(c, e);
+            decided(SOURCE_VIEW, fallback);
+            return run(c, q, viewSql(q), SOURCE_VIEW, fallback);
+        }
+    }
+
+    /** The MV's page with its last OK refresh: one row even when the page is empty, so the freshness is always there. */
+    static String mvSql(DriverMatrixQuery q) {
+        String page = q.sql(DriverMatrixQuery.MV).replaceFirst("^SELECT \\* FROM ", "SELECT 1 AS opsmv_row, p.* FROM ")
+                .replaceFirst(" WHERE ", " p WHERE ");
+        return "SELECT l.opsmv_last_ok, l.in_recovery, l.replay_paused, l.replay_lag_seconds, m.* FROM (SELECT max(refresh_finished_at) AS opsmv_last_ok, "
+                // where this server stands in replication: on a standby the log row is the replayed one
+                + Replication.COLUMNS + " FROM ops.mv_refresh_log "
+                + "WHERE schema_name = 'ops' AND mv_name = '" + MV_NAME + "' AND status = 'OK') l "
+                + "LEFT JOIN LATERAL (" + page + ") m ON true ORDER BY m.week_start DESC, m.driver_id ASC";
+    }
+
+    static String viewSql(DriverMatrixQuery q) {
+        return q.sql(DriverMatrixQuery.VIEW).replaceFirst("^SELECT \\* FROM ", "SELECT NULL::timestamptz AS opsmv_last_ok, NULL::boolean AS in_recovery, "
+                + "NULL::boolean AS replay_paused, NULL::float8 AS replay_lag_seconds, 1 AS opsmv_row, p.* FROM ")
+                .replaceFirst(" WHERE ", " p WHERE ");
+    }
+
+    private void decided(String source, String fallback) {
+        String now = fallback == null ? source : fallback;
+        String before = decision.getAndSet(now);
+        if (!Objects.equals(before, now)) {
+            if (fallback == null) {
+                LOG.info("driver-matrix: using materialized view {}", DriverMatrixQuery.MV);
+            } else {
+                LOG.info("driver-matrix: falling back to the plain view: {}", fallback);
             }
         }
     }
 
-    /** Rolls back after {@code e}; a connection that died with it fails the rollback too, so keep the first error. */
-    private static SQLException rollbackAfter(Connection c, SQLException e) {
-        try {
-            c.rollback();
-        } catch (SQLException again) {
-            e.addSuppressed(again);
-        }
-        return e;
+    /** Why the MV query may give way to the view; null when the error is not one the view can avoid. */
+    private String fallbackReason(SQLException e) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String message = String.valueOf(e.getMessage());
+        return switch (state) {
+            case "55P03" -> "materialized view " + DriverMatrixQuery.MV + " is locked (a plain REFRESH holds ACCESS EXCLUSIVE); "
+                    + "gave up after lock_timeout " + config.lockTimeoutMs() + " ms";
+            case "55000" -> "materialized view " + DriverMatrixQuery.MV + " is not populated";
+            // the refresh log missing is not the MV missing: that one is a deployment problem, not a fallback
+            case "42P01" -> message.contains(MV_NAME) ? "materialized view " + DriverMatrixQuery.MV + " does not exist" : null;
+            default -> null;
+        };
     }
 
-    /** Read-only transaction with this request's bounds: every statement, and every lock wait. */
-    private void begin(Connection c) throws SQLException {
-        // One round trip instead of three SET statements: on a busy 2-core host each one costs.
-        try (Statement st = c.createStatement()) {
-            st.execute("SELECT set_config('transaction_read_only', 'on', true), set_config('statement_timeout', '"
-                    + config.statementTimeoutMs() + "', true), set_config('lock_timeout', '" + config.lockTimeoutMs() + "', true)");
+    private static Result run(Connection c, DriverMatrixQuery q, String sql, String source, String fallback) throws SQLException {
+        // scroll-insensitive: pgjdbc holds the rows in memory either way; it lets the count precede the rows
+        try (PreparedStatement ps = c.prepareStatement(sql, ResultSet.TYPE_SCROLL_INSENSITIVE, ResultSet.CONCUR_READ_ONLY)) {
+            q.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                OffsetDateTime lastOk = null;
+                Boolean inRecovery = null;
+                Double replayLag = null;
+                int count = 0;
+                if (rs.last()) {
+                    lastOk = rs.getObject(1, OffsetDateTime.class);
+                    inRecovery = (Boolean) rs.getObject(2);
+                    double lag = rs.getDouble(4);
+                    replayLag = rs.wasNull() ? null : Math.round(lag * 1000) / 1000.0;
+                    count = rs.getObject(LEADING) == null ? 0 : rs.getRow();
+                }
+                rs.beforeFirst();
+                ByteArrayOutputStream buf = new ByteArrayOutputStream(512 + 256 * count);
+                try (JsonGenerator g = JSON.createGenerator(buf)) {
+                    g.writeStartObject();
+                    g.writeStringField("source", source);
+                    g.writeStringField("fallback_reason", fallback);
+                    g.writeStringField("mv_last_ok_refresh_at", HealthJson.time(lastOk));
+                    // null when served from the view; on a standby the lag says how much may be missing on top of the age
+                    g.writeFieldName("in_recovery");
+                    if (inRecovery == null) g.writeNull(); else g.writeBoolean(inRecovery);
+                    g.writeFieldName("replay_lag_seconds");
+                    if (replayLag == null) g.writeNull(); else g.writeNumber(replayLag);
+                    g.writeObjectFieldStart("filters");
+                    g.writeStringField("origin_tag", q.originTag());
+                    g.writeStringField("week_start_from", q.weekStartFrom().toString());
+                    g.writeStringField("week_start_to", q.weekStartTo() == null ? null : q.weekStartTo().toString());
+                    g.writeArrayFieldStart("defaults_applied");
+                    for (String d : q.defaultsApplied()) {
+                        g.writeString(d);
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                    g.writeStringField("order_by", DriverMatrixQuery.ORDER_BY);
+                    g.writeNumberField("limit", q.limit());
+                    g.writeNumberField("offset", q.offset());
+                    g.writeNumberField("count", count);
+                    g.writeArrayFieldStart("rows");
+                    if (count > 0) {
+                        ResultSetMetaData md = rs.getMetaData();
+                        int columns = md.getColumnCount();
+                        String[] names = new String[columns + 1];
+                        int[] types = new int[columns + 1];
+                        // not getColumnTypeName: pgjdbc answers it with a catalog query (isAutoIncrement)
+                        for (int i = LEADING + 1; i <= columns; i++) {
+                            names[i] = md.getColumnLabel(i);
+                            types[i] = md.getColumnType(i);
+                        }
+                        while (rs.next()) {
+                            g.writeStartObject();
+                            for (int i = LEADING + 1; i <= columns; i++) {
+                                g.writeFieldName(names[i]);
+                                value(g, types[i], rs, i);
+                            }
+                            g.writeEndObject();
+                        }
+                    }
+                    g.writeEndArray();
+                    g.writeEndObject();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e); // a byte buffer does not fail
+                }
+                return new Result(buf.toByteArray(), source, fallback, count);
+            }
+        }
+    }
+
+    /** SQL value → JSON: numeric stays an exact number, dates ISO, timestamptz ISO in UTC. */
+    private static void value(JsonGenerator g, int type, ResultSet rs, int i) throws SQLException, IOException {
+        switch (type) {
+            case Types.NUMERIC, Types.DECIMAL -> {
+                java.math.BigDecimal v = rs.getBigDecimal(i);
+                if (v == null) g.writeNull(); else g.writeNumber(v);
+            }
+            case Types.BIGINT -> {
+                long v = rs.getLong(i);
+                if (rs.wasNull()) g.writeNull(); else g.writeNumber(v);
+            }
+            case Types.INTEGER, Types.SMALLINT -> {
+                int v = rs.getInt(i);
+                if (rs.wasNull()) g.writeNull(); else g.writeNumber(v);
+            }
+            case Types.BOOLEAN, Types.BIT -> {
+                boolean v = rs.getBoolean(i);
+                if (rs.wasNull()) g.writeNull(); else g.writeBoolean(v);
+            }
+            case Types.DATE -> {
+                java.sql.Date d = rs.getDate(i);
+                g.writeString(d == null ? null : d.toLocalDate().toString());
+            }
+            case Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE -> {
+                // pgjdbc reports timestamptz as TIMESTAMP too; its text form is the one that carries an offset
+                String text = rs.getString(i);
+                if (text == null) {
+                    g.writeNull();
+                } else if (WITH_OFFSET.matcher(text).find()) {
+                    g.writeString(HealthJson.time(rs.getObject(i, OffsetDateTime.class)));
+                } else {
+                    g.writeString(rs.getTimestamp(i).toLocalDateTime().toString());
+                }
+            }
+            default -> g.writeString(rs.getString(i));
         }
     }
 
@@ -125,109 +258,8 @@ public final class DriverMatrixService {
     private static Boolean mvPopulated(Connection c) throws SQLException {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT c.relispopulated FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                        + "WHERE n.nspname = 'ops' AND c.relname = 'mv_payments_driver_matrix_cabinet' AND c.relkind = 'm'")) {
+                        + "WHERE n.nspname = 'ops' AND c.relname = '" + MV_NAME + "' AND c.relkind = 'm'")) {
             return rs.next() ? rs.getBoolean(1) : null;
         }
-    }
-
-    /** The MV's last OK refresh as this server has it, and where this server stands in replication (a standby's replay lag). */
-    private record Freshness(OffsetDateTime lastOk, Replication.State replication) {
-    }
-
-    private static Freshness lastOkRefresh(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT max(refresh_finished_at), " + Replication.COLUMNS + " FROM ops.mv_refresh_log "
-                        + "WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet' AND status = 'OK'")) {
-            rs.next();
-            return new Freshness(rs.getObject(1, OffsetDateTime.class), Replication.State.from(rs));
-        }
-    }
-
-    /** Why the MV query may give way to the view; null when the error is not one the view can avoid. */
-    private String fallbackReason(SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        return switch (state) {
-            case "55P03" -> "materialized view is locked (a plain REFRESH holds ACCESS EXCLUSIVE); gave up after lock_timeout "
-                    + config.lockTimeoutMs() + " ms";
-            case "55000" -> "materialized view is not populated";
-            case "42P01" -> "materialized view does not exist";
-            default -> null;
-        };
-    }
-
-    private static ArrayNode rows(Connection c, DriverMatrixQuery q, String relation) throws SQLException {
-        ArrayNode out = JsonNodeFactory.instance.arrayNode();
-        try (PreparedStatement ps = c.prepareStatement(q.sql(relation))) {
-            q.bind(ps);
-            try (ResultSet rs = ps.executeQuery()) {
-                ResultSetMetaData md = rs.getMetaData();
-                while (rs.next()) {
-                    ObjectNode row = out.addObject();
-                    for (int i = 1; i <= md.getColumnCount(); i++) {
-                        put(row, md.getColumnLabel(i), md.getColumnType(i), md.getColumnTypeName(i), rs, i);
-                    }
-                }
-            }
-        }
-        return out;
-    }
-
-    /** SQL value → JSON: numeric stays an exact number, dates ISO, timestamptz ISO in UTC. */
-    private static void put(ObjectNode row, String name, int type, String typeName, ResultSet rs, int i) throws SQLException {
-        switch (type) {
-            case Types.NUMERIC, Types.DECIMAL -> row.put(name, rs.getBigDecimal(i));
-            case Types.BIGINT -> {
-                long v = rs.getLong(i);
-                if (rs.wasNull()) row.putNull(name); else row.put(name, v);
-            }
-            case Types.INTEGER, Types.SMALLINT -> {
-                int v = rs.getInt(i);
-                if (rs.wasNull()) row.putNull(name); else row.put(name, v);
-            }
-            case Types.BOOLEAN, Types.BIT -> {
-                boolean v = rs.getBoolean(i);
-                if (rs.wasNull()) row.putNull(name); else row.put(name, v);
-            }
-            case Types.DATE -> {
-                java.sql.Date d = rs.getDate(i);
-                row.put(name, d == null ? null : d.toLocalDate().toString());
-            }
-            case Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE -> {
-                if ("timestamptz".equals(typeName)) {
-                    row.put(name, HealthJson.time(rs.getObject(i, OffsetDateTime.class)));
-                } else {
-                    java.sql.Timestamp t = rs.getTimestamp(i);
-                    row.put(name, t == null ? null : t.toLocalDateTime().toString());
-                }
-            }
-            default -> row.put(name, rs.getString(i));
-        }
-    }
-
-    private static ObjectNode body(DriverMatrixQuery q, String source, String fallback, Freshness fresh, ArrayNode rows) {
-        ObjectNode body = JsonNodeFactory.instance.objectNode();
-        body.put("source", source);
-        body.put("fallback_reason", fallback);
-        body.put("mv_last_ok_refresh_at", fresh == null ? null : HealthJson.time(fresh.lastOk()));
-        // On a standby the refresh log row is the replayed one; the lag says how much may be missing on top of its age.
-        if (fresh == null) {
-            body.putNull("in_recovery");
-            body.putNull("replay_lag_seconds");
-        } else {
-            body.put("in_recovery", fresh.replication().inRecovery());
-            body.put("replay_lag_seconds", fresh.replication().replayLagSeconds());
-        }
-        ObjectNode filters = body.putObject("filters");
-        filters.put("origin_tag", q.originTag());
-        filters.put("week_start_from", q.weekStartFrom().toString());
-        filters.put("week_start_to", q.weekStartTo() == null ? null : q.weekStartTo().toString());
-        ArrayNode defaults = filters.putArray("defaults_applied");
-        q.defaultsApplied().forEach(defaults::add);
-        body.put("order_by", DriverMatrixQuery.ORDER_BY);
-        body.put("limit", q.limit());
-        body.put("offset", q.offset());
-        body.put("count", rows.size());
-        body.set("rows", rows);
-        return body;
     }
 }

@@ -17,12 +17,20 @@ import dev.opsmv.migrate.Migrator;
 /**
  * Measures, side by side in one run on one server, what the materialized views buy and cost; one
  * class per scenario (sections of the report), in this order: {@link QueryLatency}, {@link HttpLatency},
- * {@link RefreshCost}, {@link RefreshAfterChange}, {@link EndpointLoad}, {@link ReadersDuringRefresh},
+ * {@link RefreshCost}, {@link RefreshAfterChange}, {@link EndpointLoad}, {@link EndpointFloor} (4b), {@link ReadersDuringRefresh},
  * {@link SwapThreshold} (6), {@link WriterDuringUpdate} (7, on a database of its own); the targets are defined once in {@link Target}.
  * Prints a Markdown report ({@link Report}) and writes it to a file when asked.
  */
 public final class Bench {
-    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns) {
+    /** @param only null for every section; "endpoint" for sections 4 and 4b alone (after the data and the deployment) */
+    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only) {
+        public Options(long drivers, long seed, String pgVersion, Path out, int queryRuns) {
+            this(drivers, seed, pgVersion, out, queryRuns, null);
+        }
+
+        boolean all() {
+            return only == null;
+        }
     }
 
     private final Options options;
@@ -57,25 +65,34 @@ public final class Bench {
                 report.line(String.format(Locale.ROOT, "Deployment (`update`, every MV built WITH DATA): %.1f s", Measure.secs(u0)));
                 Measure.exec(c, "VACUUM ANALYZE");
 
-                new QueryLatency(report, log).run(c, options.queryRuns());
+                if (options.all()) {
+                    new QueryLatency(report, log).run(c, options.queryRuns());
+                }
                 // The endpoint's 5 s statement timeout would answer 503 for the plain view at a million
                 // drivers; the benchmark wants the view's time, so it allows two minutes.
                 ApiConfig apiConfig = new ApiConfig(ApiConfig.DEFAULT_BIND, 0, 120_000, ApiConfig.DEFAULT_LOCK_TIMEOUT_MS,
                         ApiConfig.DEFAULT_POOL_SIZE, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
                 try (ApiServer api = new ApiServer(db, apiConfig)) {
                     int port = api.start();
-                    new HttpLatency(report, log).run(c, port, options.queryRuns());
-                    Chain chain = Chain.load(c);
-                    new RefreshCost(report, log).run(c, chain);
-                    new RefreshAfterChange(report, log).run(c, chain);
-                    Measure.exec(c, "VACUUM ANALYZE");
+                    if (options.all()) {
+                        new HttpLatency(report, log).run(c, port, options.queryRuns());
+                        Chain chain = Chain.load(c);
+                        new RefreshCost(report, log).run(c, chain);
+                        new RefreshAfterChange(report, log).run(c, chain);
+                        Measure.exec(c, "VACUUM ANALYZE");
+                    }
                     new EndpointLoad(report, log).run(port);
+                    new EndpointFloor(report, log).run(db, port);
                 }
-                new ReadersDuringRefresh(report, log).run(db);
-                // last on this database: its sized MV reads the driver matrix, which may not be swapped meanwhile
-                new SwapThreshold(report, log).run(c, options.drivers());
+                if (options.all()) {
+                    new ReadersDuringRefresh(report, log).run(db);
+                    // last on this database: its sized MV reads the driver matrix, which may not be swapped meanwhile
+                    new SwapThreshold(report, log).run(c, options.drivers());
+                }
             }
-            new WriterDuringUpdate(report, log).run(server.spec("opsmv_bench_deploy"), options.drivers(), options.seed());
+            if (options.all()) {
+                new WriterDuringUpdate(report, log).run(server.spec("opsmv_bench_deploy"), options.drivers(), options.seed());
+            }
         }
         String markdown = report.finish(options);
         if (options.out() != null) {

@@ -11,6 +11,9 @@ enum Target {
     PLAIN_CHAIN("plain refresh of the chain ≤ 1.25x the bare CREATE TABLE AS", 1.25, false, "x"),
     SWAP_MATRIX("SWAP of the driver matrix ≤ 1.2x its CREATE TABLE AS plus indexes", 1.2, false, "x"),
     ENDPOINT_P95("endpoint p95 ≤ 20 ms at 8 clients", 20, false, " ms"),
+    ENDPOINT_VS_FLOOR("endpoint ≥ 30% of the JDBC floor's throughput at 8 clients (filtered request)", 30, true, "%"),
+    ENDPOINT_P99_8("endpoint p99 ≤ 10 ms at 8 clients (filtered request)", 10, false, " ms"),
+    ENDPOINT_P50_1("endpoint p50 ≤ 0.5 ms at 1 client (filtered request)", 0.5, false, " ms"),
     READERS_CONCURRENTLY("readers during CONCURRENTLY: worst latency ≤ 50 ms, no error", 50, false, " ms"),
     READERS_SWAP("readers during SWAP: worst latency ≤ 50 ms, no error", 50, false, " ms"),
     WRITER_STALL("writer's longest stall during `update` ≤ the lock timeout (5 s)", 5000, false, " ms");
@@ -34,6 +37,9 @@ enum Target {
     String shown(double measured) {
         if (unit.equals("x")) {
             return measured >= 10 ? String.format(Locale.ROOT, "%.0fx", measured) : String.format(Locale.ROOT, "%.2fx", measured);
+        }
+        if (unit.equals("%")) {
+            return String.format(Locale.ROOT, "%.0f%%", measured);
         }
         return Measure.f(measured) + unit;
     }

@@ -30,6 +30,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--query-runs", paramLabel = "N", defaultValue = "60", description = "Timed runs per query on the MV (default ${DEFAULT-VALUE}).")
     int queryRuns;
 
+    @Option(names = "--only", paramLabel = "SECTIONS",
+            description = "Only these sections: 'endpoint' runs 4 and 4b (the endpoint under load, and against the JDBC floor) after the data and the deployment.")
+    String only;
+
     @Override
     public Integer call() throws Exception {
         // One log line per request would drown the report; slf4j-simple reads this at first use.
@@ -40,7 +44,10 @@ final class BenchCommand implements Callable<Integer> {
         if (queryRuns < 5) {
             throw new IllegalArgumentException("--query-runs must be at least 5 (got " + queryRuns + ")");
         }
-        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns), command.commandLine().getOut()).run();
+        if (only != null && !only.equals("endpoint")) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--only takes 'endpoint' (got '" + only + "')");
+        }
+        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns, only), command.commandLine().getOut()).run();
         return ExitCode.OK;
     }
 }

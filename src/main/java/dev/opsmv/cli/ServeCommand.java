@@ -4,6 +4,7 @@ import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
@@ -14,8 +15,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
-        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health and /metrics until SIGTERM or Ctrl-C, "
-                + "which close the listener and the pool; the exit status is then the signal's (143 for SIGTERM, 130 for Ctrl-C). "
+        description = "Serves GET /api/v1/ops/payments/driver-matrix, /health, /livez, /readyz and /metrics until SIGTERM or Ctrl-C, "
+                + "which stop accepting connections, answer the requests in flight (at most --shutdown-grace) and exit 0. "
+                + "Every option can also come from the environment variable named beside it; a flag wins. "
                 + "Exit 2 bad option, 3 cannot listen. "
                 + "Several servers (a physical standby serves the same MVs, as replayed): repeat --url, or give a multi-host URL "
                 + "(postgres://h1:5432,h2:5432/db?target_session_attrs=prefer-standby); standbys are used first, the primary "
@@ -24,20 +26,24 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
-    @Option(names = "--port", defaultValue = "" + ApiConfig.DEFAULT_PORT, description = "Port (default ${DEFAULT-VALUE}; 0 = any free port).")
+    @Option(names = "--port", defaultValue = "${env:OPSMV_PORT:-" + ApiConfig.DEFAULT_PORT + "}",
+            description = "Port; 0 = any free port (env OPSMV_PORT; default " + ApiConfig.DEFAULT_PORT + ").")
     int port;
 
-    @Option(names = "--bind", defaultValue = ApiConfig.DEFAULT_BIND, description = "Address to listen on (default ${DEFAULT-VALUE}).")
+    @Option(names = "--bind", defaultValue = "${env:OPSMV_BIND:-" + ApiConfig.DEFAULT_BIND + "}",
+            description = "Address to listen on (env OPSMV_BIND; default " + ApiConfig.DEFAULT_BIND + ").")
     String bind;
 
     @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
-            defaultValue = ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms",
-            description = "Per-request statement timeout, e.g. 5s (default ${DEFAULT-VALUE}): a slower query answers 503.")
+            defaultValue = "${env:OPSMV_STATEMENT_TIMEOUT:-" + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms}",
+            description = "Bound on every statement, e.g. 5s: a slower query answers 503 (env OPSMV_STATEMENT_TIMEOUT; default "
+                    + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms).")
     Duration statementTimeout;
 
     @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
-            defaultValue = ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms",
-            description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view (default ${DEFAULT-VALUE}).")
+            defaultValue = "${env:OPSMV_LOCK_TIMEOUT:-" + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms}",
+            description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view "
+                    + "(env OPSMV_LOCK_TIMEOUT; default " + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms).")
     Duration lockTimeout;
 
     // The spellings of release 1.0, kept so that existing unit files and scripts go on working.
@@ -47,8 +53,25 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--lock-timeout-ms", paramLabel = "MS", hidden = true)
     Integer lockTimeoutMs;
 
-    @Option(names = "--pool-size", defaultValue = "" + ApiConfig.DEFAULT_POOL_SIZE, description = "Database connections (default ${DEFAULT-VALUE}).")
+    @Option(names = "--pool-size", paramLabel = "N", defaultValue = "${env:OPSMV_POOL_SIZE:-" + ApiConfig.DEFAULT_POOL_SIZE + "}",
+            description = "Database connections (env OPSMV_POOL_SIZE; default " + ApiConfig.DEFAULT_POOL_SIZE + ").")
     int poolSize;
+
+    @Option(names = "--connection-timeout", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = "${env:OPSMV_CONNECTION_TIMEOUT:-" + ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS + "ms}",
+            description = "How long a request waits for a pooled connection before it answers 503, at least 250ms "
+                    + "(env OPSMV_CONNECTION_TIMEOUT; default " + ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS + "ms).")
+    Duration connectionTimeout;
+
+    @Option(names = "--shutdown-grace", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = "${env:OPSMV_SHUTDOWN_GRACE:-10s}",
+            description = "On SIGTERM, how long the requests in flight may take to finish (env OPSMV_SHUTDOWN_GRACE; default 10s).")
+    Duration shutdownGrace;
+
+    @Option(names = "--access-log", negatable = true, defaultValue = "${env:OPSMV_ACCESS_LOG:-false}", fallbackValue = "true",
+            description = "One line per request on stdout: method, path, status, source, ms; written asynchronously "
+                    + "(env OPSMV_ACCESS_LOG=true|false; default off).")
+    boolean accessLog;
 
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
@@ -56,10 +79,19 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        ApiConfig config = new ApiConfig(bind, port,
-                statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
-                lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
-                poolSize, ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS);
+        ApiConfig config;
+        try {
+            config = new ApiConfig(bind, port,
+                    statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
+                    lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
+                    poolSize, Durations.millis(connectionTimeout), accessLog);
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()
+                    + " (flags win over the OPSMV_* environment variables)");
+        }
+        if (shutdownGrace.isNegative()) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--shutdown-grace must not be negative (got " + shutdownGrace + ")");
+        }
         ApiServer server = new ApiServer(connection.readSpec(), config);
         int bound;
         try {
@@ -68,18 +100,24 @@ final class ServeCommand implements Callable<Integer> {
             server.close();
             throw new CommandFailure(ExitCode.DATABASE, "cannot listen on " + bind + ":" + port + ": " + e.getMessage());
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        // SIGTERM / Ctrl-C run shutdown hooks: stop accepting, close the pool. The JVM is already exiting
-        // with the signal's status (128 + signal); call() returning afterwards does not change it.
-        Thread hook = new Thread(() -> {
-            server.close();
-            stopped.countDown();
-        }, "opsmv-serve-shutdown");
-        Runtime.getRuntime().addShutdownHook(hook);
+        // SIGTERM and Ctrl-C are handled here rather than by a shutdown hook: a hook runs while the JVM is
+        // already exiting with 128 + signal, while a platform reads 0 as "stopped as asked".
+        CountDownLatch stop = new CountDownLatch(1);
+        AtomicReference<String> signal = new AtomicReference<>();
+        for (String name : new String[] {"TERM", "INT"}) {
+            sun.misc.Signal.handle(new sun.misc.Signal(name), s -> {
+                signal.compareAndSet(null, "SIG" + s.getName());
+                stop.countDown();
+            });
+        }
         out.println("opsmv serve: listening on http://" + bind + ":" + bound
-                + " (driver matrix at /api/v1/ops/payments/driver-matrix, /health, /metrics); Ctrl-C to stop");
+                + " (driver matrix at /api/v1/ops/payments/driver-matrix, /health, /livez, /readyz, /metrics); Ctrl-C to stop");
         out.flush();
-        stopped.await();
+        stop.await();
+        int unfinished = server.shutdown(shutdownGrace);
+        System.err.println("opsmv serve: " + signal.get() + ": stopped accepting; "
+                + (unfinished == 0 ? "every request in flight answered" : unfinished + " request(s) cut off after the grace of " + shutdownGrace.toMillis() + " ms")
+                + "; exiting 0");
         return ExitCode.OK;
     }
 }

@@ -34,7 +34,7 @@ class BenchTest {
         assertEquals(0, r.exitCode(), r.toString());
         String md = Files.readString(out);
         int at = -1;
-        for (String heading : List.of("## Targets", "## 1. ", "## 1b. ", "## 2. ", "## 3. ", "## 4. ", "## 5. ", "## 6. ", "## 7. ", "## How to reproduce")) {
+        for (String heading : List.of("## Targets", "## 1. ", "## 1b. ", "## 2. ", "## 3. ", "## 4. ", "## 4b. ", "## 5. ", "## 6. ", "## 7. ", "## How to reproduce")) {
             int next = md.indexOf(heading);
             assertTrue(next > at, heading + " missing or out of order\n" + md);
             at = next;
@@ -51,6 +51,14 @@ class BenchTest {
             assertEquals("0", cells[3].trim(), "no request failed: " + row);
             assertTrue(cells[9].trim().endsWith("%"), "the generator's CPU share is printed: " + row);
         }
+        List<String> floor = section(md, "## 4b. ").stream().filter(l -> l.startsWith("| JDBC floor |") || l.startsWith("| `serve` |")).toList();
+        assertEquals(4, floor.size(), md);
+        for (String row : floor) {
+            String[] cells = row.split("\\|");
+            assertEquals("0", cells[4].trim(), "no error: " + row);
+            assertTrue(Double.parseDouble(cells[5].trim()) > 0, "a throughput: " + row);
+        }
+        assertTrue(floor.get(3).matches("\\| `serve` \\| 8 \\|.*\\| \\*\\*\\d+%\\*\\* \\|"), "the ratio at 8 clients is the headline: " + floor.get(3));
         List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
                 || l.startsWith("| SWAP |")).toList();
         assertEquals(3, readers.size(), md);

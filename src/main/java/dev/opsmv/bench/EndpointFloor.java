@@ -1,0 +1,190 @@
+package dev.opsmv.bench;
+
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+
+import dev.opsmv.api.ApiConfig;
+import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.fixture.SourceFixture;
+
+/**
+ * Section 4b (issue 17): one request, the filtered one the targets name, three ways side by side: the JDBC
+ * floor (threads running the same prepared statement in a loop over one pool, every row read: what the
+ * database delivers to a Java client with nothing else to do), then `serve` under 1 and 8 keep-alive clients.
+ * The headline is the endpoint's throughput as a share of the floor's at the same concurrency.
+ */
+final class EndpointFloor {
+    static final int SECONDS = 8;
+
+    private final Report report;
+    private final PrintWriter log;
+
+    EndpointFloor(Report report, PrintWriter log) {
+        this.report = report;
+        this.log = log;
+    }
+
+    void run(ConnectionSpec db, int port) throws Exception {
+        TypicalQueries.Query query = TypicalQueries.filtered(SourceFixture.Spec.currentWeek());
+        log.println("== the endpoint against the JDBC floor: " + query.path());
+        report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + SECONDS + " s per line; "
+                        + "floor: the same query on the MV, prepared, every row read, over one HikariCP pool of " + ApiConfig.DEFAULT_POOL_SIZE
+                        + "; endpoint: `serve` with its default pool through the lean keep-alive generator)",
+                "| path | clients | requests | errors | per s | p50 ms | p99 ms | max ms | generator CPU | machine busy | endpoint ÷ floor |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        DriverMatrixQuery q = query.parsed();
+        Run floor1;
+        Run floor8;
+        try (HikariDataSource pool = floorPool(db)) {
+            floor(pool, q, 4, 2000); // warm-up: connections, server-side statements, caches
+            floor1 = floor(pool, q, 1, SECONDS * 1000L);
+            floor8 = floor(pool, q, 8, SECONDS * 1000L);
+        }
+        LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
+        load.run(4, 2000);
+        LoadGenerator.Result http1 = load.run(1, SECONDS * 1000L);
+        LoadGenerator.Result http8 = load.run(8, SECONDS * 1000L);
+
+        row("JDBC floor", floor1.clients, floor1.count, floor1.errors, floor1.perSecond(), floor1.latency, "-", floor1.machineBusy, "");
+        row("JDBC floor", floor8.clients, floor8.count, floor8.errors, floor8.perSecond(), floor8.latency, "-", floor8.machineBusy, "");
+        double ratio1 = http1.perSecond() / floor1.perSecond();
+        double ratio8 = http8.perSecond() / floor8.perSecond();
+        row("`serve`", 1, http1.requests(), http1.errors(), http1.perSecond(), http1.latency(), Measure.pct(http1.generatorCpu()),
+                http1.machineBusy(), Measure.pct(ratio1));
+        row("`serve`", 8, http8.requests(), http8.errors(), http8.perSecond(), http8.latency(), Measure.pct(http8.generatorCpu()),
+                http8.machineBusy(), "**" + Measure.pct(ratio8) + "**");
+        report.line("");
+        String why = String.format(Locale.ROOT, "%.0f requests/s against %.0f queries/s of the floor at 8 clients (%s at 1 client); "
+                        + "the generator took %s of the machine", http8.perSecond(), floor8.perSecond(), Measure.pct(ratio1), Measure.pct(http8.generatorCpu()));
+        report.targetLine(Target.ENDPOINT_VS_FLOOR, ratio8 * 100, http8.errors() == 0, why);
+        report.target(Target.ENDPOINT_VS_FLOOR, ratio8 * 100, http8.errors() == 0, why);
+        report.targetLine(Target.ENDPOINT_P99_8, http8.latency().p99(), http8.errors() == 0, null);
+        report.target(Target.ENDPOINT_P99_8, http8.latency().p99(), http8.errors() == 0, "the filtered request alone, 8 keep-alive clients");
+        report.targetLine(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, null);
+        report.target(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, "the filtered request alone, 1 keep-alive client");
+    }
+
+    private void row(String what, int clients, int count, int errors, double perSecond, Stats s, String generator, double busy, String ratio) {
+        report.row(what, Integer.toString(clients), Integer.toString(count), Integer.toString(errors),
+                String.format(Locale.ROOT, "%.0f", perSecond), Measure.f(s.median()), Measure.f(s.p99()), Measure.f(s.max()),
+                generator, Measure.pct(busy), ratio);
+    }
+
+    /** The floor's own pool: autocommit, statements prepared server-side from the first execution, nothing else. */
+    static HikariDataSource floorPool(ConnectionSpec db) {
+        HikariConfig hc = new HikariConfig();
+        hc.setPoolName("opsmv-bench-floor");
+        hc.setJdbcUrl(db.jdbcUrl());
+        java.util.Properties props = db.properties("opsmv-bench-floor");
+        props.setProperty("prepareThreshold", "1");
+        props.setProperty("assumeMinServerVersion", "10");
+        hc.setDataSourceProperties(props);
+        hc.setMaximumPoolSize(ApiConfig.DEFAULT_POOL_SIZE);
+        hc.setMinimumIdle(ApiConfig.DEFAULT_POOL_SIZE);
+        hc.setAutoCommit(true);
+        return new HikariDataSource(hc);
+    }
+
+    record Run(int clients, int count, int errors, double seconds, Stats latency, double machineBusy) {
+        double perSecond() {
+            return count / seconds;
+        }
+    }
+
+    /** {@code threads} threads, each borrowing a connection per execution, for {@code millis}. */
+    static Run floor(HikariDataSource pool, DriverMatrixQuery q, int threads, long millis) throws InterruptedException {
+        String sql = q.sql(DriverMatrixQuery.MV);
+        CountDownLatch ready = new CountDownLatch(threads);
+        CountDownLatch go = new CountDownLatch(1);
+        double[][] latencies = new double[threads][];
+        int[] errors = new int[threads];
+        long[] deadline = new long[1];
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            final int me = t;
+            Thread w = new Thread(() -> {
+                double[] ms = new double[4096];
+                int n = 0;
+                ready.countDown();
+                try {
+                    go.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                long sink = 0;
+                while (System.nanoTime() < deadline[0]) {
+                    long t0 = System.nanoTime();
+                    try (Connection c = pool.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+                        q.bind(ps);
+                        try (ResultSet rs = ps.executeQuery()) {
+                            int columns = rs.getMetaData().getColumnCount();
+                            while (rs.next()) {
+                                for (int i = 1; i <= columns; i++) {
+                                    Object v = rs.getObject(i);
+                                    sink += v == null ? 0 : 1;
+                                }
+                            }
+                        }
+                    } catch (SQLException e) {
+                        errors[me]++;
+                    }
+                    if (n == ms.length) {
+                        ms = Arrays.copyOf(ms, n * 2);
+                    }
+                    ms[n++] = (System.nanoTime() - t0) / 1e6;
+                }
+                latencies[me] = Arrays.copyOf(ms, n);
+                if (sink < 0) {
+                    System.out.print(""); // keeps the reads from being optimised away
+                }
+            }, "opsmv-bench-floor-" + t);
+            w.start();
+            workers.add(w);
+        }
+        ready.await();
+        long[] before = busy();
+        long wall0 = System.nanoTime();
+        deadline[0] = wall0 + millis * 1_000_000L;
+        go.countDown();
+        for (Thread w : workers) {
+            w.join();
+        }
+        double seconds = (System.nanoTime() - wall0) / 1e9;
+        long[] after = busy();
+        double[] all = Arrays.stream(latencies).flatMapToDouble(Arrays::stream).toArray();
+        double share = after[1] - before[1] <= 0 ? Double.NaN : (double) (after[0] - before[0]) / (after[1] - before[1]);
+        return new Run(threads, all.length, Arrays.stream(errors).sum(), seconds, Stats.of(all), share);
+    }
+
+    /** Busy and total jiffies of the machine (/proc/stat); zeros where there is no /proc. */
+    private static long[] busy() {
+        try {
+            String[] f = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            long busy = 0;
+            long total = 0;
+            for (int i = 1; i < f.length && i <= 8; i++) {
+                long v = Long.parseLong(f[i]);
+                total += v;
+                if (i != 4 && i != 5) {
+                    busy += v;
+                }
+            }
+            return new long[] {busy, total};
+        } catch (Exception e) {
+            return new long[] {0, 0};
+        }
+    }
+}
