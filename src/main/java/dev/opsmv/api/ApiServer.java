@@ -102,12 +102,16 @@ public final class ApiServer implements AutoCloseable {
         hc.setPoolName(poolName);
         hc.setJdbcUrl(spec.jdbcUrl());
         Properties props = spec.properties("opsmv-serve");
-        String settings = "-c default_transaction_read_only=on -c statement_timeout=" + config.statementTimeoutMs()
-                + " -c lock_timeout=" + config.lockTimeoutMs();
+        // Read-only is not among these: pgjdbc tells a primary from a standby by `SHOW transaction_read_only`,
+        // so with it in the startup packet every primary would pass for a standby (several --url). It comes
+        // from readOnlyMode=always below: one SET SESSION CHARACTERISTICS when the pool opens the connection.
+        String settings = "-c statement_timeout=" + config.statementTimeoutMs() + " -c lock_timeout=" + config.lockTimeoutMs();
         String given = props.getProperty("options");
         props.setProperty("options", given == null || given.isBlank() ? settings : given + " " + settings);
         // pgjdbc's default (5) sends the first four executions of each statement unnamed, parsed every time
         props.setProperty("prepareThreshold", "1");
+        // setReadOnly(true) in autocommit: pgjdbc's default mode ("transaction") would not make it read-only
+        props.setProperty("readOnlyMode", "always");
         // application_name in the startup packet, not a SET after connecting (pgjdbc's default for unknown servers)
         props.setProperty("assumeMinServerVersion", "10");
         hc.setDataSourceProperties(props);
