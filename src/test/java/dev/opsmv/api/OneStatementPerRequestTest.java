@@ -51,6 +51,13 @@ class OneStatementPerRequestTest {
                 // LEVEL), once per pool: a cost of the start, not of a request; one request before counting.
                 assertEquals(200, HTTP.send(HttpRequest.newBuilder(URI.create(base + ApiServer.DRIVER_MATRIX_PATH)).build(),
                         HttpResponse.BodyHandlers.ofString()).statusCode());
+                // A new pooled connection costs one SET (read-only, see ApiServer.dataSource): wait for the pool's
+                // minimum before counting, so a connection opened in the background is not taken for a request's.
+                long deadline = System.nanoTime() + 10_000_000_000L;
+                while (Sql.count(admin, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsmv-serve'") < 2
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(50);
+                }
                 Sql.exec(admin, "SELECT pg_stat_statements_reset()");
                 int requests = 20;
                 for (int i = 0; i < requests; i++) {
@@ -65,6 +72,13 @@ class OneStatementPerRequestTest {
                 System.out.println(requests + " driver-matrix requests → " + calls + " statements on the server: " + seen);
                 assertEquals(requests, calls, "statements the server ran for " + requests + " requests: " + seen);
                 assertEquals(2, seen.size(), "one statement text per query shape: " + seen);
+            }
+            // and every connection of serve's pool is read-only, although nothing is set per request
+            try (com.zaxxer.hikari.HikariDataSource pool = ApiServer.dataSource(db, ApiConfig.defaults(), "opsmv-ro-check");
+                    Connection c = pool.getConnection(); java.sql.Statement st = c.createStatement()) {
+                java.sql.SQLException e = org.junit.jupiter.api.Assertions.assertThrows(java.sql.SQLException.class,
+                        () -> st.execute("CREATE TABLE public.opsmv_must_not_exist (x int)"));
+                assertEquals("25006", e.getSQLState(), e.getMessage());
             }
         }
     }
