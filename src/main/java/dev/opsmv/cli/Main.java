@@ -104,7 +104,13 @@ public final class Main implements Runnable {
         @Override
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"opsmv " + (v == null ? "dev" : v)};
+            // what a bug report needs: the engine and the driver decide how a changelog runs
+            return new String[] {
+                    "opsmv " + (v == null ? "dev" : v),
+                    "Liquibase " + liquibase.util.LiquibaseUtil.getBuildVersion(),
+                    "PostgreSQL JDBC " + org.postgresql.util.DriverInfo.DRIVER_VERSION,
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor")
+                            + ", " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")"};
         }
     }
 }
