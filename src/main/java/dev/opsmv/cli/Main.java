@@ -78,6 +78,7 @@ public final class Main implements Runnable {
         cli.setExitCodeExceptionMapper(Failures::exitCode);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             commandLine.getErr().println("opsmv: " + Failures.oneLine(ex));
+            Output.failed(commandLine, Failures.exitCode(ex), Failures.oneLine(ex));
             return Failures.exitCode(ex);
         });
         cli.setParameterExceptionHandler((ex, args1) -> {
@@ -86,6 +87,7 @@ public final class Main implements Runnable {
             boolean plugin = c.getCommand() instanceof HealthCommand;
             c.getErr().println("opsmv: " + (plugin ? "UNKNOWN: " : "") + ex.getMessage()
                     + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            Output.failed(c, plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE, ex.getMessage());
             return plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE;
         });
         return cli.execute(args);

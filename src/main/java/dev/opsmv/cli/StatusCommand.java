@@ -25,6 +25,9 @@ final class StatusCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    Output output;
+
     @Option(names = "--stale-lock-minutes", paramLabel = "N", defaultValue = "5",
             description = "Warn when Liquibase's lock is older than this (default ${DEFAULT-VALUE}).")
     int staleLockMinutes;
@@ -34,17 +37,22 @@ final class StatusCommand implements Callable<Integer> {
         if (staleLockMinutes < 1) {
             throw new CommandFailure(ExitCode.USAGE, "--stale-lock-minutes must be 1 or more (got " + staleLockMinutes + ")");
         }
-        PrintWriter out = command.commandLine().getOut();
+        PrintWriter out = output.text();
         try (Connection c = connection.open()) {
             History history = new History(c);
+            output.doc().put("database", connection.spec().describe());
             out.println("database:  " + connection.spec().describe());
             out.println("applied:   " + history.appliedCount() + " changeset(s); last tag " + history.lastTag().orElse("(none)"));
             List<String> pending = Migrator.bundle(c, null).pendingChangeSets();
+            output.doc().put("applied", history.appliedCount()).put("last_tag", history.lastTag().orElse(null));
+            output.doc().set("pending", Output.tree(pending));
             out.println("pending:   " + pending.size() + " changeset(s)");
             pending.forEach(id -> out.println("  " + id));
             if (!pending.isEmpty()) {
                 try {
-                    Reports.plan(out, "plan:      ", AdoptionPlan.read(c, Migrator.bundle(c, null)), true);
+                    AdoptionPlan plan = AdoptionPlan.read(c, Migrator.bundle(c, null));
+                    Reports.plan(out, "plan:      ", plan, true);
+                    output.doc().set("plan", Reports.planJson(plan));
                 } catch (java.sql.SQLException e) {
                     // a read-only standby or a role without CREATE on ops cannot run the comparison; status still answers
                     out.println("plan:      not available here (" + e.getMessage().lines().findFirst().orElse("") + ")");
@@ -53,16 +61,19 @@ final class StatusCommand implements Callable<Integer> {
             Optional<History.Lock> lock = history.lock();
             if (lock.isEmpty()) {
                 out.println("lock:      free");
-                return ExitCode.OK;
+                output.doc().putObject("lock").put("held", false);
+                return output.done(ExitCode.OK);
             }
             History.Lock l = lock.get();
+            output.doc().putObject("lock").put("held", true).put("locked_by", l.lockedBy()).put("granted_at", String.valueOf(l.grantedAt()))
+                    .put("held_seconds", l.heldSeconds()).put("stale", l.heldSeconds() > staleLockMinutes * 60L);
             out.println("lock:      held by " + l.lockedBy() + " since " + l.grantedAt() + " (" + l.heldSeconds() + " s)");
             if (l.heldSeconds() > staleLockMinutes * 60L) {
                 out.println("WARNING: Liquibase's lock has been held for more than " + staleLockMinutes
                         + " minutes; if no update is running, clear it with 'opsmv release-locks'");
-                return ExitCode.PROBLEM;
+                return output.done(ExitCode.PROBLEM);
             }
         }
-        return ExitCode.OK;
+        return output.done(ExitCode.OK);
     }
 }
