@@ -30,30 +30,37 @@ final class CheckDuplicatesCommand implements Callable<Integer> {
     @Mixin
     SourceSchemaOption source;
 
+    @Mixin
+    Output output;
+
     @Option(names = "--mv", description = "Query 2 of the runbook on " + Preflight.CLAIMS_MV + " as it is now.")
     boolean onMv;
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = command.commandLine().getOut();
+        PrintWriter out = output.text();
         try (Connection c = connection.open()) {
             Preflight preflight = new Preflight(c, source.value(), Migrator.bundle(c, null, source.parameter()));
             if (onMv) {
                 List<Preflight.DuplicateGrain> rows = preflight.mvDuplicates();
+                output.doc().put("checked", Preflight.CLAIMS_MV).put("on_mv", true).put("total", rows.size());
+                output.doc().set("duplicates", Output.tree(rows));
                 if (rows.isEmpty()) {
                     out.println("no duplicate grains in " + Preflight.CLAIMS_MV);
-                    return ExitCode.OK;
+                    return output.done(ExitCode.OK);
                 }
                 out.println(rows.size() + " duplicate grain(s) in " + Preflight.CLAIMS_MV + " (Query 2):");
                 out.printf("%12s %15s %16s%n", "driver_id", "milestone_value", "count_duplicates");
                 for (Preflight.DuplicateGrain g : rows) {
                     out.printf("%12d %15d %16d%n", g.driverId(), g.milestoneValue(), g.claims());
                 }
-                return ExitCode.PROBLEM;
+                return output.done(ExitCode.PROBLEM);
             }
             Preflight.Duplicates d = preflight.duplicateGrains();
             Reports.duplicates(out, "", Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)", d);
-            return d.any() ? ExitCode.PROBLEM : ExitCode.OK;
+            output.doc().put("checked", Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)").put("on_mv", false);
+            Reports.duplicatesJson(output.doc(), d);
+            return output.done(d.any() ? ExitCode.PROBLEM : ExitCode.OK);
         }
     }
 }

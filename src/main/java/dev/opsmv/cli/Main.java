@@ -79,6 +79,7 @@ public final class Main implements Runnable {
         cli.setExitCodeExceptionMapper(Failures::exitCode);
         cli.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             commandLine.getErr().println("opsmv: " + Failures.oneLine(ex));
+            Output.failed(commandLine, Failures.exitCode(ex), Failures.oneLine(ex));
             return Failures.exitCode(ex);
         });
         cli.setParameterExceptionHandler((ex, args1) -> {
@@ -87,6 +88,7 @@ public final class Main implements Runnable {
             boolean plugin = c.getCommand() instanceof HealthCommand;
             c.getErr().println("opsmv: " + (plugin ? "UNKNOWN: " : "") + ex.getMessage()
                     + " (see '" + c.getCommandSpec().qualifiedName() + " --help')");
+            Output.failed(c, plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE, ex.getMessage());
             return plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE;
         });
         return cli.execute(args);
@@ -105,7 +107,13 @@ public final class Main implements Runnable {
         @Override
         public String[] getVersion() {
             String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"opsmv " + (v == null ? "dev" : v)};
+            // what a bug report needs: the engine and the driver decide how a changelog runs
+            return new String[] {
+                    "opsmv " + (v == null ? "dev" : v),
+                    "Liquibase " + liquibase.util.LiquibaseUtil.getBuildVersion(),
+                    "PostgreSQL JDBC " + org.postgresql.util.DriverInfo.DRIVER_VERSION,
+                    "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor")
+                            + ", " + System.getProperty("os.name") + " " + System.getProperty("os.arch") + ")"};
         }
     }
 }

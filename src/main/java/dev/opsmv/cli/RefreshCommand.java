@@ -27,6 +27,9 @@ final class RefreshCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    Output output;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -79,18 +82,24 @@ final class RefreshCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(),
                     "--method and --concurrently are two spellings of one choice: give only one (--method)");
         }
-        PrintWriter out = spec.commandLine().getOut();
+        if (every != null && output.json()) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--format json writes one document per run; --every runs until stopped: use text (or json without --every from a scheduler)");
+        }
+        PrintWriter out = output.text();
         connection.requirePrimary();
         if (dryRun) {
             try (Connection c = connection.open()) {
-                plan(c).describe().forEach(out::println);
+                RefreshPlan plan = plan(c);
+                plan.describe().forEach(out::println);
+                output.doc().put("dry_run", true).set("plan", Output.tree(plan.steps()));
             }
-            return ExitCode.OK;
+            return output.done(ExitCode.OK);
         }
         RefreshEngine engine = new RefreshEngine(connection.spec(),
                 new RefreshEngine.Options(mode(), statementTimeout, lockTimeout, wait), line -> out.println(line));
         if (every == null) {
-            return once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out);
+            return output.done(once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out));
         }
         try (Connection c = connection.open()) {
             plan(c); // bad names or a cycle end the command now, not in every run
@@ -128,6 +137,9 @@ final class RefreshCommand implements Callable<Integer> {
             throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
         }
         long ok = r.outcomes().stream().filter(o -> o.status().equals("OK")).count();
+        output.doc().put("dry_run", false).put("run_id", r.runId().toString()).put("stopped", r.stopped());
+        output.doc().set("outcomes", Output.tree(r.outcomes()));
+        output.doc().set("abandoned", Output.tree(r.abandoned().stream().map(a -> a.mv() + " (refresh log id " + a.refreshId() + ")").toList()));
         out.println("run " + r.runId() + ": " + ok + " OK of " + r.outcomes().size() + " planned"
                 + (r.abandoned().isEmpty() ? "" : ", " + r.abandoned().size() + " abandoned run(s) marked"));
         return r.failed() ? ExitCode.PROBLEM : r.busy() ? ExitCode.BUSY : ExitCode.OK;

@@ -80,4 +80,24 @@ final class Reports {
             }
         }
     }
+
+    /** The pre-flight's duplicate grains in a JSON document (check-duplicates, update). */
+    static void duplicatesJson(com.fasterxml.jackson.databind.node.ObjectNode doc, Preflight.Duplicates d) {
+        doc.put("total", d.total());
+        doc.set("duplicates", Output.tree(d.listed()));
+        doc.put("latent_total", d.latentTotal());
+        doc.set("latent", Output.tree(d.latent()));
+    }
+
+    /** The adoption plan in a JSON document: one entry per object, the differences of one that differs. */
+    static com.fasterxml.jackson.databind.node.ArrayNode planJson(AdoptionPlan plan) {
+        var items = Output.JSON.createArrayNode();
+        for (AdoptionPlan.Item i : plan.items()) {
+            var o = items.addObject().put("action", i.action()).put("object", i.object()).put("kind", i.kind()).put("detail", i.detail());
+            if ("differs".equals(i.action())) {
+                o.set("diff", Output.tree(i.diff()));
+            }
+        }
+        return items;
+    }
 }

@@ -23,6 +23,9 @@ final class RollbackCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    Output output;
+
     @ArgGroup(exclusive = true, multiplicity = "1")
     RollbackTarget target;
 
@@ -41,9 +44,11 @@ final class RollbackCommand implements Callable<Integer> {
                     migrator.rollbackCount(target.count);
                 }
             }
-            command.commandLine().getOut().println("rollback: undid " + (before - history.appliedCount()) + " changeset(s); "
+            output.text().println("rollback: undid " + (before - history.appliedCount()) + " changeset(s); "
                     + history.appliedCount() + " remain, last tag " + history.lastTag().orElse("(none)"));
+            output.doc().put("database", connection.spec().describe()).put("rolled_back", before - history.appliedCount())
+                    .put("applied", history.appliedCount()).put("last_tag", history.lastTag().orElse(null));
         }
-        return ExitCode.OK;
+        return output.done(ExitCode.OK);
     }
 }

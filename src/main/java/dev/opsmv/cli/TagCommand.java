@@ -19,6 +19,9 @@ final class TagCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    Output output;
+
     @Parameters(index = "0", paramLabel = "NAME", description = "The tag, e.g. before-incident-4711.")
     String name;
 
@@ -27,8 +30,9 @@ final class TagCommand implements Callable<Integer> {
         Tagging.checkName(name);
         try (Connection c = connection.openPrimary()) {
             Tagging.tag(c, name, connection.spec().describe());
-            command.commandLine().getOut().println("tag: tagged the current state of " + connection.spec().describe() + " as " + name);
+            output.text().println("tag: tagged the current state of " + connection.spec().describe() + " as " + name);
+            output.doc().put("database", connection.spec().describe()).put("tag", name);
         }
-        return ExitCode.OK;
+        return output.done(ExitCode.OK);
     }
 }

@@ -35,6 +35,9 @@ final class UpdateCommand implements Callable<Integer> {
     @Mixin
     SourceSchemaOption source;
 
+    @Mixin
+    Output output;
+
     @Option(names = "--to-tag", paramLabel = "TAG", description = "Stop after the changeset that sets this tag (a tag of the changelog: opsmv-empty, v1.0, ...).")
     String toTag;
 
@@ -51,7 +54,7 @@ final class UpdateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Changelog.checkLockTimeout(lockTimeout);
-        PrintWriter out = command.commandLine().getOut();
+        PrintWriter out = output.text();
         try (Connection c = connection.openPrimary()) {
             Deployment deployment = new Deployment(connection.spec(), c, lockTimeout, source.parameter());
             if (toTag != null) {
@@ -68,6 +71,9 @@ final class UpdateCommand implements Callable<Integer> {
             String table = Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)";
             Reports.duplicates(out, "pre-flight: ", table, report.duplicates());
             Reports.invalidIndexes(out, "pre-flight: ", report.invalidIndexes());
+            output.doc().put("database", connection.spec().describe()).put("to_tag", toTag);
+            Reports.duplicatesJson(output.doc().putObject("pre_flight"), report.duplicates());
+            ((com.fasterxml.jackson.databind.node.ObjectNode) output.doc().get("pre_flight")).set("invalid_indexes", Output.tree(report.invalidIndexes()));
             if (report.duplicates().any() && deployment.migrator().pendingChangeSets().stream()
                     .anyMatch(id -> id.contains("::" + Changelog.GRAIN_CHANGESET_ID + "::"))) {
                 throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + report.duplicates().total()
@@ -77,6 +83,7 @@ final class UpdateCommand implements Callable<Integer> {
 
             AdoptionPlan plan = AdoptionPlan.read(c, deployment.migrator());
             Reports.plan(out, "plan: ", plan, true);
+            output.doc().set("plan", Reports.planJson(plan));
             List<AdoptionPlan.Item> blocking = plan.blocking();
             boolean replaceable = !blocking.isEmpty() && blocking.stream().allMatch(AdoptionPlan.Item::replaceable);
             if (!blocking.isEmpty() && !(replaceDiffering && replaceable)) {
@@ -89,6 +96,8 @@ final class UpdateCommand implements Callable<Integer> {
             if (!blocking.isEmpty()) {
                 out.flush();
                 for (var swapped : new ReplaceDiffering(c, deployment.migrator(), lockTimeout).replace(blocking)) {
+                    output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
+                            .put("rows", swapped.rows()).put("kept_as", swapped.schema() + "." + swapped.keptAs());
                     out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("
                             + swapped.rows() + " rows, built in " + swapped.buildMillis() + " ms, swapped in " + swapped.swapMillis()
                             + " ms); the original is kept as " + swapped.schema() + "." + swapped.keptAs());
@@ -105,7 +114,8 @@ final class UpdateCommand implements Callable<Integer> {
             }
             out.println("update: done, " + (history.appliedCount() - before) + " changeset(s) applied; last tag "
                     + history.lastTag().orElse("(none)"));
+            output.doc().put("applied", history.appliedCount() - before).put("last_tag", history.lastTag().orElse(null));
         }
-        return ExitCode.OK;
+        return output.done(ExitCode.OK);
     }
 }

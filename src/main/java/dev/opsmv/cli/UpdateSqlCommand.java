@@ -27,6 +27,9 @@ final class UpdateSqlCommand implements Callable<Integer> {
     @Mixin
     SourceSchemaOption source;
 
+    @Mixin
+    Output output;
+
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = Changelog.DEFAULT_LOCK_TIMEOUT,
             description = "Lock timeout written into the SQL (default ${DEFAULT-VALUE}).")
     String lockTimeout;
@@ -51,6 +54,18 @@ final class UpdateSqlCommand implements Callable<Integer> {
                 // a script cannot decide at run time which changesets to mark ran instead of running
                 planText.write("-- opsmv plan: adoption happens in `opsmv update` or `liquibase update`; this script is for review,"
                         + " applied with psql it would stop at the first object that already exists\n");
+            }
+            if (output.json()) {
+                // the script is the document's "sql"; the plan stays text, on stderr
+                output.text().print(planText);
+                output.text().flush();
+                var sql = new java.io.ByteArrayOutputStream();
+                migrator.updateSql(sql);
+                output.doc().put("database", connection.spec().describe());
+                output.doc().set("pending", Output.tree(migrator.pendingChangeSets()));
+                output.doc().set("plan", Reports.planJson(plan));
+                output.doc().put("sql", sql.toString(java.nio.charset.StandardCharsets.UTF_8));
+                return output.done(ExitCode.OK);
             }
             out.print(planText);
             Reports.script(out, migrator::updateSql);

@@ -22,6 +22,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     ConnectionOptions connection;
 
+    @Mixin
+    Output output;
+
     @Option(names = "--source-schema", paramLabel = "SCHEMA", defaultValue = "public",
             description = "Schema of the source tables (the changelog parameter source_schema; default ${DEFAULT-VALUE}).")
     String sourceSchema;
@@ -44,7 +47,7 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws SQLException {
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = output.text();
         if (!(maxQueryMs > 0) || Double.isInfinite(maxQueryMs)) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--max-query-ms must be a number of milliseconds above 0 (got " + maxQueryMs + ")");
         }
@@ -63,7 +66,9 @@ final class VerifyCommand implements Callable<Integer> {
             out.println(bad == 0 && warnings == 0 ? "verify: all " + items.size() + " items ✓"
                     : bad == 0 ? "verify: no ✗ in " + items.size() + " items" + warned
                     : "verify: " + bad + " of " + items.size() + " items ✗" + warned);
-            return bad == 0 ? ExitCode.OK : ExitCode.PROBLEM;
+            output.doc().put("database", connection.spec().describe()).put("failed", bad).put("warnings", warnings);
+            output.doc().set("items", Output.tree(items));
+            return output.done(bad == 0 ? ExitCode.OK : ExitCode.PROBLEM);
         }
     }
 }

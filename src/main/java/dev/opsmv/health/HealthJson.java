@@ -19,6 +19,8 @@ public final class HealthJson {
     public static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     /** Version of the document's shape; bumped only if a field ever had to change meaning. */
     public static final int FORMAT_VERSION = 1;
+    /** Its JSON Schema, docs/schemas/health.v1.schema.json (the same name as the other commands' documents). */
+    public static final String SCHEMA = "opsmv.health/1";
 
     private HealthJson() {
     }
@@ -26,6 +28,7 @@ public final class HealthJson {
     public static ObjectNode document(HealthReport report) {
         ObjectNode doc = MAPPER.createObjectNode();
         doc.put("format_version", FORMAT_VERSION);
+        doc.put("schema", SCHEMA);
         doc.put("status", report.overall().name());
         doc.put("exit_code", report.overall().exitCode());
         doc.put("checked_at", time(report.checkedAt()));
@@ -84,6 +87,7 @@ public final class HealthJson {
     public static ObjectNode unknown(String error) {
         ObjectNode doc = MAPPER.createObjectNode();
         doc.put("format_version", FORMAT_VERSION);
+        doc.put("schema", SCHEMA);
         doc.put("status", Level.UNKNOWN.name());
         doc.put("exit_code", Level.UNKNOWN.exitCode());
         doc.put("checked_at", time(OffsetDateTime.now()));

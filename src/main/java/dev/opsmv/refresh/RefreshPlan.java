@@ -106,6 +106,19 @@ public final class RefreshPlan {
     }
 
     /** Human-readable plan for --dry-run. */
+    /** One MV of the plan: its method (null: refused), why, and the MVs it waits for. */
+    public record Step(String mv, String method, String why, List<String> after) {
+    }
+
+    /** The plan in order, as data (refresh --dry-run --format json). */
+    public List<Step> steps() {
+        List<Step> out = new ArrayList<>();
+        for (Map.Entry<String, RefreshMethod> e : steps.entrySet()) {
+            out.add(new Step(e.getKey(), e.getValue().method(), e.getValue().why(), List.copyOf(new TreeSet<>(graph.upstreamOf(e.getKey())))));
+        }
+        return out;
+    }
+
     public List<String> describe() {
         List<String> lines = new ArrayList<>();
         lines.add("plan: " + steps.size() + " materialized view(s), in dependency order (nothing is changed with --dry-run)");

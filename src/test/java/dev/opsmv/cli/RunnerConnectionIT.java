@@ -135,7 +135,16 @@ class RunnerConnectionIT {
     void helpOnEveryCommandAndARealVersion() throws Exception {
         // the version comes from the jar's manifest: only the real jar has one
         OpsmvProcess.Result v = ok(Runner.run("--version"));
-        assertTrue(v.stdout().trim().matches("opsmv \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?"), v.toString());
+        // the build passes the versions it packaged (failsafe system properties): none is written here
+        List<String> lines = v.stdout().lines().toList();
+        String version = Required.property("opsmv.expected.version");
+        assertEquals("opsmv " + version, lines.get(0), v.toString());
+        assertEquals("Liquibase " + Required.property("opsmv.expected.liquibase"), lines.get(1), v.toString());
+        assertEquals("PostgreSQL JDBC " + Required.property("opsmv.expected.pgjdbc"), lines.get(2), v.toString());
+        assertTrue(lines.get(3).startsWith("Java " + System.getProperty("java.version") + " ("), v.toString());
+        assertFalse(version.contains("SNAPSHOT"), "a release version: " + version);
+        // the runner's version is the changelog's last release (v1.2 -> 1.2.x)
+        assertTrue(version.startsWith(Releases.LAST.substring(1) + "."), version + " vs the changelog's " + Releases.LAST);
         for (String c : List.of("update", "update-sql", "status", "release-locks", "tag", "rollback", "rollback-sql",
                 "check-duplicates", "health", "verify", "serve", "refresh", "schedule", "fixture", "demo", "bench")) {
             OpsmvProcess.Result h = ok(Runner.inProcess(c, "--help"));

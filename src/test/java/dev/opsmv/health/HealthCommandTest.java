@@ -16,6 +16,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.JsonSchemas;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
@@ -237,7 +238,7 @@ class HealthCommandTest {
 
         Cli.Result json = Cli.run("health", "--url", dead, "--format", "json");
         assertEquals(3, json.exitCode(), json.toString());
-        assertEquals("UNKNOWN", JSON.readTree(json.out()).get("status").asText());
+        assertEquals("UNKNOWN", JsonSchemas.document("health", json.out()).get("status").asText());
 
         Cli.Result prom = Cli.run("health", "--url", dead, "--format", "prometheus");
         assertEquals(3, prom.exitCode(), prom.toString());
@@ -268,7 +269,7 @@ class HealthCommandTest {
         try {
             Cli.Result r = Cli.run("health", "--url", Cli.url(db), "--format", "json");
             assertEquals(3, r.exitCode(), r.toString());
-            assertEquals("UNKNOWN", JSON.readTree(r.out()).get("status").asText());
+            assertEquals("UNKNOWN", JsonSchemas.document("health", r.out()).get("status").asText());
         } finally {
             Sql.exec(db, "INSERT INTO ops.mv_refresh_policy SELECT * FROM public.policy_backup", "DROP TABLE public.policy_backup");
         }
@@ -288,7 +289,7 @@ class HealthCommandTest {
         assertEquals(exit, prom.exitCode(), prom.toString());
 
         assertTrue(table.out().contains("overall: " + overall + " (exit " + exit + ")"), table.toString());
-        JsonNode doc = JSON.readTree(json.out());
+        JsonNode doc = JsonSchemas.document("health", json.out());
         assertEquals(overall, doc.get("status").asText());
         assertEquals(exit, doc.get("exit_code").asInt());
         assertEquals(1, doc.get("format_version").asInt());

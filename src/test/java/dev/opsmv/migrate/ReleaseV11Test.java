@@ -212,22 +212,9 @@ class ReleaseV11Test {
     }
 
     static String stockCli(ConnectionSpec db, String... command) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(
-                StockLiquibaseCliTest.javaBin(), "-cp", System.getProperty("java.class.path"),
-                "liquibase.integration.commandline.LiquibaseCommandLine",
-                "--search-path=.", "--changelog-file=changelog/db.changelog-master.yaml",
-                "--url=" + db.jdbcUrl(), "--username=" + db.user(),
-                "--analytics-enabled=false", "--show-banner=false"));
-        cmd.addAll(List.of(command));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        if (db.hasPassword()) {
-            pb.environment().put("LIQUIBASE_COMMAND_PASSWORD", db.passwordForChildEnvironment());
-        }
-        Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES), output);
-        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + output);
-        return output;
+        StockCli.Result r = StockCli.run(db, command);
+        assertEquals(0, r.exitCode(), String.join(" ", command) + ": " + r.output());
+        return r.output();
     }
 
     @Test

@@ -40,4 +40,11 @@ public final class Catalog {
     public static List<String> history(ConnectionSpec spec) {
         return Sql.strings(spec, "SELECT filename || '::' || id || '::' || author FROM databasechangelog ORDER BY orderexecuted");
     }
+
+    /** DATABASECHANGELOG rows as a Liquibase user compares them: what ran, from which file, its checksum, how, the tags. */
+    public static List<String> changelogRows(ConnectionSpec spec) {
+        return Sql.strings(spec, """
+                SELECT concat_ws(' | ', id, author, filename, md5sum, exectype, coalesce(tag, '-'), coalesce(description, '-'))
+                FROM databasechangelog ORDER BY orderexecuted""");
+    }
 }

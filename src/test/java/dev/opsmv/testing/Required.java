@@ -35,4 +35,13 @@ public final class Required {
         String ci = env.get("CI");
         return ci != null && !ci.isBlank() && !ci.trim().equalsIgnoreCase("false") && !ci.trim().equals("0");
     }
+
+    /** A system property the build sets for the tests (pom.xml); its absence is a broken build, never a skip. */
+    public static String property(String name) {
+        String v = System.getProperty(name);
+        if (v == null || v.isBlank()) {
+            Assertions.fail("system property " + name + " is not set: run the test through Maven (pom.xml sets it)");
+        }
+        return v;
+    }
 }
