@@ -79,6 +79,10 @@ class JsonOutputTest {
         assertEquals("v1.1", rollback.get("last_tag").asText());
         assertEquals(Catalog.history(db).size(), rollback.get("applied").asLong());
 
+        // refresh needs release v1.3's protocol functions: forward again (rollback then update, in JSON both ways)
+        JsonNode forward = json(db, 0, "update");
+        assertEquals(Releases.LAST, forward.get("last_tag").asText());
+
         JsonNode refresh = json(db, 0, "refresh", "--all");
         long mvs = Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy WHERE refresh_enabled");
         assertEquals(mvs, refresh.get("outcomes").size());
