@@ -150,14 +150,13 @@ public final class DriverMatrixService {
             q.bind(ps);
             try (ResultSet rs = ps.executeQuery()) {
                 OffsetDateTime lastOk = null;
-                Boolean inRecovery = null;
-                Double replayLag = null;
+                Replication.State replication = null; // null when served from the view
                 int count = 0;
                 if (rs.last()) {
                     lastOk = rs.getObject(1, OffsetDateTime.class);
-                    inRecovery = (Boolean) rs.getObject(2);
-                    double lag = rs.getDouble(4);
-                    replayLag = rs.wasNull() ? null : Math.round(lag * 1000) / 1000.0;
+                    if (rs.getObject(2) != null) {
+                        replication = Replication.State.from(rs);
+                    }
                     count = rs.getObject(LEADING) == null ? 0 : rs.getRow();
                 }
                 rs.beforeFirst();
@@ -171,9 +170,9 @@ public final class DriverMatrixService {
                     g.writeStringField("mv_last_ok_refresh_at", HealthJson.time(lastOk));
                     // null when served from the view; on a standby the lag says how much may be missing on top of the age
                     g.writeFieldName("in_recovery");
-                    if (inRecovery == null) g.writeNull(); else g.writeBoolean(inRecovery);
+                    if (replication == null) g.writeNull(); else g.writeBoolean(replication.inRecovery());
                     g.writeFieldName("replay_lag_seconds");
-                    if (replayLag == null) g.writeNull(); else g.writeNumber(replayLag);
+                    if (replication == null) g.writeNull(); else g.writeNumber(replication.replayLagSeconds());
                     g.writeObjectFieldStart("filters");
                     g.writeStringField("origin_tag", q.originTag());
                     g.writeStringField("week_start_from", q.weekStartFrom().toString());
