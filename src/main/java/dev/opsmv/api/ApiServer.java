@@ -97,6 +97,15 @@ public final class ApiServer implements AutoCloseable {
      * read-only, statement_timeout, lock_timeout and application_name set once per connection in the startup
      * packet, statements prepared server-side from their first execution.
      */
+    /**
+     * The endpoint's statements are planned once per connection, not once per request. With plan_cache_mode
+     * auto PostgreSQL never settles on a generic plan for them: a generic plan costs {@code LIMIT $n} as a
+     * tenth of the rows, so the custom plan always looks cheaper, and every request was planned anew (0.3 to
+     * 0.5 ms of a 0.6 ms statement at 200,000 drivers, docs/BENCHMARKS.md section 4b). The generic plan is
+     * the same index scan; the plain-view fallback takes as long either way (it aggregates the sources whole).
+     */
+    public static final String GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan";
+
     public static HikariDataSource dataSource(ConnectionSpec spec, ApiConfig config, String poolName) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName(poolName);
@@ -105,13 +114,18 @@ public final class ApiServer implements AutoCloseable {
         // Read-only is not among these: pgjdbc tells a primary from a standby by `SHOW transaction_read_only`,
         // so with it in the startup packet every primary would pass for a standby (several --url). It comes
         // from readOnlyMode=always below: one SET SESSION CHARACTERISTICS when the pool opens the connection.
-        String settings = "-c statement_timeout=" + config.statementTimeoutMs() + " -c lock_timeout=" + config.lockTimeoutMs();
+        String settings = "-c statement_timeout=" + config.statementTimeoutMs() + " -c lock_timeout=" + config.lockTimeoutMs()
+                + " " + GENERIC_PLANS;
         String given = props.getProperty("options");
         props.setProperty("options", given == null || given.isBlank() ? settings : given + " " + settings);
         // pgjdbc's default (5) sends the first four executions of each statement unnamed, parsed every time
         props.setProperty("prepareThreshold", "1");
         // setReadOnly(true) in autocommit: pgjdbc's default mode ("transaction") would not make it read-only
         props.setProperty("readOnlyMode", "always");
+        // values in PostgreSQL's text form: for numbers, dates and UTC timestamps that is already their JSON
+        // (DriverMatrixService.value); decoding binary numerics into BigDecimals to print them again was a
+        // fifth of a request's time in a profile
+        props.setProperty("binaryTransfer", "false");
         // application_name in the startup packet, not a SET after connecting (pgjdbc's default for unknown servers)
         props.setProperty("assumeMinServerVersion", "10");
         hc.setDataSourceProperties(props);

@@ -15,6 +15,8 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
 import dev.opsmv.api.ApiConfig;
+import dev.opsmv.api.ApiServer;
+import dev.opsmv.api.DriverMatrixService;
 import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.fixture.SourceFixture;
@@ -52,6 +54,17 @@ final class EndpointFloor {
             floor1 = floor(pool, q, 1, SECONDS * 1000L);
             floor8 = floor(pool, q, 8, SECONDS * 1000L);
         }
+        // where a request's time goes, one client each: the endpoint's own statement over the endpoint's pool
+        // settings (the freshness join on top of the floor's query), then the whole request minus HTTP
+        Run statement1;
+        Run service1;
+        try (HikariDataSource pool = ApiServer.dataSource(db, ApiConfig.defaults(), "opsmv-bench-statement")) {
+            String sql = DriverMatrixService.mvSql(q);
+            DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
+            loop(2, 2000, () -> readAll(pool, sql, q) + service.query(q).rows());
+            statement1 = loop(1, SECONDS * 1000L, () -> readAll(pool, sql, q));
+            service1 = loop(1, SECONDS * 1000L, () -> service.query(q).body().length);
+        }
         LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
         load.run(4, 2000);
         LoadGenerator.Result http1 = load.run(1, SECONDS * 1000L);
@@ -59,6 +72,10 @@ final class EndpointFloor {
 
         row("JDBC floor", floor1.clients, floor1.count, floor1.errors, floor1.perSecond(), floor1.latency, "-", floor1.machineBusy, "");
         row("JDBC floor", floor8.clients, floor8.count, floor8.errors, floor8.perSecond(), floor8.latency, "-", floor8.machineBusy, "");
+        row("the endpoint's statement (JDBC)", statement1.clients, statement1.count, statement1.errors, statement1.perSecond(), statement1.latency, "-",
+                statement1.machineBusy, "");
+        row("the endpoint without HTTP (in process)", service1.clients, service1.count, service1.errors, service1.perSecond(), service1.latency, "-",
+                service1.machineBusy, "");
         double ratio1 = http1.perSecond() / floor1.perSecond();
         double ratio8 = http8.perSecond() / floor8.perSecond();
         row("`serve`", 1, http1.requests(), http1.errors(), http1.perSecond(), http1.latency(), Measure.pct(http1.generatorCpu()),
@@ -82,7 +99,7 @@ final class EndpointFloor {
                 generator, Measure.pct(busy), ratio);
     }
 
-    /** The floor's own pool: autocommit, statements prepared server-side from the first execution, nothing else. */
+    /** The floor's own pool: autocommit, statements prepared server-side from the first execution and planned once, nothing else. */
     static HikariDataSource floorPool(ConnectionSpec db) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName("opsmv-bench-floor");
@@ -90,6 +107,8 @@ final class EndpointFloor {
         java.util.Properties props = db.properties("opsmv-bench-floor");
         props.setProperty("prepareThreshold", "1");
         props.setProperty("assumeMinServerVersion", "10");
+        // the endpoint's planning rule too, so that the floor is not slowed by what the endpoint avoids
+        props.setProperty("options", ApiServer.GENERIC_PLANS);
         hc.setDataSourceProperties(props);
         hc.setMaximumPoolSize(ApiConfig.DEFAULT_POOL_SIZE);
         hc.setMinimumIdle(ApiConfig.DEFAULT_POOL_SIZE);
@@ -103,9 +122,37 @@ final class EndpointFloor {
         }
     }
 
-    /** {@code threads} threads, each borrowing a connection per execution, for {@code millis}. */
+    /** One unit of work of a loop: a query or a request without HTTP. */
+    interface Action {
+        /** @return something derived from what was read, so that the reads are not optimised away */
+        long run() throws Exception;
+    }
+
+    /** {@code threads} threads, each borrowing a connection per execution, for {@code millis}: the floor. */
     static Run floor(HikariDataSource pool, DriverMatrixQuery q, int threads, long millis) throws InterruptedException {
-        String sql = q.sql(DriverMatrixQuery.MV);
+        return loop(threads, millis, () -> readAll(pool, q.sql(DriverMatrixQuery.MV), q));
+    }
+
+    /** One execution of {@code sql} on a connection of {@code pool}, every value read. */
+    static long readAll(HikariDataSource pool, String sql, DriverMatrixQuery q) throws SQLException {
+        long sink = 0;
+        try (Connection c = pool.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            q.bind(ps);
+            try (ResultSet rs = ps.executeQuery()) {
+                int columns = rs.getMetaData().getColumnCount();
+                while (rs.next()) {
+                    for (int i = 1; i <= columns; i++) {
+                        Object v = rs.getObject(i);
+                        sink += v == null ? 0 : 1;
+                    }
+                }
+            }
+        }
+        return sink;
+    }
+
+    /** {@code threads} threads running {@code action} back to back for {@code millis}; a failed action counts as an error. */
+    static Run loop(int threads, long millis, Action action) throws InterruptedException {
         CountDownLatch ready = new CountDownLatch(threads);
         CountDownLatch go = new CountDownLatch(1);
         double[][] latencies = new double[threads][];
@@ -127,18 +174,9 @@ final class EndpointFloor {
                 long sink = 0;
                 while (System.nanoTime() < deadline[0]) {
                     long t0 = System.nanoTime();
-                    try (Connection c = pool.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
-                        q.bind(ps);
-                        try (ResultSet rs = ps.executeQuery()) {
-                            int columns = rs.getMetaData().getColumnCount();
-                            while (rs.next()) {
-                                for (int i = 1; i <= columns; i++) {
-                                    Object v = rs.getObject(i);
-                                    sink += v == null ? 0 : 1;
-                                }
-                            }
-                        }
-                    } catch (SQLException e) {
+                    try {
+                        sink += action.run();
+                    } catch (Exception e) {
                         errors[me]++;
                     }
                     if (n == ms.length) {

@@ -58,6 +58,12 @@ class BenchTest {
             assertEquals("0", cells[4].trim(), "no error: " + row);
             assertTrue(Double.parseDouble(cells[5].trim()) > 0, "a throughput: " + row);
         }
+        List<String> parts = section(md, "## 4b. ").stream().filter(l -> l.startsWith("| the endpoint's statement (JDBC) |")
+                || l.startsWith("| the endpoint without HTTP (in process) |")).toList();
+        assertEquals(2, parts.size(), "where a request's time goes: " + md);
+        for (String row : parts) {
+            assertEquals("0", row.split("\\|")[4].trim(), "no error: " + row);
+        }
         assertTrue(floor.get(3).matches("\\| `serve` \\| 8 \\|.*\\| \\*\\*\\d+%\\*\\* \\|"), "the ratio at 8 clients is the headline: " + floor.get(3));
         List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
                 || l.startsWith("| SWAP |")).toList();
