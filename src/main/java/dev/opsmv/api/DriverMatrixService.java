@@ -111,10 +111,14 @@ public final class DriverMatrixService {
     public static String mvSql(DriverMatrixQuery q) {
         String page = q.sql(DriverMatrixQuery.MV).replaceFirst("^SELECT \\* FROM ", "SELECT 1 AS opsmv_row, p.* FROM ")
                 .replaceFirst(" WHERE ", " p WHERE ");
-        return "SELECT l.opsmv_last_ok, l.in_recovery, l.replay_paused, l.replay_lag_seconds, m.* FROM (SELECT max(refresh_finished_at) AS opsmv_last_ok, "
+        // The last OK run is the latest started one (runs of one MV never overlap: its advisory lock), read
+        // backwards on idx_mv_refresh_log_mv_started until the first OK row. max(refresh_finished_at) read every
+        // run the log ever kept: a year of hourly refreshes made the statement 20 times slower.
+        return "SELECT l.opsmv_last_ok, l.in_recovery, l.replay_paused, l.replay_lag_seconds, m.* FROM (SELECT (SELECT refresh_finished_at "
+                + "FROM ops.mv_refresh_log WHERE schema_name = 'ops' AND mv_name = '" + MV_NAME + "' AND status = 'OK' "
+                + "ORDER BY refresh_started_at DESC LIMIT 1) AS opsmv_last_ok, "
                 // where this server stands in replication: on a standby the log row is the replayed one
-                + Replication.COLUMNS + " FROM ops.mv_refresh_log "
-                + "WHERE schema_name = 'ops' AND mv_name = '" + MV_NAME + "' AND status = 'OK') l "
+                + Replication.COLUMNS + ") l "
                 + "LEFT JOIN LATERAL (" + page + ") m ON true ORDER BY m.week_start DESC, m.driver_id ASC";
     }
 

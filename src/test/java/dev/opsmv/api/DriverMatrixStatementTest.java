@@ -28,6 +28,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.health.HealthJson;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
 /**
@@ -37,7 +38,7 @@ import dev.opsmv.testing.TestPostgres;
  * timestamps equal as text, in a UTC session and in one at +05:30. And the statement itself is planned once
  * per connection (a generic plan), not per request.
  */
-class DriverMatrixValuesTest {
+class DriverMatrixStatementTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
     static final String VALUES = "SELECT * FROM (VALUES "
@@ -96,6 +97,48 @@ class DriverMatrixValuesTest {
                 assertEquals(0, rs.getLong(3), "custom plans (one per request when plan_cache_mode is auto)");
             }
         }
+    }
+
+    @Test
+    void theFreshnessLookupReadsOneRunNotTheWholeRefreshLog() throws Exception {
+        ConnectionSpec db = Deployed.bundleDatabase(200, 8);
+        // a year of hourly refreshes of seven MVs, one run in ten failed; the newest OK run of the driver matrix is the deployment's
+        Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, status, method) "
+                + "SELECT 'ops', (ARRAY['mv_payments_driver_matrix_cabinet', 'mv_a', 'mv_b', 'mv_c', 'mv_d', 'mv_e', 'mv_f'])[1 + g % 7], "
+                + "now() - interval '1 day' - g * interval '1 minute', now() - interval '1 day' - g * interval '1 minute' + interval '5 s', "
+                + "CASE WHEN g % 10 = 0 THEN 'ERROR' ELSE 'OK' END, 'CONCURRENTLY' FROM generate_series(1, 60000) g");
+        Sql.exec(db, "VACUUM ANALYZE ops.mv_refresh_log");
+        DriverMatrixQuery q = DriverMatrixQuery.parse(Map.of("limit", List.of("5")), LocalDate.now());
+        try (Connection c = textConnection(db, "UTC")) {
+            try (PreparedStatement ps = c.prepareStatement("EXPLAIN (ANALYZE, FORMAT JSON) " + DriverMatrixService.mvSql(q))) {
+                q.bind(ps);
+                try (ResultSet rs = ps.executeQuery()) {
+                    assertTrue(rs.next());
+                    long read = logRowsRead(JSON.readTree(rs.getString(1)).get(0).get("Plan"));
+                    assertTrue(read > 0 && read <= 20, "rows of ops.mv_refresh_log read for the freshness: " + read + "\n" + rs.getString(1));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement(DriverMatrixService.mvSql(q)); Statement st = c.createStatement()) {
+                q.bind(ps);
+                try (ResultSet page = ps.executeQuery(); ResultSet max = st.executeQuery("SELECT max(refresh_finished_at) FROM ops.mv_refresh_log "
+                        + "WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet' AND status = 'OK'")) {
+                    assertTrue(page.next() && max.next());
+                    assertEquals(max.getObject(1, OffsetDateTime.class), page.getObject(1, OffsetDateTime.class), "the last OK refresh");
+                }
+            }
+        }
+    }
+
+    /** Rows the plan read from ops.mv_refresh_log: returned plus removed by a filter, over every node that scans it. */
+    private static long logRowsRead(JsonNode node) {
+        long n = 0;
+        if ("mv_refresh_log".equals(node.path("Relation Name").asText())) {
+            n += (node.path("Actual Rows").asLong() + node.path("Rows Removed by Filter").asLong()) * Math.max(1, node.path("Actual Loops").asLong());
+        }
+        for (JsonNode child : node.path("Plans")) {
+            n += logRowsRead(child);
+        }
+        return n;
     }
 
     @Test
