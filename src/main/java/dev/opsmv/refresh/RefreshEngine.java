@@ -233,7 +233,7 @@ public final class RefreshEngine {
             try {
                 setSession("statement_timeout", options.statementTimeout());
                 setSession("lock_timeout", options.lockTimeout());
-                SideBySideSwap.Swapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()))
+                SideBySideSwap.Swapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()), this::indexSession)
                         .refresh(name[0], name[1], (tx, swapping) -> RefreshLog.ok(tx, id, swapping.rows(), lockNote(swapping)));
                 try {
                     log.note(id, lockNote(s));
@@ -251,6 +251,28 @@ public final class RefreshEngine {
                 resetSession("statement_timeout", options.statementTimeout());
                 resetSession("lock_timeout", options.lockTimeout());
             }
+        }
+
+        /** A second session for a swap's index builds: the work session's timeouts, and it ends if this runner dies. */
+        Connection indexSession() throws SQLException {
+            Connection k = spec.open(APPLICATION_NAME + "-index");
+            try (Statement st = k.createStatement()) {
+                if (options.statementTimeout() != null) {
+                    st.execute("SET statement_timeout = '" + Durations.setting(options.statementTimeout()) + "'");
+                }
+                if (options.lockTimeout() != null) {
+                    st.execute("SET lock_timeout = '" + Durations.setting(options.lockTimeout()) + "'");
+                }
+                try {
+                    st.execute("SET client_connection_check_interval = '2s'");
+                } catch (SQLException olderServer) {
+                    // PostgreSQL 13 and older (see the work session)
+                }
+            } catch (SQLException e) {
+                k.close();
+                throw e;
+            }
+            return k;
         }
 
         void setSession(String setting, Duration d) throws SQLException {

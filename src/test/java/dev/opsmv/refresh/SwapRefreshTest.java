@@ -397,7 +397,9 @@ class SwapRefreshTest {
         Thread.sleep(300); // inside the slow index build now
         runner.destroyForcibly(); // SIGKILL: no finally block, no cleanup
         assertTrue(runner.waitFor(30, TimeUnit.SECONDS));
-        assertEquals(1, leftovers(db), "the killed run left its temporary MV");
+        // its temporary MV (with whichever index the second session had finished: they go with the MV)
+        assertEquals(1, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_opsmv\\_new' AND relkind = 'm'"),
+                "the killed run left its temporary MV");
         assertEquals(1, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE mv_name = 'mv_zz_slow_index' AND status = 'RUNNING'"));
 
         Sql.exec(db, "UPDATE public.slow_config SET seconds = 0");
@@ -410,6 +412,52 @@ class SwapRefreshTest {
         assertEquals(List.of("ABANDONED", "OK"),
                 Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE mv_name = 'mv_zz_slow_index' ORDER BY refresh_id"));
         assertEquals(2, Sql.count(db, "SELECT count(*) FROM pg_index WHERE indrelid = 'ops.mv_zz_slow_index'::regclass AND indisvalid"));
+    }
+
+    @Test
+    void indexesBuiltOnTwoSessionsStopTogetherWhenOneFails() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 67);
+        // two indexes, so two sessions: one fails at once (a duplicate), the other would take 100 s (a key that sleeps per row)
+        Sql.exec(db,
+                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
+                "INSERT INTO public.slow_config VALUES (0)",
+                """
+                CREATE FUNCTION public.slow_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+                BEGIN
+                    PERFORM pg_sleep((SELECT seconds FROM public.slow_config));
+                    RETURN k;
+                END $$
+                """,
+                "CREATE TABLE public.two_src (id int PRIMARY KEY, v int NOT NULL)",
+                "INSERT INTO public.two_src SELECT g, g FROM generate_series(1, 2000) g",
+                "CREATE MATERIALIZED VIEW ops.mv_zz_two AS SELECT id, v FROM public.two_src",
+                "CREATE UNIQUE INDEX ux_mv_zz_two_v ON ops.mv_zz_two (v)",
+                "CREATE INDEX ix_mv_zz_two_slow ON ops.mv_zz_two (public.slow_key(id))",
+                "UPDATE public.slow_config SET seconds = 0.05",
+                "UPDATE public.two_src SET v = 1 WHERE id = 2");
+        long oid = oid(db, "ops.mv_zz_two");
+        long t0 = System.nanoTime();
+        RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_two", "--method", "swap");
+        long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
+        assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
+        List<Map<String, Object>> rows = log(db, "mv_name = 'mv_zz_two'");
+        Map<String, Object> row = rows.get(rows.size() - 1);
+        assertEquals("ERROR", row.get("status"), row.toString());
+        assertTrue(row.get("error_message").toString().contains("SQLSTATE 23505"), row.toString());
+        assertTrue(seconds < 30, "the slow build on the other session was cancelled, not waited for (" + seconds + " s; 100 s uncancelled)");
+        assertEquals(oid, oid(db, "ops.mv_zz_two"), "the old MV serves");
+        assertEquals(0, leftovers(db), "the half-built MV is dropped");
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'opsmv-refresh-index' "
+                + "OR (query LIKE '%slow_key%' AND pid <> pg_backend_pid())"), "the second session is closed, nothing of it runs");
+
+        // with the duplicate gone and a fast key, the swap builds both indexes on two sessions and succeeds
+        Sql.exec(db, "UPDATE public.two_src SET v = 2 WHERE id = 2", "UPDATE public.slow_config SET seconds = 0");
+        RefreshFixtures.Cli ok = cli(db, "refresh", "mv_zz_two", "--method", "swap");
+        assertEquals(ExitCode.OK, ok.exitCode(), ok.all());
+        assertNotEquals(oid, oid(db, "ops.mv_zz_two"));
+        assertEquals(2, Sql.count(db, "SELECT count(*) FROM pg_index WHERE indrelid = 'ops.mv_zz_two'::regclass AND indisvalid"));
+        assertEquals(List.of("ix_mv_zz_two_slow", "ux_mv_zz_two_v"),
+                Sql.strings(db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'ops' AND tablename = 'mv_zz_two' ORDER BY 1"));
     }
 
     @Test
