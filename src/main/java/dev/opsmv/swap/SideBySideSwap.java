@@ -361,7 +361,17 @@ public final class SideBySideSwap {
         }
         java.util.concurrent.ConcurrentLinkedQueue<IndexSpec> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(indexes);
         java.util.concurrent.atomic.AtomicReference<SQLException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Connection second = indexSession.open()) {
+        Connection opened;
+        try {
+            opened = indexSession.open();
+        } catch (SQLException noSecondSession) {
+            // no connection slot left, say: the second session is a speed-up, not a condition of the refresh
+            for (IndexSpec i : indexes) {
+                createIndex(c, schema, temp, i);
+            }
+            return;
+        }
+        try (Connection second = opened) {
             second.setAutoCommit(true);
             Thread helper = new Thread(() -> drain(second, schema, temp, queue, failure, c), "opsmv-swap-index");
             helper.setDaemon(true);

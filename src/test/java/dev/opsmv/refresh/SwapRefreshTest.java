@@ -461,6 +461,26 @@ class SwapRefreshTest {
     }
 
     @Test
+    void whenNoSecondSessionOpensTheIndexesAreBuiltOnTheOneThereIs() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 68);
+        createLeaf(db);
+        long oid = oid(db, "ops.mv_zz_leaf");
+        List<String> before = identity(db, "ops.mv_zz_leaf");
+        String data = checksum(db, "ops.mv_zz_leaf");
+        try (Connection c = db.open("opsmv-tests-swap")) {
+            // what a server out of connection slots answers (53300): the swap goes on with its own session
+            dev.opsmv.swap.SideBySideSwap.Swapped s = new dev.opsmv.swap.SideBySideSwap(c, "2s", () -> {
+                throw new java.sql.SQLException("sorry, too many clients already", "53300");
+            }).refresh("ops", "mv_zz_leaf", null);
+            assertEquals(3000, s.rows());
+        }
+        assertNotEquals(oid, oid(db, "ops.mv_zz_leaf"));
+        assertEquals(before, identity(db, "ops.mv_zz_leaf"), "both indexes, same names, valid");
+        assertEquals(data, checksum(db, "ops.mv_zz_leaf"));
+        assertEquals(0, leftovers(db));
+    }
+
+    @Test
     void anMvThatOthersReadIsNeverSwapped() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 66);
         String raw = "ops.mv_yango_payments_raw_current";
