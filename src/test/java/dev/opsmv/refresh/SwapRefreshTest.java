@@ -372,16 +372,8 @@ class SwapRefreshTest {
     void aRunnerKilledMidBuildLeavesItsTemporaryMvAndTheNextRunRemovesItAndSucceeds() throws Exception {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 65);
         // an MV whose index build takes as long as the test says (its key calls a function that sleeps per row)
+        createSlowKey(db);
         Sql.exec(db,
-                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
-                "INSERT INTO public.slow_config VALUES (0)",
-                """
-                CREATE FUNCTION public.slow_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
-                BEGIN
-                    PERFORM pg_sleep((SELECT seconds FROM public.slow_config));
-                    RETURN k;
-                END $$
-                """,
                 "CREATE MATERIALIZED VIEW ops.mv_zz_slow_index AS SELECT g AS id FROM generate_series(1, 2000) g",
                 "CREATE UNIQUE INDEX ux_mv_zz_slow_index ON ops.mv_zz_slow_index (id)",
                 "CREATE INDEX ix_mv_zz_slow_index_key ON ops.mv_zz_slow_index (public.slow_key(id))",
@@ -418,16 +410,8 @@ class SwapRefreshTest {
     void indexesBuiltOnTwoSessionsStopTogetherWhenOneFails() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 67);
         // two indexes, so two sessions: one fails at once (a duplicate), the other would take 100 s (a key that sleeps per row)
+        createSlowKey(db);
         Sql.exec(db,
-                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
-                "INSERT INTO public.slow_config VALUES (0)",
-                """
-                CREATE FUNCTION public.slow_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
-                BEGIN
-                    PERFORM pg_sleep((SELECT seconds FROM public.slow_config));
-                    RETURN k;
-                END $$
-                """,
                 "CREATE TABLE public.two_src (id int PRIMARY KEY, v int NOT NULL)",
                 "INSERT INTO public.two_src SELECT g, g FROM generate_series(1, 2000) g",
                 "CREATE MATERIALIZED VIEW ops.mv_zz_two AS SELECT id, v FROM public.two_src",
@@ -458,6 +442,20 @@ class SwapRefreshTest {
         assertEquals(2, Sql.count(db, "SELECT count(*) FROM pg_index WHERE indrelid = 'ops.mv_zz_two'::regclass AND indisvalid"));
         assertEquals(List.of("ix_mv_zz_two_slow", "ux_mv_zz_two_v"),
                 Sql.strings(db, "SELECT indexname FROM pg_indexes WHERE schemaname = 'ops' AND tablename = 'mv_zz_two' ORDER BY 1"));
+    }
+
+    /** public.slow_key(k): k, after sleeping public.slow_config.seconds; an index on it builds as slowly as a test needs. */
+    static void createSlowKey(ConnectionSpec db) {
+        Sql.exec(db,
+                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
+                "INSERT INTO public.slow_config VALUES (0)",
+                """
+                CREATE FUNCTION public.slow_key(k int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+                BEGIN
+                    PERFORM pg_sleep((SELECT seconds FROM public.slow_config));
+                    RETURN k;
+                END $$
+                """);
     }
 
     @Test
