@@ -293,7 +293,15 @@ public final class SideBySideSwap {
                 try {
                     exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp));
                 } catch (SQLException cleanup) {
-                    e.addSuppressed(cleanup);
+                    // a cancel meant for an index build of this session (the other one failed) can land late, on this DROP
+                    try {
+                        if (!"57014".equals(cleanup.getSQLState())) {
+                            throw cleanup;
+                        }
+                        exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp));
+                    } catch (SQLException again) {
+                        e.addSuppressed(again);
+                    }
                 }
                 throw e;
             }
