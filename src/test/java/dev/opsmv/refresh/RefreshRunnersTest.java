@@ -224,6 +224,8 @@ class RefreshRunnersTest {
     }
 
     @Test
+    // "once": the loop and the signal are the runner's JVM's; each refresh in it is the one tested above on every major
+    @Tag("once")
     void everyRunsRepeatedlyAndStopsCleanlyOnSigterm() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, 10);
         RefreshFixtures.createSlowMv(db, 1);
