@@ -22,10 +22,15 @@ import dev.opsmv.migrate.Migrator;
  * Prints a Markdown report ({@link Report}) and writes it to a file when asked.
  */
 public final class Bench {
-    /** @param only null for every section; "endpoint" for sections 4 and 4b alone (after the data and the deployment) */
-    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only) {
+    /**
+     * @param only null for every section; "endpoint" for sections 4 and 4b alone (after the data and the deployment)
+     * @param loadSeconds how long each line of sections 4 and 4b runs
+     */
+    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only, int loadSeconds) {
+        public static final int DEFAULT_LOAD_SECONDS = 8;
+
         public Options(long drivers, long seed, String pgVersion, Path out, int queryRuns) {
-            this(drivers, seed, pgVersion, out, queryRuns, null);
+            this(drivers, seed, pgVersion, out, queryRuns, null, DEFAULT_LOAD_SECONDS);
         }
 
         boolean all() {
@@ -81,8 +86,8 @@ public final class Bench {
                         new RefreshAfterChange(report, log).run(c, chain);
                         Measure.exec(c, "VACUUM ANALYZE");
                     }
-                    new EndpointLoad(report, log).run(port);
-                    new EndpointFloor(report, log).run(db, port);
+                    new EndpointLoad(report, log).run(port, options.loadSeconds());
+                    new EndpointFloor(report, log).run(db, port, options.loadSeconds());
                 }
                 if (options.all()) {
                     new ReadersDuringRefresh(report, log).run(db);

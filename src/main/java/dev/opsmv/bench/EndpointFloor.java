@@ -28,8 +28,6 @@ import dev.opsmv.fixture.SourceFixture;
  * The headline is the endpoint's throughput as a share of the floor's at the same concurrency.
  */
 final class EndpointFloor {
-    static final int SECONDS = 8;
-
     private final Report report;
     private final PrintWriter log;
 
@@ -38,10 +36,10 @@ final class EndpointFloor {
         this.log = log;
     }
 
-    void run(ConnectionSpec db, int port) throws Exception {
+    void run(ConnectionSpec db, int port, int seconds) throws Exception {
         TypicalQueries.Query query = TypicalQueries.filtered(SourceFixture.Spec.currentWeek());
         log.println("== the endpoint against the JDBC floor: " + query.path());
-        report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + SECONDS + " s per line; "
+        report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + seconds + " s per line; "
                         + "floor: the same query on the MV, prepared, every row read, over one HikariCP pool of " + ApiConfig.DEFAULT_POOL_SIZE
                         + "; endpoint: `serve` with its default pool through the lean keep-alive generator)",
                 "| path | clients | requests | errors | per s | p50 ms | p99 ms | max ms | generator CPU | machine busy | endpoint ÷ floor |",
@@ -51,8 +49,8 @@ final class EndpointFloor {
         Run floor8;
         try (HikariDataSource pool = floorPool(db)) {
             floor(pool, q, 4, 2000); // warm-up: connections, server-side statements, caches
-            floor1 = floor(pool, q, 1, SECONDS * 1000L);
-            floor8 = floor(pool, q, 8, SECONDS * 1000L);
+            floor1 = floor(pool, q, 1, seconds * 1000L);
+            floor8 = floor(pool, q, 8, seconds * 1000L);
         }
         // where a request's time goes, one client each: the endpoint's own statement over the endpoint's pool
         // settings (the freshness join on top of the floor's query), then the whole request minus HTTP
@@ -62,13 +60,13 @@ final class EndpointFloor {
             String sql = DriverMatrixService.mvSql(q);
             DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
             loop(2, 2000, () -> readAll(pool, sql, q) + service.query(q).rows());
-            statement1 = loop(1, SECONDS * 1000L, () -> readAll(pool, sql, q));
-            service1 = loop(1, SECONDS * 1000L, () -> service.query(q).body().length);
+            statement1 = loop(1, seconds * 1000L, () -> readAll(pool, sql, q));
+            service1 = loop(1, seconds * 1000L, () -> service.query(q).body().length);
         }
         LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
         load.run(4, 2000);
-        LoadGenerator.Result http1 = load.run(1, SECONDS * 1000L);
-        LoadGenerator.Result http8 = load.run(8, SECONDS * 1000L);
+        LoadGenerator.Result http1 = load.run(1, seconds * 1000L);
+        LoadGenerator.Result http8 = load.run(8, seconds * 1000L);
 
         row("JDBC floor", floor1.clients, floor1.count, floor1.errors, floor1.perSecond(), floor1.latency, "-", floor1.machineBusy, "");
         row("JDBC floor", floor8.clients, floor8.count, floor8.errors, floor8.perSecond(), floor8.latency, "-", floor8.machineBusy, "");

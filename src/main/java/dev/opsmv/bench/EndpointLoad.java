@@ -9,8 +9,6 @@ import dev.opsmv.fixture.SourceFixture;
 
 /** Section 4: the endpoint under 1, 8 and 32 keep-alive clients, with the generator's own CPU share beside the figures. */
 final class EndpointLoad {
-    static final int SECONDS = 8;
-
     private final Report report;
     private final PrintWriter log;
 
@@ -19,9 +17,9 @@ final class EndpointLoad {
         this.log = log;
     }
 
-    void run(int port) throws Exception {
+    void run(int port, int seconds) throws Exception {
         log.println("== the endpoint under 1, 8 and 32 concurrent clients");
-        report.section("4. The endpoint under concurrent clients (MV, the three requests in turn, " + SECONDS + " s per level, pool of "
+        report.section("4. The endpoint under concurrent clients (MV, the three requests in turn, " + seconds + " s per level, pool of "
                         + ApiConfig.DEFAULT_POOL_SIZE + " connections; lean keep-alive generator, CPU shares of the whole machine)",
                 "| clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | generator CPU | endpoint CPU (rest of the JVM) | machine busy |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -30,7 +28,7 @@ final class EndpointLoad {
         load.run(4, 2000); // warm-up: JIT, the pool's connections, PostgreSQL's caches
         LoadGenerator.Result at8 = null;
         for (int clients : new int[] {1, 8, 32}) {
-            LoadGenerator.Result r = load.run(clients, SECONDS * 1000L);
+            LoadGenerator.Result r = load.run(clients, seconds * 1000L);
             if (clients == 8) {
                 at8 = r;
             }

@@ -30,6 +30,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--query-runs", paramLabel = "N", defaultValue = "60", description = "Timed runs per query on the MV (default ${DEFAULT-VALUE}).")
     int queryRuns;
 
+    @Option(names = "--load-seconds", paramLabel = "S", defaultValue = "" + Bench.Options.DEFAULT_LOAD_SECONDS,
+            description = "How long each line of sections 4 and 4b runs (default ${DEFAULT-VALUE}).")
+    int loadSeconds;
+
     @Option(names = "--only", paramLabel = "SECTIONS",
             description = "Only these sections: 'endpoint' runs 4 and 4b (the endpoint under load, and against the JDBC floor) after the data and the deployment.")
     String only;
@@ -44,10 +48,13 @@ final class BenchCommand implements Callable<Integer> {
         if (queryRuns < 5) {
             throw new IllegalArgumentException("--query-runs must be at least 5 (got " + queryRuns + ")");
         }
+        if (loadSeconds < 1) {
+            throw new IllegalArgumentException("--load-seconds must be at least 1 (got " + loadSeconds + ")");
+        }
         if (only != null && !only.equals("endpoint")) {
             throw new picocli.CommandLine.ParameterException(command.commandLine(), "--only takes 'endpoint' (got '" + only + "')");
         }
-        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns, only), command.commandLine().getOut()).run();
+        new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns, only, loadSeconds), command.commandLine().getOut()).run();
         return ExitCode.OK;
     }
 }

@@ -27,6 +27,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -40,6 +41,8 @@ import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
 
 /** The endpoint on a real server (ephemeral port) against a real database, through java.net.http. */
+// "newest": the endpoint's statement (plan_cache_mode per connection, the view's SQL) on PostgreSQL 18 too
+@Tag("newest")
 class ApiServerTest {
     static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
     static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.core.JsonFactory;
@@ -38,6 +39,8 @@ import dev.opsmv.testing.TestPostgres;
  * timestamps equal as text, in a UTC session and in one at +05:30. And the statement itself is planned once
  * per connection (a generic plan), not per request.
  */
+// "newest": the values' text form and the generic plan are the server's, on PostgreSQL 18 too
+@Tag("newest")
 class DriverMatrixStatementTest {
     static final ObjectMapper JSON = new ObjectMapper();
 

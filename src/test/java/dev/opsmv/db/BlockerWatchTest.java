@@ -7,12 +7,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.sql.Connection;
 import java.util.List;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
 /** The lock-blocker watch names a real blocker, and stops (instead of spinning) when its own connection dies. */
+// "newest": the blocker comes from pg_blocking_pids and pg_stat_activity
+@Tag("newest")
 class BlockerWatchTest {
     @Test
     void namesTheSessionThatHoldsTheLock() throws Exception {

@@ -9,6 +9,7 @@ import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -25,6 +26,8 @@ import dev.opsmv.testing.Sql;
  * Every bucket of `health`, produced from real rows in ops.mv_refresh_log (and real catalog states),
  * checked in all three formats with its Nagios exit code.
  */
+// "newest": health reads pg_stat_activity and the recovery functions, whose columns change with the major
+@Tag("newest")
 class HealthCommandTest {
     static final String DM = "mv_payments_driver_matrix_cabinet";
     static final String LEDGER = "mv_yango_payments_ledger_latest";

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -17,6 +18,8 @@ import dev.opsmv.testing.Sql;
  * do not halt a deployment that would succeed; the PAID ones are reported as latent (a reversed
  * payment brings them in), and once they do enter, check-duplicates --mv finds them in the MV.
  */
+// "newest": the pre-flight's duplicate queries on PostgreSQL 18 too
+@Tag("newest")
 class DuplicateGrainFiltersTest {
     static final long PAID_DRIVER = 900_001;
     static final long UNPAID_DRIVER = 900_002;

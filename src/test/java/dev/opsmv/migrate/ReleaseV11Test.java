@@ -190,6 +190,8 @@ class ReleaseV11Test {
     }
 
     @Test
+    // "once": the stock CLI sends the server the changelog's SQL, which the runner's rollbacks above send on every major
+    @Tag("once")
     void onCallRollsBackWithTheStockLiquibaseCliAndUpdateTestingRollbackRoundTrips() throws Exception {
         ConnectionSpec reference = v10Database(400, 37);
         ConnectionSpec db = v10Database(400, 37);

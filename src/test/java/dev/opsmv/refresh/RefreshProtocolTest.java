@@ -14,6 +14,7 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.cli.ExitCode;
@@ -29,6 +30,8 @@ import dev.opsmv.testing.Sql;
  * upstream MV leaves the same status per MV in ops.mv_refresh_log whichever path ran; a refresh whose
  * session is terminated leaves no row that claims it finished, and the next run completes.
  */
+// "newest": the pg_cron procedure and a terminated session's refresh are the server's behaviour
+@Tag("newest")
 class RefreshProtocolTest {
 
     /** The bundle with the refresher changelog, an unrelated MV in the policy, and the refresh log emptied. */

@@ -31,6 +31,8 @@ import dev.opsmv.testing.Sql;
 @Tag("matrix")
 class RefreshRunnersTest {
     private static final String SLOW = "ops.mv_zz_slow";
+    /** The refresh readers read across: a reader (one query per 10 ms) sees its whole length either way. */
+    private static final double SLOW_READ_SECONDS = 1.5;
 
     private static long running(ConnectionSpec db) {
         return Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'RUNNING' AND mv_name = 'mv_zz_slow'");
@@ -138,7 +140,8 @@ class RefreshRunnersTest {
     @Test
     void aRunnerKilledMidRefreshIsMarkedAbandonedByTheNextRun() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, 8);
-        RefreshFixtures.createSlowMv(db, 8);
+        // long enough to be killed mid-refresh; its orphaned backend then sleeps out the rest, which the test waits for
+        RefreshFixtures.createSlowMv(db, 4);
         Process a = start(db, "refresh", "mv_zz_slow");
         awaitRunning(db, a);
         Map<String, Object> row = Sql.rows(db, "SELECT refresh_id, backend_pid FROM ops.mv_refresh_log WHERE status = 'RUNNING'").get(0);
@@ -176,11 +179,11 @@ class RefreshRunnersTest {
     @Test
     void readersDoNotWaitDuringConcurrentlyAndWaitDuringPlain() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, 9);
-        RefreshFixtures.createSlowMv(db, 3);
+        RefreshFixtures.createSlowMv(db, SLOW_READ_SECONDS);
         long[] concurrent = readDuring(db, "always");
         long[] plain = readDuring(db, "never");
-        System.out.printf("[measure] readers of %s: worst latency %d ms during REFRESH CONCURRENTLY (%d reads), %d ms during plain REFRESH (%d reads); refresh sleeps 3000 ms%n",
-                SLOW, concurrent[0], concurrent[1], plain[0], plain[1]);
+        System.out.printf("[measure] readers of %s: worst latency %d ms during REFRESH CONCURRENTLY (%d reads), %d ms during plain REFRESH (%d reads); refresh sleeps %.0f ms%n",
+                SLOW, concurrent[0], concurrent[1], plain[0], plain[1], SLOW_READ_SECONDS * 1000);
         assertEquals(2, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE mv_name = 'mv_zz_slow' AND status = 'OK'"));
     }
 
@@ -221,6 +224,8 @@ class RefreshRunnersTest {
     }
 
     @Test
+    // "once": the loop and the signal are the runner's JVM's; each refresh in it is the one tested above on every major
+    @Tag("once")
     void everyRunsRepeatedlyAndStopsCleanlyOnSigterm() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, 10);
         RefreshFixtures.createSlowMv(db, 1);

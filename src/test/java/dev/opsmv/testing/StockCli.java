@@ -89,7 +89,7 @@ public final class StockCli {
             cp.append(File.pathSeparator).append(p.toAbsolutePath());
         }
         List<String> cmd = new ArrayList<>(List.of(
-                System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
+                OpsmvProcess.java(), OpsmvProcess.SHORT_LIVED[0], OpsmvProcess.SHORT_LIVED[1],
                 "-cp", cp.toString(),
                 "liquibase.integration.commandline.LiquibaseCommandLine",
                 "--changelog-file=changelog/db.changelog-master.yaml",

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
@@ -14,6 +15,8 @@ import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 
+// "newest": verify reads index validity and the statistics its bloat estimate comes from
+@Tag("newest")
 class VerifyCommandTest {
     static ConnectionSpec db;
 
