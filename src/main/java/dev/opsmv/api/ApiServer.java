@@ -332,7 +332,7 @@ public final class ApiServer implements AutoCloseable {
         try {
             DriverMatrixService.Result r = driverMatrix.query(q);
             ex.getResponseHeaders().set(SOURCE_HEADER, r.source());
-            send(ex, 200, r.body());
+            send(ex, 200, r.body(), r.length());
             return r;
         } catch (SQLException e) {
             databaseError(ex, e, "driver-matrix");
@@ -415,10 +415,15 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private static int send(HttpExchange ex, int code, byte[] bytes) throws IOException {
+        return send(ex, code, bytes, bytes.length);
+    }
+
+    /** The first {@code length} bytes of {@code bytes} as the body. */
+    private static int send(HttpExchange ex, int code, byte[] bytes, int length) throws IOException {
         ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.sendResponseHeaders(code, bytes.length);
+        ex.sendResponseHeaders(code, length);
         try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes);
+            out.write(bytes, 0, length);
         }
         return code;
     }

@@ -63,8 +63,22 @@ public final class DriverMatrixService {
         this.config = config;
     }
 
-    /** What one request got: the JSON body (UTF-8) and where it came from. */
-    public record Result(byte[] body, String source, String fallbackReason, int rows) {
+    /**
+     * What one request got: the JSON body (UTF-8, the first {@code length} bytes of {@code body}: the buffer it
+     * was written into, not a copy of it, one 35 kB allocation less per page of 50) and where it came from.
+     */
+    public record Result(byte[] body, int length, String source, String fallbackReason, int rows) {
+    }
+
+    /** The buffer the body is written into, handed over as it is. */
+    private static final class Body extends ByteArrayOutputStream {
+        Body(int size) {
+            super(size);
+        }
+
+        byte[] array() {
+            return buf;
+        }
     }
 
     /** Which relation a request reads when nothing holds a lock on the MV, and why not the MV. */
@@ -172,7 +186,7 @@ public final class DriverMatrixService {
                 rs.beforeFirst();
                 // a driver-matrix row is ~700 bytes of JSON: sized once, the buffer is never copied to grow
                 // (a profile of the bench showed the growth copies among the top costs of a request)
-                ByteArrayOutputStream buf = new ByteArrayOutputStream(1024 + 1024 * count);
+                Body buf = new Body(1024 + 1024 * count);
                 try (JsonGenerator g = JSON.createGenerator(buf)) {
                     g.writeStartObject();
                     g.writeStringField("source", source);
@@ -222,7 +236,7 @@ public final class DriverMatrixService {
                 } catch (IOException e) {
                     throw new UncheckedIOException(e); // a byte buffer does not fail
                 }
-                return new Result(buf.toByteArray(), source, fallback, count);
+                return new Result(buf.array(), buf.size(), source, fallback, count);
             }
         }
     }

@@ -61,7 +61,7 @@ final class EndpointFloor {
             DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
             loop(2, 2000, () -> readAll(pool, sql, q) + service.query(q).rows());
             statement1 = loop(1, seconds * 1000L, () -> readAll(pool, sql, q));
-            service1 = loop(1, seconds * 1000L, () -> service.query(q).body().length);
+            service1 = loop(1, seconds * 1000L, () -> service.query(q).length());
         }
         LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
         load.run(4, 2000);
