@@ -93,11 +93,6 @@ public final class ApiServer implements AutoCloseable {
     }
 
     /**
-     * The pool of `serve`, built here only (the benchmark's JDBC floor copies its JDBC settings): autocommit,
-     * read-only, statement_timeout, lock_timeout and application_name set once per connection in the startup
-     * packet, statements prepared server-side from their first execution.
-     */
-    /**
      * The endpoint's statements are planned once per connection, not once per request. With plan_cache_mode
      * auto PostgreSQL never settles on a generic plan for them: a generic plan costs {@code LIMIT $n} as a
      * tenth of the rows, so the custom plan always looks cheaper, and every request was planned anew (0.3 to
@@ -106,6 +101,11 @@ public final class ApiServer implements AutoCloseable {
      */
     public static final String GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan";
 
+    /**
+     * The pool of `serve`, built here only (the benchmark's JDBC floor copies its JDBC settings): autocommit,
+     * read-only, statement_timeout, lock_timeout and application_name set once per connection in the startup
+     * packet, statements prepared server-side from their first execution.
+     */
     public static HikariDataSource dataSource(ConnectionSpec spec, ApiConfig config, String poolName) {
         HikariConfig hc = new HikariConfig();
         hc.setPoolName(poolName);

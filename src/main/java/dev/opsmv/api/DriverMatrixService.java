@@ -319,13 +319,18 @@ public final class DriverMatrixService {
 
     /** yyyy-MM-dd, a year of four digits (DateStyle ISO, which pgjdbc sets): equal to LocalDate.toString. */
     static boolean isPlainDate(String t) {
-        return t.length() == 10 && digits(t, 0, 4) && t.charAt(4) == '-' && digits(t, 5, 7) && t.charAt(7) == '-' && digits(t, 8, 10);
+        return t.length() == 10 && startsWithDate(t);
+    }
+
+    /** The first ten characters are yyyy-MM-dd. */
+    private static boolean startsWithDate(String t) {
+        return digits(t, 0, 4) && t.charAt(4) == '-' && digits(t, 5, 7) && t.charAt(7) == '-' && digits(t, 8, 10);
     }
 
     /** yyyy-MM-dd HH:mm:ss[.f…]+00: a timestamptz read in a UTC session. */
     static boolean isPlainUtcTimestamp(String t) {
         int n = t.length();
-        if (n < 22 || !t.endsWith("+00") || t.charAt(10) != ' ' || !isPlainDate(t.substring(0, 10))) {
+        if (n < 22 || !t.endsWith("+00") || t.charAt(10) != ' ' || !startsWithDate(t)) {
             return false;
         }
         if (!(digits(t, 11, 13) && t.charAt(13) == ':' && digits(t, 14, 16) && t.charAt(16) == ':' && digits(t, 17, 19))) {

@@ -68,12 +68,10 @@ final class EndpointFloor {
         LoadGenerator.Result http1 = load.run(1, seconds * 1000L);
         LoadGenerator.Result http8 = load.run(8, seconds * 1000L);
 
-        row("JDBC floor", floor1.clients, floor1.count, floor1.errors, floor1.perSecond(), floor1.latency, "-", floor1.machineBusy, "");
-        row("JDBC floor", floor8.clients, floor8.count, floor8.errors, floor8.perSecond(), floor8.latency, "-", floor8.machineBusy, "");
-        row("the endpoint's statement (JDBC)", statement1.clients, statement1.count, statement1.errors, statement1.perSecond(), statement1.latency, "-",
-                statement1.machineBusy, "");
-        row("the endpoint without HTTP (in process)", service1.clients, service1.count, service1.errors, service1.perSecond(), service1.latency, "-",
-                service1.machineBusy, "");
+        row("JDBC floor", floor1);
+        row("JDBC floor", floor8);
+        row("the endpoint's statement (JDBC)", statement1);
+        row("the endpoint without HTTP (in process)", service1);
         double ratio1 = http1.perSecond() / floor1.perSecond();
         double ratio8 = http8.perSecond() / floor8.perSecond();
         row("`serve`", 1, http1.requests(), http1.errors(), http1.perSecond(), http1.latency(), Measure.pct(http1.generatorCpu()),
@@ -89,6 +87,11 @@ final class EndpointFloor {
         report.target(Target.ENDPOINT_P99_8, http8.latency().p99(), http8.errors() == 0, "the filtered request alone, 8 keep-alive clients");
         report.targetLine(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, null);
         report.target(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, "the filtered request alone, 1 keep-alive client");
+    }
+
+    /** A line measured in this JVM by {@link #loop}: no generator, no ratio. */
+    private void row(String what, Run r) {
+        row(what, r.clients, r.count, r.errors, r.perSecond(), r.latency, "-", r.machineBusy, "");
     }
 
     private void row(String what, int clients, int count, int errors, double perSecond, Stats s, String generator, double busy, String ratio) {

@@ -85,6 +85,27 @@ public final class RefreshEngine {
         }
     }
 
+    /** SET {@code setting} on {@code session} for the session; nothing when {@code d} is null. */
+    private static void set(Connection session, String setting, Duration d) throws SQLException {
+        if (d != null) {
+            try (Statement st = session.createStatement()) {
+                st.execute("SET " + setting + " = '" + Durations.setting(d) + "'");
+            }
+        }
+    }
+
+    /**
+     * PostgreSQL 14+: if this runner dies, the session's backend notices within seconds and cancels what it
+     * runs instead of running it to the end (and holding the MV's lock) for nothing.
+     */
+    private static void endsWithThisRunner(Connection session) {
+        try (Statement st = session.createStatement()) {
+            st.execute("SET client_connection_check_interval = '2s'");
+        } catch (SQLException olderServer) {
+            // PostgreSQL 13 and older: the backend notices when it next writes to the client.
+        }
+    }
+
     private final class Run {
         final RefreshPlan plan;
         final Connection logConn;
@@ -108,13 +129,7 @@ public final class RefreshEngine {
                         + "run 'opsmv update' first");
             }
             this.functionAvailable = intValue(work, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
-            // PostgreSQL 14+: if this runner dies, its backend notices within seconds and cancels the
-            // refresh instead of running it to the end (and holding the MV's lock) for nothing.
-            try (Statement st = work.createStatement()) {
-                st.execute("SET client_connection_check_interval = '2s'");
-            } catch (SQLException olderServer) {
-                // PostgreSQL 13 and older: the backend notices when it next writes to the client.
-            }
+            endsWithThisRunner(work);
         }
 
         Result execute(BooleanSupplier stop) throws SQLException {
@@ -256,18 +271,10 @@ public final class RefreshEngine {
         /** A second session for a swap's index builds: the work session's timeouts, and it ends if this runner dies. */
         Connection indexSession() throws SQLException {
             Connection k = spec.open(APPLICATION_NAME + "-index");
-            try (Statement st = k.createStatement()) {
-                if (options.statementTimeout() != null) {
-                    st.execute("SET statement_timeout = '" + Durations.setting(options.statementTimeout()) + "'");
-                }
-                if (options.lockTimeout() != null) {
-                    st.execute("SET lock_timeout = '" + Durations.setting(options.lockTimeout()) + "'");
-                }
-                try {
-                    st.execute("SET client_connection_check_interval = '2s'");
-                } catch (SQLException olderServer) {
-                    // PostgreSQL 13 and older (see the work session)
-                }
+            try {
+                set(k, "statement_timeout", options.statementTimeout());
+                set(k, "lock_timeout", options.lockTimeout());
+                endsWithThisRunner(k);
             } catch (SQLException e) {
                 k.close();
                 throw e;
@@ -276,11 +283,7 @@ public final class RefreshEngine {
         }
 
         void setSession(String setting, Duration d) throws SQLException {
-            if (d != null) {
-                try (Statement st = work.createStatement()) {
-                    st.execute("SET " + setting + " = '" + Durations.setting(d) + "'");
-                }
-            }
+            set(work, setting, d);
         }
 
         void resetSession(String setting, Duration d) throws SQLException {

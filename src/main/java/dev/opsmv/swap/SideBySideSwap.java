@@ -361,7 +361,8 @@ public final class SideBySideSwap {
      * new MV) never waits behind a build still running.
      */
     private void buildIndexes(String schema, String temp, List<IndexSpec> indexes) throws SQLException {
-        if (indexSession == null || indexes.size() < 2) {
+        Connection opened = indexes.size() < 2 ? null : secondSession();
+        if (opened == null) {
             for (IndexSpec i : indexes) {
                 createIndex(c, schema, temp, i);
             }
@@ -369,16 +370,6 @@ public final class SideBySideSwap {
         }
         java.util.concurrent.ConcurrentLinkedQueue<IndexSpec> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(indexes);
         java.util.concurrent.atomic.AtomicReference<SQLException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-        Connection opened;
-        try {
-            opened = indexSession.open();
-        } catch (SQLException noSecondSession) {
-            // no connection slot left, say: the second session is a speed-up, not a condition of the refresh
-            for (IndexSpec i : indexes) {
-                createIndex(c, schema, temp, i);
-            }
-            return;
-        }
         try (Connection second = opened) {
             second.setAutoCommit(true);
             Thread helper = new Thread(() -> drain(second, schema, temp, queue, failure, c), "opsmv-swap-index");
@@ -396,6 +387,19 @@ public final class SideBySideSwap {
         }
         if (failure.get() != null) {
             throw failure.get();
+        }
+    }
+
+    /** The session for index builds beside this one; null when none was given or none can be opened. */
+    private Connection secondSession() {
+        if (indexSession == null) {
+            return null;
+        }
+        try {
+            return indexSession.open();
+        } catch (SQLException noSecondSession) {
+            // no connection slot left, say: the second session is a speed-up, not a condition of the refresh
+            return null;
         }
     }
 
@@ -693,9 +697,7 @@ public final class SideBySideSwap {
     }
 
     private void exec(String sql) throws SQLException {
-        try (Statement st = c.createStatement()) {
-            st.execute(sql);
-        }
+        exec(c, sql);
     }
 
     private static void sleep(long millis) {
