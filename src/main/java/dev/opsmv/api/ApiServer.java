@@ -1,9 +1,8 @@
 package dev.opsmv.api;
 
 import java.io.IOException;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.URLDecoder;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -16,18 +15,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ErrorHandler;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 
@@ -44,7 +51,7 @@ import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
- * The HTTP side of `serve` (JDK HttpServer, HikariCP, Jackson, Prometheus client):
+ * The HTTP side of `serve` (Jetty's core server without servlets, HikariCP, Jackson, Prometheus client):
  * <ul>
  *   <li>GET /api/v1/ops/payments/driver-matrix — {@link DriverMatrixService}</li>
  *   <li>GET /health — the health document; 200 when OK or WARN, 503 when CRIT or unknown</li>
@@ -54,7 +61,13 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
  *   <li>GET /metrics — MV health gauges, request counts and latency by source, opsmv_build_info</li>
  * </ul>
  * Every answer is JSON (or Prometheus text); errors are {"error": …} with 400, 404, 405, 503 or 500,
- * never a stack trace. Startable in-process on port 0 ({@link #start()} returns the bound port).
+ * never a stack trace, also for what Jetty itself refuses (a malformed request line, headers too large).
+ * Startable in-process on port 0 ({@link #start()} returns the bound port).
+ *
+ * <p>Why Jetty and not the JDK's HttpServer: the JDK server reads every request on one dispatcher thread and
+ * hands it to a worker, a thread wake-up on each request's path (~0.1 ms of a 0.7 ms request at one client,
+ * docs/BENCHMARKS.md section 4b). Jetty runs a blocking handler on the thread that read the request and
+ * lets another thread take over the selecting.
  */
 public final class ApiServer implements AutoCloseable {
     public static final String DRIVER_MATRIX_PATH = "/api/v1/ops/payments/driver-matrix";
@@ -69,11 +82,11 @@ public final class ApiServer implements AutoCloseable {
     private HikariDataSource pool;
     private DriverMatrixService driverMatrix;
     private final AccessLog accessLog;
-    /** Requests handed to the executor and not finished yet: what a graceful shutdown waits for. */
+    /** Requests being handled or written: what a graceful shutdown waits for. */
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
-    private HttpServer http;
-    private ExecutorService executor;
+    private Server http;
+    private ServerConnector connector;
 
     public ApiServer(ConnectionSpec spec, ApiConfig config) {
         this.spec = spec;
@@ -142,40 +155,48 @@ public final class ApiServer implements AutoCloseable {
     /** Opens the pool (lazily: the server starts even when the database is down) and listens; returns the port. */
     public synchronized int start() throws IOException {
         if (http != null) {
-            return http.getAddress().getPort();
+            return connector.getLocalPort();
         }
         pool = dataSource(spec, config, "opsmv-serve");
         driverMatrix = new DriverMatrixService(pool, config);
 
-        // Without TCP_NODELAY the JDK server writes headers and body in two segments and the second
-        // waits for the client's delayed ACK: ~40 ms added to every response. Read once, at first use.
-        System.setProperty("sun.net.httpserver.nodelay", "true");
-        http = HttpServer.create(new InetSocketAddress(config.bind(), config.port()), 64);
-        executor = Executors.newFixedThreadPool(Math.max(4, config.poolSize() * 2), r -> {
-            Thread t = new Thread(r, "opsmv-http");
-            t.setDaemon(true);
-            return t;
-        });
-        ExecutorService workers = executor;
-        // counted from the hand-over, so that a request queued behind busy workers is in flight too
-        http.setExecutor(task -> {
-            inFlight.incrementAndGet();
-            try {
-                workers.execute(() -> {
-                    try {
-                        task.run();
-                    } finally {
-                        inFlight.decrementAndGet();
-                    }
-                });
-            } catch (RuntimeException e) {
-                inFlight.decrementAndGet();
-                throw e;
+        // a request blocks its thread on the pool: twice the pool's threads, plus the acceptor, the selector
+        // and the threads Jetty keeps in reserve to take over selecting while a handler runs
+        QueuedThreadPool threads = new QueuedThreadPool(Math.max(16, config.poolSize() * 2 + 8), 4);
+        threads.setName("opsmv-http");
+        threads.setDaemon(true);
+        Server server = new Server(threads);
+        HttpConfiguration http11 = new HttpConfiguration();
+        http11.setSendServerVersion(false);
+        http11.setSendXPoweredBy(false);
+        ServerConnector listener = new ServerConnector(server, 1, 1, new HttpConnectionFactory(http11));
+        listener.setHost(config.bind());
+        listener.setPort(config.port());
+        listener.setAcceptQueueSize(64);
+        server.addConnector(listener);
+        server.setHandler(new Handler.Abstract() {
+            @Override
+            public boolean handle(Request request, Response response, Callback callback) {
+                ApiServer.this.handle(request, response, callback);
+                return true;
             }
         });
-        http.createContext("/", this::handle);
-        http.start();
-        int port = http.getAddress().getPort();
+        server.setErrorHandler(new JsonErrors());
+        try {
+            server.start();
+        } catch (Exception e) {
+            try {
+                server.stop();
+            } catch (Exception ignored) {
+                // the bind failure below is what matters
+            }
+            pool.close();
+            pool = null;
+            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
+        http = server;
+        connector = listener;
+        int port = listener.getLocalPort();
         LOG.info("serving on http://{}:{} (database {}; pool {}, statement timeout {} ms, lock timeout {} ms, access log {})",
                 config.bind(), port, spec.describe(), config.poolSize(), config.statementTimeoutMs(), config.lockTimeoutMs(),
                 config.accessLog() ? "on" : "off");
@@ -188,21 +209,17 @@ public final class ApiServer implements AutoCloseable {
      * pool. Returns the number of requests still unfinished when the grace ran out (0: all answered).
      */
     public int shutdown(Duration grace) {
-        HttpServer server;
+        ServerConnector listener;
         synchronized (this) {
-            server = http;
-            http = null; // stopped by the thread below, not again by close()
+            listener = connector;
             draining = true;
         }
-        if (server == null) {
+        if (listener == null) {
             return 0;
         }
         long deadline = System.nanoTime() + grace.toNanos();
-        // HttpServer.stop closes the listener first, then waits (JDK 17: up to its whole delay even when idle,
-        // JDK-8304065), so it runs aside and the wait below decides when to go on.
-        Thread stopper = new Thread(() -> server.stop((int) Math.max(1, (grace.toMillis() + 999) / 1000)), "opsmv-serve-stop");
-        stopper.setDaemon(true);
-        stopper.start();
+        // closes the listening socket at once and the idle keep-alive connections; requests being handled go on
+        listener.shutdown();
         while (inFlight.get() > 0 && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(10);
@@ -217,24 +234,20 @@ public final class ApiServer implements AutoCloseable {
         return left;
     }
 
-    public int port() {
-        return http.getAddress().getPort();
+    public synchronized int port() {
+        return connector.getLocalPort();
     }
 
     @Override
     public synchronized void close() {
         if (http != null) {
-            http.stop(0);
-            http = null;
-        }
-        if (executor != null) {
-            executor.shutdownNow();
             try {
-                executor.awaitTermination(5, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                http.stop();
+            } catch (Exception e) {
+                LOG.warn("stopping the HTTP server: {}", e.toString());
             }
-            executor = null;
+            http = null;
+            connector = null;
         }
         if (pool != null) {
             pool.close();
@@ -245,9 +258,21 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    private void handle(HttpExchange ex) {
+    /** What a request is answered with; written once, at the end of {@link #handle}. */
+    private record Reply(int code, String contentType, byte[] body, int length) {
+        static Reply json(int code, ObjectNode body) {
+            byte[] bytes = HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8);
+            return new Reply(code, JSON_TYPE, bytes, bytes.length);
+        }
+    }
+
+    private static final String JSON_TYPE = "application/json; charset=utf-8";
+
+    private void handle(Request request, Response response, Callback callback) {
         long t0 = System.nanoTime();
-        String path = ex.getRequestURI().getPath();
+        inFlight.incrementAndGet();
+        String method = request.getMethod();
+        String path = request.getHttpURI().getDecodedPath();
         String endpoint = switch (path) {
             case DRIVER_MATRIX_PATH -> "driver_matrix";
             case "/health" -> "health";
@@ -256,50 +281,68 @@ public final class ApiServer implements AutoCloseable {
             case "/readyz" -> "readyz";
             default -> "unknown";
         };
-        String source = "none";
-        int code;
+        String[] source = {"none"};
+        HttpFields.Mutable headers = response.getHeaders();
+        Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
-                code = json(ex, 404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz or /metrics", null));
-            } else if (!"GET".equals(ex.getRequestMethod())) {
-                ex.getResponseHeaders().set("Allow", "GET");
-                code = json(ex, 405, error("method " + ex.getRequestMethod() + " not allowed; use GET", null));
+                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz or /metrics", null));
+            } else if (!"GET".equals(method)) {
+                headers.put(HttpHeader.ALLOW, "GET");
+                reply = Reply.json(405, error("method " + method + " not allowed; use GET", null));
             } else {
                 if (draining) {
                     // a keep-alive client learns that this connection ends with the answer
-                    ex.getResponseHeaders().set("Connection", "close");
+                    headers.put(HttpHeader.CONNECTION, "close");
                 }
-                switch (endpoint) {
-                    case "driver_matrix" -> {
-                        DriverMatrixService.Result r = driverMatrixRequest(ex);
-                        source = r == null ? "none" : r.source();
-                        code = ex.getResponseCode();
-                    }
-                    case "health" -> code = health(ex);
-                    case "livez" -> code = json(ex, 200, status("live"));
-                    case "readyz" -> code = ready(ex);
-                    default -> code = metrics(ex);
-                }
+                reply = switch (endpoint) {
+                    case "driver_matrix" -> driverMatrixRequest(request.getHttpURI().getQuery(), headers, source);
+                    case "health" -> health();
+                    case "livez" -> Reply.json(200, status("live"));
+                    case "readyz" -> ready();
+                    default -> metrics();
+                };
             }
         } catch (Exception e) {
             // Last resort: log the details, answer a short JSON error (never the stack trace).
-            LOG.error("{} {}: {}", ex.getRequestMethod(), path, Redact.url(String.valueOf(e.getMessage())), e);
-            code = safeJson(ex, 500, error("internal error; see the server log", null));
-        } finally {
-            ex.close();
+            LOG.error("{} {}: {}", method, path, Redact.url(String.valueOf(e.getMessage())), e);
+            reply = Reply.json(500, error("internal error; see the server log", null));
         }
-        double seconds = (System.nanoTime() - t0) / 1e9;
-        requests.labelValues(endpoint, source, Integer.toString(code)).inc();
-        latency.labelValues(endpoint, source).observe(seconds);
-        if (accessLog != null) {
-            accessLog.log(ex.getRequestMethod(), path, code, source, seconds * 1000);
-        }
+        int code = reply.code();
+        response.setStatus(code);
+        headers.put(HttpHeader.CONTENT_TYPE, reply.contentType());
+        headers.put(HttpHeader.CONTENT_LENGTH, reply.length());
+        String src = source[0];
+        // counted and timed when the body has gone out (or the client has), as the JDK server's close() did
+        response.write(true, ByteBuffer.wrap(reply.body(), 0, reply.length()), new Callback.Nested(callback) {
+            @Override
+            public void succeeded() {
+                done();
+                super.succeeded();
+            }
+
+            @Override
+            public void failed(Throwable x) {
+                done();
+                super.failed(x);
+            }
+
+            private void done() {
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                requests.labelValues(endpoint, src, Integer.toString(code)).inc();
+                latency.labelValues(endpoint, src).observe(seconds);
+                if (accessLog != null) {
+                    accessLog.log(method, path, code, src, seconds * 1000);
+                }
+                inFlight.decrementAndGet();
+            }
+        });
     }
 
     /** Ready when the driver-matrix query runs (on the MV or its fallback), not while shutting down. */
-    private int ready(HttpExchange ex) throws IOException {
+    private Reply ready() {
         if (draining) {
-            return json(ex, 503, error("shutting down", null));
+            return Reply.json(503, error("shutting down", null));
         }
         try {
             DriverMatrixQuery probe = DriverMatrixQuery.parse(Map.of("limit", List.of("1")), LocalDate.now(ZoneOffset.UTC));
@@ -307,11 +350,11 @@ public final class ApiServer implements AutoCloseable {
             ObjectNode body = status("ready");
             body.put("source", r.source());
             body.put("fallback_reason", r.fallbackReason());
-            return json(ex, 200, body);
+            return Reply.json(200, body);
         } catch (SQLException e) {
             String msg = unavailable(e);
             LOG.warn("readyz: 503: {}", msg);
-            return json(ex, 503, error(msg, null));
+            return Reply.json(503, error(msg, null));
         }
     }
 
@@ -321,37 +364,36 @@ public final class ApiServer implements AutoCloseable {
         return o;
     }
 
-    private DriverMatrixService.Result driverMatrixRequest(HttpExchange ex) throws IOException {
+    /** The driver-matrix page; {@code source[0]} says where it came from, for the metrics and the access log. */
+    private Reply driverMatrixRequest(String rawQuery, HttpFields.Mutable headers, String[] source) {
         DriverMatrixQuery q;
         try {
-            q = DriverMatrixQuery.parse(query(ex.getRequestURI().getRawQuery()), LocalDate.now(ZoneOffset.UTC));
+            q = DriverMatrixQuery.parse(query(rawQuery), LocalDate.now(ZoneOffset.UTC));
         } catch (BadParameter e) {
-            json(ex, 400, error(e.getMessage(), e.parameter()));
-            return null;
+            return Reply.json(400, error(e.getMessage(), e.parameter()));
         }
         try {
             DriverMatrixService.Result r = driverMatrix.query(q);
-            ex.getResponseHeaders().set(SOURCE_HEADER, r.source());
-            send(ex, 200, r.body(), r.length());
-            return r;
+            headers.put(SOURCE_HEADER, r.source());
+            source[0] = r.source();
+            return new Reply(200, JSON_TYPE, r.body(), r.length());
         } catch (SQLException e) {
-            databaseError(ex, e, "driver-matrix");
-            return null;
+            return databaseError(headers, e, "driver-matrix");
         }
     }
 
-    private int health(HttpExchange ex) throws IOException {
+    private Reply health() {
         try (Connection c = pool.getConnection()) {
             HealthReport report = HealthCheck.run(c);
             Level overall = report.overall();
-            return json(ex, overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
+            return Reply.json(overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
         } catch (SQLException e) {
             LOG.warn("health: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
-            return json(ex, 503, HealthJson.unknown(unavailable(e)));
+            return Reply.json(503, HealthJson.unknown(unavailable(e)));
         }
     }
 
-    private int metrics(HttpExchange ex) throws IOException {
+    private Reply metrics() throws IOException {
         PrometheusRegistry health;
         try (Connection c = pool.getConnection()) {
             health = HealthMetrics.registry(HealthCheck.run(c));
@@ -360,27 +402,21 @@ public final class ApiServer implements AutoCloseable {
             health = HealthMetrics.unknown();
         }
         byte[] body = HealthMetrics.text(health, registry).getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().set("Content-Type", HealthMetrics.CONTENT_TYPE);
-        ex.sendResponseHeaders(200, body.length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(body);
-        }
-        return 200;
+        return new Reply(200, HealthMetrics.CONTENT_TYPE, body, body.length);
     }
 
     /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
-    private void databaseError(HttpExchange ex, SQLException e, String what) throws IOException {
+    private Reply databaseError(HttpFields.Mutable headers, SQLException e, String what) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         if (e instanceof SQLTransientConnectionException || state.startsWith("08") || state.equals("57P01")
                 || state.equals("57P03") || state.equals("57014") || state.equals("55P03")) {
             String msg = unavailable(e);
             LOG.warn("{}: 503: {}", what, msg);
-            ex.getResponseHeaders().set("Retry-After", "5");
-            json(ex, 503, error(msg, null));
-        } else {
-            LOG.error("{}: database error [SQLSTATE {}]: {}", what, state, Redact.url(String.valueOf(e.getMessage())));
-            json(ex, 500, error("database error [SQLSTATE " + state + "]; see the server log", null));
+            headers.put(HttpHeader.RETRY_AFTER, "5");
+            return Reply.json(503, error(msg, null));
         }
+        LOG.error("{}: database error [SQLSTATE {}]: {}", what, state, Redact.url(String.valueOf(e.getMessage())));
+        return Reply.json(500, error("database error [SQLSTATE " + state + "]; see the server log", null));
     }
 
     private String unavailable(SQLException e) {
@@ -410,29 +446,28 @@ public final class ApiServer implements AutoCloseable {
         return o;
     }
 
-    private static int json(HttpExchange ex, int code, ObjectNode body) throws IOException {
-        return send(ex, code, HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static int send(HttpExchange ex, int code, byte[] bytes) throws IOException {
-        return send(ex, code, bytes, bytes.length);
-    }
-
-    /** The first {@code length} bytes of {@code bytes} as the body. */
-    private static int send(HttpExchange ex, int code, byte[] bytes, int length) throws IOException {
-        ex.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
-        ex.sendResponseHeaders(code, length);
-        try (OutputStream out = ex.getResponseBody()) {
-            out.write(bytes, 0, length);
+    /**
+     * What Jetty answers itself (a malformed request line or URI, headers too large, …) in the endpoint's
+     * shape: {"error": …}, never Jetty's HTML page or a stack trace.
+     */
+    private static final class JsonErrors extends ErrorHandler {
+        @Override
+        protected void generateResponse(Request request, Response response, int code, String message, Throwable cause, Callback callback) {
+            byte[] body = HealthJson.writeCompact(error(reason(code, message), null)).getBytes(StandardCharsets.UTF_8);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
+            response.write(true, ByteBuffer.wrap(body), callback);
         }
-        return code;
-    }
 
-    private static int safeJson(HttpExchange ex, int code, ObjectNode body) {
-        try {
-            return json(ex, code, body);
-        } catch (IOException | RuntimeException e) {
-            return code; // headers already sent or client gone: nothing more to say
+        @Override
+        public ByteBuffer badMessageError(int code, String message, HttpFields.Mutable fields) {
+            fields.put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
+            return ByteBuffer.wrap(HealthJson.writeCompact(error(reason(code, message), null)).getBytes(StandardCharsets.UTF_8));
+        }
+
+        private static String reason(int code, String message) {
+            String m = message == null || message.isBlank() ? org.eclipse.jetty.http.HttpStatus.getMessage(code) : message;
+            return m.replaceAll("\\s*\\R\\s*", " ").trim();
         }
     }
 

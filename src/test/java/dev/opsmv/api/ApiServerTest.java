@@ -216,6 +216,33 @@ class ApiServerTest {
     }
 
     @Test
+    void whatTheHttpLayerRefusesIsJsonToo() throws Exception {
+        // never reach the handler: a request line that is not HTTP, headers larger than the server takes
+        String huge = "x".repeat(20_000);
+        for (String raw : List.of("NOT A REQUEST\r\n\r\n", "GET /livez HTTP/7.1\r\nHost: x\r\n\r\n", "GET /%zz HTTP/1.1\r\nHost: x\r\n\r\n", "GET /livez HTTP/1.1\r\nHost: x\r\nX-Big: " + huge + "\r\n\r\n")) {
+            String answer = rawExchange(raw);
+            String head = answer.substring(0, Math.max(0, answer.indexOf("\r\n\r\n")));
+            String body = answer.substring(answer.indexOf("\r\n\r\n") + 4);
+            System.out.println(raw.substring(0, Math.min(30, raw.length())).replaceAll("\\s+", " ") + "… → " + head.lines().findFirst().orElse("") + " " + body);
+            assertTrue(head.matches("(?s)HTTP/1\\.1 [45]\\d\\d .*"), head);
+            assertTrue(head.toLowerCase(java.util.Locale.ROOT).contains("content-type: application/json"), head);
+            assertTrue(JSON.readTree(body).get("error").asText().length() > 3, body);
+            assertTrue(!body.contains("<html") && !body.contains("\tat "), body);
+        }
+    }
+
+    /** Sends raw bytes and reads until the server closes the connection. */
+    static String rawExchange(String raw) throws Exception {
+        URI u = URI.create(base);
+        try (java.net.Socket s = new java.net.Socket(u.getHost(), u.getPort())) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(raw.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            s.getOutputStream().flush();
+            return new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
     void metricsParseAndCountRequestsBySource() throws Exception {
         get("/api/v1/ops/payments/driver-matrix");
         get("/api/v1/ops/payments/driver-matrix?limit=0");
