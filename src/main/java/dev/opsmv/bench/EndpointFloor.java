@@ -63,6 +63,10 @@ final class EndpointFloor {
             statement1 = loop(1, seconds * 1000L, () -> readAll(pool, sql, q));
             service1 = loop(1, seconds * 1000L, () -> service.query(q).length());
         }
+        // the HTTP round trip with no database behind it: what the generator and the server cost together
+        LoadGenerator bare = new LoadGenerator(port, List.of("/livez"));
+        bare.run(1, 1000);
+        LoadGenerator.Result livez1 = bare.run(1, seconds * 1000L);
         LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
         load.run(4, 2000);
         LoadGenerator.Result http1 = load.run(1, seconds * 1000L);
@@ -72,6 +76,8 @@ final class EndpointFloor {
         row("JDBC floor", floor8);
         row("the endpoint's statement (JDBC)", statement1);
         row("the endpoint without HTTP (in process)", service1);
+        row("HTTP alone (`/livez`, no database)", 1, livez1.requests(), livez1.errors(), livez1.perSecond(), livez1.latency(),
+                Measure.pct(livez1.generatorCpu()), livez1.machineBusy(), "");
         double ratio1 = http1.perSecond() / floor1.perSecond();
         double ratio8 = http8.perSecond() / floor8.perSecond();
         row("`serve`", 1, http1.requests(), http1.errors(), http1.perSecond(), http1.latency(), Measure.pct(http1.generatorCpu()),
