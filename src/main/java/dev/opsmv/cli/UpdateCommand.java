@@ -12,6 +12,7 @@ import dev.opsmv.migrate.Deployment;
 import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Preflight;
 import dev.opsmv.migrate.ReplaceDiffering;
+import dev.opsmv.swap.SideBySideSwap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -95,7 +96,9 @@ final class UpdateCommand implements Callable<Integer> {
             }
             if (!blocking.isEmpty()) {
                 out.flush();
-                for (var swapped : new ReplaceDiffering(c, deployment.migrator(), lockTimeout).replace(blocking)) {
+                // the rebuilt MV's indexes on two sessions, as a swap refresh builds them
+                SideBySideSwap.SessionOpener indexSession = SideBySideSwap.SessionOpener.to(connection.spec(), "opsmv-update-index");
+                for (var swapped : new ReplaceDiffering(c, deployment.migrator(), lockTimeout, indexSession).replace(blocking)) {
                     output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
                             .put("rows", swapped.rows()).put("kept_as", swapped.schema() + "." + swapped.keptAs());
                     out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("

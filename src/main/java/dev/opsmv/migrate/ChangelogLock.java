@@ -5,11 +5,14 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+
+import dev.opsmv.db.ClientCheck;
 
 /**
  * Liquibase's lock row (DATABASECHANGELOGLOCK) as the runner takes it: the row names the runner
@@ -144,11 +147,8 @@ public final class ChangelogLock {
             pid = rs.getInt(1);
         }
         // A runner killed in the middle of a long statement leaves a backend that holds the advisory lock
-        // until the statement ends; with this (PostgreSQL 14+) it notices the lost client within a second.
-        try (PreparedStatement ps = connection.prepareStatement("SELECT CASE WHEN current_setting('server_version_num')::int >= 140000 "
-                + "THEN set_config('client_connection_check_interval', '1000', false) END")) {
-            ps.executeQuery().close();
-        }
+        // until the statement ends; this makes it notice the lost client within a second.
+        ClientCheck.endWithThisClient(connection, Duration.ofSeconds(1));
         int rows;
         try (PreparedStatement ps = connection.prepareStatement("UPDATE " + table
                 + " SET locked = true, lockedby = ?, lockgranted = localtimestamp WHERE id = 1 AND NOT locked")) {

@@ -20,11 +20,14 @@ public final class ReplaceDiffering {
     private final Connection c;
     private final Migrator migrator;
     private final String lockTimeout;
+    private final SideBySideSwap.SessionOpener indexSession;
 
-    public ReplaceDiffering(Connection connection, Migrator migrator, String lockTimeout) {
+    /** @param indexSession a second session for the index builds (as for a swap refresh); null: one session */
+    public ReplaceDiffering(Connection connection, Migrator migrator, String lockTimeout, SideBySideSwap.SessionOpener indexSession) {
         this.c = connection;
         this.migrator = migrator;
         this.lockTimeout = lockTimeout;
+        this.indexSession = indexSession;
     }
 
     public List<SideBySideSwap.Swapped> replace(List<AdoptionPlan.Item> differing) throws Exception {
@@ -41,7 +44,7 @@ public final class ReplaceDiffering {
         List<SideBySideSwap.Swapped> done = new ArrayList<>();
         for (AdoptionPlan.Item item : differing) {
             String[] name = objectName(item.changesetId());
-            SideBySideSwap swap = new SideBySideSwap(c, lockTimeout);
+            SideBySideSwap swap = new SideBySideSwap(c, lockTimeout, indexSession);
             done.add(swap.rebuild(name[0], name[1], definition(item.changesetId()), indexes(item.changesetId()), true,
                     (tx, swapped) -> record(tx, item, swapped)));
         }

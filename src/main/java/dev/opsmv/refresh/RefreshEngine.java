@@ -20,6 +20,7 @@ import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.ClientCheck;
 import dev.opsmv.db.Durations;
 import dev.opsmv.swap.SideBySideSwap;
 
@@ -94,18 +95,6 @@ public final class RefreshEngine {
         }
     }
 
-    /**
-     * PostgreSQL 14+: if this runner dies, the session's backend notices within seconds and cancels what it
-     * runs instead of running it to the end (and holding the MV's lock) for nothing.
-     */
-    private static void endsWithThisRunner(Connection session) {
-        try (Statement st = session.createStatement()) {
-            st.execute("SET client_connection_check_interval = '2s'");
-        } catch (SQLException olderServer) {
-            // PostgreSQL 13 and older: the backend notices when it next writes to the client.
-        }
-    }
-
     private final class Run {
         final RefreshPlan plan;
         final Connection logConn;
@@ -129,7 +118,7 @@ public final class RefreshEngine {
                         + "run 'opsmv update' first");
             }
             this.functionAvailable = intValue(work, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
-            endsWithThisRunner(work);
+            ClientCheck.endWithThisClient(work, ClientCheck.INTERVAL);
         }
 
         Result execute(BooleanSupplier stop) throws SQLException {
@@ -274,7 +263,7 @@ public final class RefreshEngine {
             try {
                 set(k, "statement_timeout", options.statementTimeout());
                 set(k, "lock_timeout", options.lockTimeout());
-                endsWithThisRunner(k);
+                ClientCheck.endWithThisClient(k, ClientCheck.INTERVAL);
             } catch (SQLException e) {
                 k.close();
                 throw e;

@@ -20,6 +20,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import dev.opsmv.db.BlockerWatch;
+import dev.opsmv.db.ClientCheck;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.db.Durations;
 
@@ -101,13 +102,8 @@ public final class Reindexer {
             requireConcurrentReindex(intValue(work, "SELECT current_setting('server_version_num')::int"),
                     stringValue(work, "SELECT current_setting('server_version')"));
             List<String> mvs = resolve(work, names, all);
-            // PostgreSQL 14+: if this runner dies, its backend notices within seconds and stops the rebuild
-            // (whose leftovers the next run drops) instead of holding the MV's lock to the end for nobody.
-            try (Statement st = work.createStatement()) {
-                st.execute("SET client_connection_check_interval = '2s'");
-            } catch (SQLException olderServer) {
-                // 12 and 13: the backend notices when it next writes to the client.
-            }
+            // a killed runner's rebuild stops (its leftovers the next run drops) instead of holding the MV's lock
+            ClientCheck.endWithThisClient(work, ClientCheck.INTERVAL);
             List<Outcome> outcomes = new ArrayList<>();
             for (String mv : mvs) {
                 outcomes.add(reindexOne(work, mv));

@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import dev.opsmv.db.ClientCheck;
+import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.db.Relations;
 
 /**
@@ -98,6 +100,20 @@ public final class SideBySideSwap {
     @FunctionalInterface
     public interface SessionOpener {
         Connection open() throws SQLException;
+
+        /** Sessions to {@code spec} that end with this runner ({@link ClientCheck}), for a first session with no other settings. */
+        static SessionOpener to(ConnectionSpec spec, String applicationName) {
+            return () -> {
+                Connection k = spec.open(applicationName);
+                try {
+                    ClientCheck.endWithThisClient(k, ClientCheck.INTERVAL);
+                } catch (SQLException e) {
+                    k.close();
+                    throw e;
+                }
+                return k;
+            };
+        }
     }
 
     private final Connection c;
