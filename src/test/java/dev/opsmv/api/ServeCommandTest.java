@@ -61,4 +61,18 @@ class ServeCommandTest {
         // What README and serve --help document: a stop asked for by SIGTERM is a clean stop (issue 12).
         assertEquals(0, p.exitValue(), "exit " + p.exitValue() + "\n" + err);
     }
+
+    @Test
+    void aPortInUseIsExit3NamingIt() throws Exception {
+        ConnectionSpec db = ConnectionSpec.of("127.0.0.1", dev.opsmv.testing.Cli.deadPort(), "nope", "postgres", null);
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            int port = taken.getLocalPort();
+            OpsmvProcess.Result r = OpsmvProcess.classpath().env("PGHOST", db.host()).env("PGPORT", Integer.toString(db.port()))
+                    .env("PGDATABASE", db.database()).env("PGUSER", db.user()).run(60, "serve", "--port", Integer.toString(port));
+            assertEquals(3, r.exitCode(), r.toString());
+            assertTrue(r.stderr().contains("cannot listen on 127.0.0.1:" + port), r.stderr());
+            assertEquals(1, r.stderr().strip().lines().filter(l -> l.contains("cannot listen")).count(), r.stderr());
+            assertTrue(!r.stderr().contains("\tat "), "no stack trace: " + r.stderr());
+        }
+    }
 }
