@@ -192,7 +192,9 @@ public final class ApiServer implements AutoCloseable {
             }
             pool.close();
             pool = null;
-            throw e instanceof IOException io ? io : new IOException(e.getMessage(), e);
+            // Jetty says "Failed to bind to /127.0.0.1:8000"; the reason ("Address already in use") is its cause
+            Throwable root = dev.opsmv.db.Causes.root(e);
+            throw new IOException(root.getMessage() == null ? e.toString() : root.getMessage(), e);
         }
         http = server;
         connector = listener;

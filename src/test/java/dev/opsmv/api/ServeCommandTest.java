@@ -70,7 +70,7 @@ class ServeCommandTest {
             OpsmvProcess.Result r = OpsmvProcess.classpath().env("PGHOST", db.host()).env("PGPORT", Integer.toString(db.port()))
                     .env("PGDATABASE", db.database()).env("PGUSER", db.user()).run(60, "serve", "--port", Integer.toString(port));
             assertEquals(3, r.exitCode(), r.toString());
-            assertTrue(r.stderr().contains("cannot listen on 127.0.0.1:" + port), r.stderr());
+            assertTrue(r.stderr().contains("cannot listen on 127.0.0.1:" + port + ": Address already in use"), r.stderr());
             assertEquals(1, r.stderr().strip().lines().filter(l -> l.contains("cannot listen")).count(), r.stderr());
             assertTrue(!r.stderr().contains("\tat "), "no stack trace: " + r.stderr());
         }
