@@ -260,11 +260,14 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /** What a request is answered with; written once, at the end of {@link #handle}. */
-    private record Reply(int code, String contentType, byte[] body, int length) {
+    /**
+     * What a request is answered with, written once at the end of {@link #handle}; {@code source} is where a
+     * driver-matrix page came from (materialized_view, view), "none" for anything else: a label of the metrics.
+     */
+    private record Reply(int code, String contentType, byte[] body, int length, String source) {
         static Reply json(int code, ObjectNode body) {
             byte[] bytes = HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8);
-            return new Reply(code, JSON_TYPE, bytes, bytes.length);
+            return new Reply(code, JSON_TYPE, bytes, bytes.length, "none");
         }
     }
 
@@ -283,7 +286,6 @@ public final class ApiServer implements AutoCloseable {
             case "/readyz" -> "readyz";
             default -> "unknown";
         };
-        String[] source = {"none"};
         HttpFields.Mutable headers = response.getHeaders();
         Reply reply;
         try {
@@ -298,7 +300,7 @@ public final class ApiServer implements AutoCloseable {
                     headers.put(HttpHeader.CONNECTION, "close");
                 }
                 reply = switch (endpoint) {
-                    case "driver_matrix" -> driverMatrixRequest(request.getHttpURI().getQuery(), headers, source);
+                    case "driver_matrix" -> driverMatrixRequest(request.getHttpURI().getQuery(), headers);
                     case "health" -> health();
                     case "livez" -> Reply.json(200, status("live"));
                     case "readyz" -> ready();
@@ -314,8 +316,8 @@ public final class ApiServer implements AutoCloseable {
         response.setStatus(code);
         headers.put(HttpHeader.CONTENT_TYPE, reply.contentType());
         headers.put(HttpHeader.CONTENT_LENGTH, reply.length());
-        String src = source[0];
-        // counted and timed when the body has gone out (or the client has), as the JDK server's close() did
+        String src = reply.source();
+        // counted and timed when the body has gone out, or the client has
         response.write(true, ByteBuffer.wrap(reply.body(), 0, reply.length()), new Callback.Nested(callback) {
             @Override
             public void succeeded() {
@@ -366,8 +368,7 @@ public final class ApiServer implements AutoCloseable {
         return o;
     }
 
-    /** The driver-matrix page; {@code source[0]} says where it came from, for the metrics and the access log. */
-    private Reply driverMatrixRequest(String rawQuery, HttpFields.Mutable headers, String[] source) {
+    private Reply driverMatrixRequest(String rawQuery, HttpFields.Mutable headers) {
         DriverMatrixQuery q;
         try {
             q = DriverMatrixQuery.parse(query(rawQuery), LocalDate.now(ZoneOffset.UTC));
@@ -377,8 +378,7 @@ public final class ApiServer implements AutoCloseable {
         try {
             DriverMatrixService.Result r = driverMatrix.query(q);
             headers.put(SOURCE_HEADER, r.source());
-            source[0] = r.source();
-            return new Reply(200, JSON_TYPE, r.body(), r.length());
+            return new Reply(200, JSON_TYPE, r.body(), r.length(), r.source());
         } catch (SQLException e) {
             return databaseError(headers, e, "driver-matrix");
         }
@@ -404,7 +404,7 @@ public final class ApiServer implements AutoCloseable {
             health = HealthMetrics.unknown();
         }
         byte[] body = HealthMetrics.text(health, registry).getBytes(StandardCharsets.UTF_8);
-        return new Reply(200, HealthMetrics.CONTENT_TYPE, body, body.length);
+        return new Reply(200, HealthMetrics.CONTENT_TYPE, body, body.length, "none");
     }
 
     /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
