@@ -29,6 +29,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.health.HealthJson;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Plans;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
 
@@ -117,7 +118,7 @@ class DriverMatrixStatementTest {
                 q.bind(ps);
                 try (ResultSet rs = ps.executeQuery()) {
                     assertTrue(rs.next());
-                    long read = logRowsRead(JSON.readTree(rs.getString(1)).get(0).get("Plan"));
+                    long read = Plans.rowsRead(JSON.readTree(rs.getString(1)).get(0).get("Plan"), "mv_refresh_log");
                     assertTrue(read > 0 && read <= 20, "rows of ops.mv_refresh_log read for the freshness: " + read + "\n" + rs.getString(1));
                 }
             }
@@ -130,18 +131,6 @@ class DriverMatrixStatementTest {
                 }
             }
         }
-    }
-
-    /** Rows the plan read from ops.mv_refresh_log: returned plus removed by a filter, over every node that scans it. */
-    private static long logRowsRead(JsonNode node) {
-        long n = 0;
-        if ("mv_refresh_log".equals(node.path("Relation Name").asText())) {
-            n += (node.path("Actual Rows").asLong() + node.path("Rows Removed by Filter").asLong()) * Math.max(1, node.path("Actual Loops").asLong());
-        }
-        for (JsonNode child : node.path("Plans")) {
-            n += logRowsRead(child);
-        }
-        return n;
     }
 
     @Test

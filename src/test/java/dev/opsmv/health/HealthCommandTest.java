@@ -19,6 +19,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.JsonSchemas;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Plans;
 import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
 
@@ -63,6 +64,26 @@ class HealthCommandTest {
                                                 status, method, rows_after_refresh, backend_pid)
                 VALUES (gen_random_uuid(), 'ops', '%1$s', now() - interval '%2$s' - interval '1500 ms', now() - interval '%2$s', 1500,
                         'OK', 'CONCURRENTLY', (SELECT count(*) FROM ops.%1$s), 4242)""".formatted(mv, ago));
+    }
+
+    @Test
+    void aYearOfRefreshLogCostsTheHealthViewAFewRowsPerMv() throws Exception {
+        baseline("1 hour");
+        // a year of hourly refreshes of the seven MVs, older than the baseline's, one run in ten failed
+        Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, status, method) "
+                + "SELECT 'ops', p.mv_name, now() - interval '1 day' - g * interval '1 hour', now() - interval '1 day' - g * interval '1 hour' + interval '5 s', "
+                + "CASE WHEN g % 10 = 0 THEN 'ERROR' ELSE 'OK' END, 'CONCURRENTLY' FROM generate_series(1, 8760) g, ops.mv_refresh_policy p",
+                "VACUUM ANALYZE ops.mv_refresh_log");
+        String plan = String.valueOf(Sql.value(db, "EXPLAIN (ANALYZE, FORMAT JSON) SELECT * FROM ops.v_mv_health"));
+        long read = Plans.rowsRead(JSON.readTree(plan).get(0).get("Plan"), "mv_refresh_log");
+        // release v1.4's partial index: the newest OK run of each MV is the first entry read (the view sorted every OK run before)
+        assertTrue(read > 0 && read <= 7 * 5, "rows of ops.mv_refresh_log read by the health view: " + read + "\n" + plan);
+        assertEquals(0, Sql.count(db, """
+                SELECT count(*) FROM ops.v_mv_health h
+                WHERE h.last_ok_refresh_finished_at IS DISTINCT FROM (SELECT max(refresh_finished_at) FROM ops.mv_refresh_log l
+                                                                     WHERE l.schema_name = h.schema_name AND l.mv_name = h.mv_name AND l.status = 'OK')"""),
+                "the last OK refresh is still the newest one");
+        check(null, 0, "OK");
     }
 
     @Test
