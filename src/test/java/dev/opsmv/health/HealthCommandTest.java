@@ -39,7 +39,7 @@ class HealthCommandTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(300, 7);
+        db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
     }
 
     @BeforeEach
