@@ -50,7 +50,7 @@ class AlertRulesTest {
 
     @BeforeAll
     static void expositions() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(300, 31);
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         assertEquals(0, Cli.run("refresh", "--url", Cli.url(db), "--all").exitCode());
         Cli.Result h = Cli.run("health", "--url", Cli.url(db), "--format", "prometheus");
         assertEquals(0, h.exitCode(), h.toString());

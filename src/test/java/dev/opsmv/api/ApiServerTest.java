@@ -54,7 +54,7 @@ class ApiServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        db = Deployed.bundleDatabase(1500, 3);
+        db = Deployed.bundleDatabase(1500, Deployed.SHARED_SEED);
         server = new ApiServer(db, ApiConfig.defaults().withPort(0));
         base = "http://127.0.0.1:" + server.start();
     }
@@ -148,7 +148,7 @@ class ApiServerTest {
 
     @Test
     void droppedMvFallsBackToTheViewWithoutRestart() throws Exception {
-        ConnectionSpec other = Deployed.bundleDatabase(300, 5);
+        ConnectionSpec other = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         try (ApiServer s = new ApiServer(other, ApiConfig.defaults().withPort(0))) {
             String b = "http://127.0.0.1:" + s.start();
             String q = "/api/v1/ops/payments/driver-matrix?week_start_from=2000-01-01&limit=1000";
@@ -283,7 +283,7 @@ class ApiServerTest {
 
     @Test
     void databaseGoneWhileServingIs503() throws Exception {
-        ConnectionSpec doomed = Deployed.bundleDatabase(200, 9);
+        ConnectionSpec doomed = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         try (ApiServer s = new ApiServer(doomed, ApiConfig.defaults().withPort(0).withConnectionTimeoutMs(1000))) {
             String b = "http://127.0.0.1:" + s.start();
             String q = b + "/api/v1/ops/payments/driver-matrix";

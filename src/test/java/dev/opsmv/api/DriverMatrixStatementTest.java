@@ -83,7 +83,7 @@ class DriverMatrixStatementTest {
 
     @Test
     void theEndpointsStatementRunsOnOneGenericPlanPerConnection() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 7);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         DriverMatrixQuery q = DriverMatrixQuery.parse(Map.of("origin_tag", List.of("cabinet"), "limit", List.of("5")), LocalDate.now());
         try (Connection c = textConnection(db, "UTC"); PreparedStatement ps = c.prepareStatement(DriverMatrixService.mvSql(q))) {
             for (int i = 0; i < 7; i++) {
@@ -105,7 +105,7 @@ class DriverMatrixStatementTest {
 
     @Test
     void theFreshnessLookupReadsOneRunNotTheWholeRefreshLog() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 8);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         // a year of hourly refreshes of seven MVs, one run in ten failed; the newest OK run of the driver matrix is the deployment's
         Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, status, method) "
                 + "SELECT 'ops', (ARRAY['mv_payments_driver_matrix_cabinet', 'mv_a', 'mv_b', 'mv_c', 'mv_d', 'mv_e', 'mv_f'])[1 + g % 7], "

@@ -25,7 +25,7 @@ import dev.opsmv.testing.OpsmvProcess;
 class ServeCommandTest {
     @Test
     void servesUntilSigterm() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 2);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         OpsmvProcess runner = OpsmvProcess.classpath()
                 .env("PGHOST", db.host()).env("PGPORT", Integer.toString(db.port()))
                 .env("PGDATABASE", db.database()).env("PGUSER", db.user());

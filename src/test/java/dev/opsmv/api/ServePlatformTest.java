@@ -45,7 +45,7 @@ class ServePlatformTest {
 
     @Test
     void probesAreSeparateFromHealth() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 41);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         try (ApiServer s = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
             String b = "http://127.0.0.1:" + s.start();
             assertEquals(200, get(b + "/livez").statusCode());
@@ -79,7 +79,7 @@ class ServePlatformTest {
 
     @Test
     void optionsComeFromTheEnvironmentAndFlagsWin() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 42);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         int envPort;
         try (ServerSocket free = new ServerSocket(0)) {
             envPort = free.getLocalPort();
@@ -113,7 +113,7 @@ class ServePlatformTest {
 
     @Test
     void sigtermFinishesTheRequestsInFlightThenExitsZero() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 43);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         // A long lock timeout: requests wait for the test's lock on the MV instead of falling back to the view.
         Process p = runner(db).env("OPSMV_LOCK_TIMEOUT", "60s").start("serve", "--port", "0", "--shutdown-grace", "30s");
         CompletableFuture<String> err = drain(p);

@@ -15,7 +15,7 @@ import dev.opsmv.testing.Deployed;
 class HttpConnectionTest {
     @Test
     void keepAliveRequestsAndTheGeneratorsOwnCpuShare() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(300, 71);
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         try (ApiServer api = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
             int port = api.start();
             try (HttpConnection http = new HttpConnection("127.0.0.1", port)) {

@@ -17,7 +17,7 @@ import dev.opsmv.testing.Sql;
 class DurationOptionsTest {
     @Test
     void updateAndRefreshBothTakeFiveMinutesAsFiveM() {
-        ConnectionSpec db = Deployed.fixtureDatabase(200, 5, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(200, Deployed.SHARED_SEED, 0);
         Cli.Result script = Cli.run("update-sql", "--lock-timeout", "5m", "--url", Cli.url(db));
         assertEquals(ExitCode.OK, script.exitCode(), script.toString());
         assertTrue(script.out().contains("SET lock_timeout = '5min';"), "the runner's value, as PostgreSQL reads it");
@@ -34,7 +34,7 @@ class DurationOptionsTest {
 
     @Test
     void aBadDurationIsExit2AndOneLineOnEveryCommand() {
-        ConnectionSpec db = Deployed.fixtureDatabase(50, 6, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(50, Deployed.SHARED_SEED, 0);
         String injection = "5s'; DROP TABLE public.drivers; --";
         for (List<String> argv : List.of(
                 List.of("update", "--lock-timeout", injection),

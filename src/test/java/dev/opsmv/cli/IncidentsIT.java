@@ -106,8 +106,8 @@ class IncidentsIT {
 
     @Test
     void aSigkilledRunnerLeavesALockTheNextUpdateClearsItselfWithoutReleaseLocks() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 41, 0);
-        ConnectionSpec reference = Deployed.bundleDatabase(400, 41);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
+        ConnectionSpec reference = Deployed.bundleDatabase(400, Deployed.SHARED_SEED);
         int runnerPid;
         String lockedBy;
         try (Connection blocker = blocker(db)) {
@@ -146,7 +146,7 @@ class IncidentsIT {
 
     @Test
     void aLockOfAnotherClientOrOfALiveRunnerIsNeverTouched() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(300, 43);
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         long before = Sql.count(db, "SELECT count(*) FROM databasechangelog");
         // A stock CLI's lock: a second JDBC session holds the row with a host-style LOCKEDBY.
         try (Connection stock = db.open("liquibase-stock"); Statement st = stock.createStatement()) {
@@ -202,8 +202,8 @@ class IncidentsIT {
     }
 
     private static void interruptedUpdate(String signal, int exit) throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 47, 0);
-        ConnectionSpec reference = Deployed.bundleDatabase(400, 47);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
+        ConnectionSpec reference = Deployed.bundleDatabase(400, Deployed.SHARED_SEED);
         OpsmvProcess.Result result;
         int runnerPid;
         long millis;
@@ -242,7 +242,7 @@ class IncidentsIT {
 
     @Test
     void sigtermMidRollbackCancelsReleasesTheLockListsWhatWasUndoneAndExits143() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(300, 59);
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         List<String> full = Catalog.history(db);
         OpsmvProcess.Result result;
         int runnerPid;
@@ -276,8 +276,8 @@ class IncidentsIT {
 
     @Test
     void aTerminatedBackendMidUpdateEndsWithOneClearLineAndTheNextUpdateCompletes() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 53, 0);
-        ConnectionSpec reference = Deployed.bundleDatabase(400, 53);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
+        ConnectionSpec reference = Deployed.bundleDatabase(400, Deployed.SHARED_SEED);
         OpsmvProcess.Result result;
         try (Connection blocker = blocker(db)) {
             Running r = Running.start(db, "update", "--lock-timeout", "300s");

@@ -42,8 +42,8 @@ class JsonOutputTest {
 
     @Test
     void deploymentCommandsSpeakJson() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 5, 0);
-        long changesets = Sql.count(Deployed.bundleDatabase(50, 1), "SELECT count(*) FROM databasechangelog");
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
+        long changesets = Sql.count(Deployed.bundleDatabase(50, Deployed.SHARED_SEED), "SELECT count(*) FROM databasechangelog");
 
         JsonNode sql = json(db, 0, "update-sql");
         assertEquals(changesets, sql.get("pending").size());

@@ -35,7 +35,7 @@ class RunnerConnectionIT {
 
     @BeforeAll
     static void deployedDatabase() {
-        deployed = Deployed.bundleDatabase(300, 3);
+        deployed = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
     }
 
     // A real process where argv, the environment or the jar's own exit status is what is tested;
@@ -43,7 +43,7 @@ class RunnerConnectionIT {
 
     @Test
     void updateWithALibpqUri() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         OpsmvProcess.Result r = ok(Runner.run("update", "--url", Runner.uri(db)));
         assertTrue(r.stdout().contains("last tag " + Releases.LAST), r.toString());
         assertEquals(Catalog.history(deployed), Catalog.history(db));
@@ -51,14 +51,14 @@ class RunnerConnectionIT {
 
     @Test
     void updateWithAJdbcUrl() {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         ok(Runner.inProcess("update", "--url", "jdbc:postgresql://" + db.host() + ":" + db.port() + "/" + db.database() + "?user=" + db.user()));
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }
 
     @Test
     void updateWithOnlyDatabaseUrlSet() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(400, 1, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         OpsmvProcess.Result r = OpsmvProcess.jar().env("DATABASE_URL", Runner.uri(db)).run(300, "update");
         ok(r);
         assertEquals(Catalog.history(deployed), Catalog.history(db));

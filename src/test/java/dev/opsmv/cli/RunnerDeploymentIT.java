@@ -264,7 +264,7 @@ class RunnerDeploymentIT {
 
     @Test
     void statusWarnsAboutAStaleLiquibaseLockUpdateIsBusyAndReleaseLocksClearsIt() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(300, 5);
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         OpsmvProcess.Result fine = ok(Runner.on(db, "status"));
         assertTrue(fine.stdout().contains("last tag " + Releases.LAST), fine.toString());
         assertTrue(fine.stdout().contains("lock:      free"), fine.toString());

@@ -40,7 +40,7 @@ class HealthCommandTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(300, 7);
+        db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
     }
 
     @BeforeEach

@@ -19,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.LegacyDatabase;
 import dev.opsmv.testing.Sql;
 
@@ -34,7 +35,7 @@ class AdoptionTest {
 
     @Test
     void theRunbooksDatabaseIsAdoptedKeepingEveryHistoryRowAndRollbackGivesItBack() throws Exception {
-        ConnectionSpec db = LegacyDatabase.build(1_500, 21, 0);
+        ConnectionSpec db = LegacyDatabase.build(1_500, Deployed.SHARED_SEED, 0);
         int legacyRows = (int) Sql.count(db, "SELECT max(id) FROM ops.mv_refresh_log");
         assertTrue(legacyRows >= 30, "30+ history rows");
         assertTrue(Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'ERROR'") > 0, "ERROR rows among them");
@@ -113,7 +114,7 @@ class AdoptionTest {
 
     @Test
     void aDifferingMvStopsBeforeAnyChangeAndIsReplacedOnRequestWithReadersRunning() throws Exception {
-        ConnectionSpec db = LegacyDatabase.build(1_500, 22, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        ConnectionSpec db = LegacyDatabase.build(1_500, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         List<String> legacyCatalog = Catalog.snapshot(db);
         String legacyClaims = contents(db, CLAIMS_MV);
 
@@ -165,7 +166,7 @@ class AdoptionTest {
 
     @Test
     void statusAndUpdateSqlShowThePlanPerObjectAndChangeNothing() throws Exception {
-        ConnectionSpec db = LegacyDatabase.build(300, 27, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         List<String> legacyCatalog = Catalog.snapshot(db);
         Cli.Result status = Cli.run("status", "--url", Cli.url(db));
         assertEquals(0, status.exitCode(), status.toString());
@@ -184,7 +185,7 @@ class AdoptionTest {
 
     @Test
     void aPolicyTableOfAnotherShapeIsConformedInPlace() throws Exception {
-        ConnectionSpec db = LegacyDatabase.build(300, 28, 0);
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
         // a thresholds table someone built by hand: fewer columns, its own row for the driver matrix
         Sql.exec(db, "CREATE TABLE ops.mv_refresh_policy (schema_name text NOT NULL, mv_name text NOT NULL, is_critical boolean NOT NULL, "
                         + "warn_after_hours numeric NOT NULL, crit_after_hours numeric NOT NULL, PRIMARY KEY (schema_name, mv_name))",
@@ -208,7 +209,7 @@ class AdoptionTest {
 
     @Test
     void anIndexWithTheBundlesNameOnOtherColumnsStopsNamingBothDefinitions() throws Exception {
-        ConnectionSpec db = LegacyDatabase.build(300, 23, 0);
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
         Sql.exec(db, "CREATE INDEX idx_drivers_origin_week ON public.drivers (park_id)");
         List<String> legacyCatalog = Catalog.snapshot(db);
         Cli.Result stopped = Cli.run("update", "--url", Cli.url(db));
@@ -234,8 +235,8 @@ class AdoptionTest {
     // "once": the adoption gate is the changelog's SQL, the same through the stock CLI as through the runner above on every major
     @Tag("once")
     void theStockLiquibaseCliAdoptsTheSameWayAndStopsOnADifferenceNamingIt() throws Exception {
-        ConnectionSpec viaRunner = LegacyDatabase.build(800, 25, 0);
-        ConnectionSpec viaCli = LegacyDatabase.build(800, 25, 0);
+        ConnectionSpec viaRunner = LegacyDatabase.build(800, Deployed.SHARED_SEED, 0);
+        ConnectionSpec viaCli = LegacyDatabase.build(800, Deployed.SHARED_SEED, 0);
         Cli.Result update = Cli.run("update", "--url", Cli.url(viaRunner));
         assertEquals(0, update.exitCode(), update.toString());
 
@@ -245,7 +246,7 @@ class AdoptionTest {
         assertEquals(Sql.strings(viaRunner, rows), Sql.strings(viaCli, rows));
         assertEquals(Catalog.snapshot(viaRunner), Catalog.snapshot(viaCli));
 
-        ConnectionSpec differing = LegacyDatabase.build(300, 26, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        ConnectionSpec differing = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         StockCli.Result halted = StockCli.run(differing, "update");
         assertTrue(halted.exitCode() != 0, halted.output());
         assertTrue(halted.output().contains("ops.mv_yango_cabinet_claims_for_collection (materialized view, changeset v1.0-mv_yango_cabinet_claims_for_collection): another definition"),

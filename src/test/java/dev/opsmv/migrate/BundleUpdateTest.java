@@ -35,7 +35,7 @@ class BundleUpdateTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(3_000, 7);
+        db = Deployed.bundleDatabase(3_000, Deployed.SHARED_SEED);
     }
 
     @Test

@@ -33,7 +33,7 @@ class ImportTest {
 
     @Test
     void importedDefinitionsAreAdoptedWhereTheyCameFromAndBuiltElsewhere() throws Exception {
-        ConnectionSpec production = LegacyDatabase.build(1_000, 31, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        ConnectionSpec production = LegacyDatabase.build(1_000, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         Path changelog = work.resolve("changelog");
         copy(Path.of("changelog"), changelog);
 
@@ -59,7 +59,7 @@ class ImportTest {
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
 
         // an empty database gets production's definition
-        ConnectionSpec fresh = Deployed.fixtureDatabase(1_000, 31, 0);
+        ConnectionSpec fresh = Deployed.fixtureDatabase(1_000, Deployed.SHARED_SEED, 0);
         StockCli.Result build = StockCli.runFrom(work, fresh, "update");
         assertEquals(0, build.exitCode(), build.output());
         assertEquals(1L, priorityColumn(fresh));
@@ -75,7 +75,7 @@ class ImportTest {
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
 
         // a second import finds nothing left to import
-        Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(Deployed.bundleDatabase(200, 32)));
+        Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(Deployed.bundleDatabase(200, Deployed.SHARED_SEED)));
         assertEquals(0, again.exitCode(), again.toString());
         assertTrue(again.out().contains("nothing to import"), again.out());
     }

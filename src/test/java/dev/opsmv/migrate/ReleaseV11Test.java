@@ -53,12 +53,8 @@ class ReleaseV11Test {
             ORDER BY 1
             """;
 
-    static ConnectionSpec v10Database(long drivers, long seed) throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(drivers, seed, 0);
-        try (Connection c = db.open()) {
-            Migrator.bundle(c, null).updateToTag("v1.0");
-        }
-        return db;
+    static ConnectionSpec v10Database(long drivers, long seed) {
+        return Deployed.bundleDatabase(drivers, seed, "v1.0");
     }
 
     @Test
@@ -148,8 +144,8 @@ class ReleaseV11Test {
 
     @Test
     void rollbackToV10GivesBackTheV10CatalogWithData() throws Exception {
-        ConnectionSpec reference = v10Database(1_500, 23);
-        ConnectionSpec db = v10Database(1_500, 23);
+        ConnectionSpec reference = v10Database(1_500, Deployed.SHARED_SEED);
+        ConnectionSpec db = v10Database(1_500, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
@@ -193,8 +189,8 @@ class ReleaseV11Test {
     // "once": the stock CLI sends the server the changelog's SQL, which the runner's rollbacks above send on every major
     @Tag("once")
     void onCallRollsBackWithTheStockLiquibaseCliAndUpdateTestingRollbackRoundTrips() throws Exception {
-        ConnectionSpec reference = v10Database(400, 37);
-        ConnectionSpec db = v10Database(400, 37);
+        ConnectionSpec reference = v10Database(400, Deployed.SHARED_SEED);
+        ConnectionSpec db = v10Database(400, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
@@ -221,7 +217,7 @@ class ReleaseV11Test {
 
     @Test
     void rollingBackOnlyTheMvChangesetLeavesAServingMvAndUpdateReappliesIt() throws Exception {
-        ConnectionSpec db = v10Database(300, 41);
+        ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).updateToTag("v1.1");
             // the v1.1 tag and the MV changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
@@ -243,7 +239,7 @@ class ReleaseV11Test {
 
     @Test
     void anUnknownDependentOfTheViewHaltsTheUpgradeBeforeAnyChange() throws Exception {
-        ConnectionSpec db = v10Database(300, 29);
+        ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         Sql.exec(db, "CREATE VIEW public.report_matrix_cabinet AS SELECT driver_id, paid_total FROM ops.mv_payments_driver_matrix_cabinet");
         List<String> before = Catalog.snapshot(db);
         Exception failure;
@@ -258,7 +254,7 @@ class ReleaseV11Test {
 
     @Test
     void updateSqlAndRollbackSqlShowTheDbaTheWholeReleaseAndItsRollback() throws Exception {
-        ConnectionSpec db = v10Database(200, 31);
+        ConnectionSpec db = v10Database(200, Deployed.SHARED_SEED);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).updateSql(out);

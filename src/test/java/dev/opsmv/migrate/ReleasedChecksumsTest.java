@@ -23,7 +23,7 @@ class ReleasedChecksumsTest {
 
     @Test
     void everyReleasedChangesetKeepsItsChecksum() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 3);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         List<String> now = Sql.strings(db, "SELECT filename || '::' || id || '::' || author || ' ' || md5sum FROM databasechangelog ORDER BY filename, id");
         if (Boolean.getBoolean("opsmv.record.checksums")) {
             Files.write(RECORDED, now, StandardCharsets.UTF_8);

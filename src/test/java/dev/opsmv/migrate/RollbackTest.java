@@ -21,7 +21,7 @@ class RollbackTest {
 
     @Test
     void rollbackToEmptyRemovesEveryOpsObjectAndUpdateRebuildsTheSameCatalog() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(1_500, 11);
+        ConnectionSpec db = Deployed.bundleDatabase(1_500, Deployed.SHARED_SEED);
         List<String> deployed = Catalog.snapshot(db);
         List<String> history = Catalog.history(db);
 

@@ -37,8 +37,8 @@ class StockLiquibaseCliTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("lines")
     void stockCliAppliesReappliesRollsBackToEachTagAndReappliesWithTheRunnersRows(StockCli cli) throws Exception {
-        ConnectionSpec viaRunner = Deployed.bundleDatabase(800, 13);
-        ConnectionSpec viaCli = Deployed.fixtureDatabase(800, 13, 0);
+        ConnectionSpec viaRunner = Deployed.bundleDatabase(800, Deployed.SHARED_SEED);
+        ConnectionSpec viaCli = Deployed.fixtureDatabase(800, Deployed.SHARED_SEED, 0);
 
         ok(cli, cli.run(viaCli, "update"));
         List<String> applied = rows(viaRunner);

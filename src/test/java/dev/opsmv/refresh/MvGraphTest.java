@@ -24,7 +24,7 @@ class MvGraphTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(300, 1);
+        db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
     }
 
     @Test

@@ -37,7 +37,7 @@ class RefreshCommandTest {
 
     @Test
     void refreshAllRefreshesTheSevenMvsInCatalogOrderAndLogsOneOkRowEach() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, 11);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, Deployed.SHARED_SEED);
         // --dry-run first: prints the plan and writes nothing.
         RefreshFixtures.Cli dry = cli(db, "refresh", "--all", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
@@ -80,7 +80,7 @@ class RefreshCommandTest {
 
     @Test
     void unknownMvIsAUsageErrorNamingIt() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 2);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         RefreshFixtures.Cli r = cli(db, "refresh", "mv_does_not_exist");
         assertEquals(ExitCode.USAGE, r.exitCode(), r.all());
         assertTrue(r.err().contains("mv_does_not_exist"), r.err());
@@ -93,7 +93,7 @@ class RefreshCommandTest {
 
     @Test
     void plainOnlyWhereConcurrentlyIsImpossibleWithTheReasonLogged() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(200, 3);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(200, Deployed.SHARED_SEED);
         Sql.exec(db,
                 "CREATE MATERIALIZED VIEW ops.mv_scratch_no_index AS SELECT driver_id, origin_tag FROM public.drivers",
                 // A unique index with a WHERE clause or on an expression does not make CONCURRENTLY possible either.
@@ -134,7 +134,7 @@ class RefreshCommandTest {
 
     @Test
     void duplicateGrainsAreAnErrorNotAFallback() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, 4);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, Deployed.SHARED_SEED);
         String mv = "ops.mv_yango_cabinet_claims_for_collection";
         String before = checksum(db, mv);
         try (Connection c = db.open(); Statement st = c.createStatement()) {
@@ -155,7 +155,7 @@ class RefreshCommandTest {
 
     @Test
     void aFailingMvKeepsItsDataItsDependentsAreSkippedAndUnrelatedMvsRefresh() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, 5);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
         Sql.exec(db, "CREATE MATERIALIZED VIEW ops.mv_zz_unrelated AS SELECT driver_id, park_id FROM public.drivers",
                 "CREATE UNIQUE INDEX ux_mv_zz_unrelated ON ops.mv_zz_unrelated (driver_id)");
         String failing = "ops.mv_yango_payments_ledger_latest";

@@ -21,6 +21,7 @@ import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
+import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
 import dev.opsmv.testing.Sql;
 
@@ -35,8 +36,8 @@ import dev.opsmv.testing.Sql;
 class RefreshProtocolTest {
 
     /** The bundle with the refresher changelog, an unrelated MV in the policy, and the refresh log emptied. */
-    private static ConnectionSpec deployed(long seed) throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, seed);
+    private static ConnectionSpec deployed() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
         }
@@ -59,7 +60,7 @@ class RefreshProtocolTest {
 
     @Test
     void theSameUpstreamFailureGivesTheSameStatusPerMvThroughRefreshAllAndThePgCronProcedure() throws Exception {
-        ConnectionSpec db = deployed(61);
+        ConnectionSpec db = deployed();
         String failing = "ops.mv_yango_payments_ledger_latest";
         // Bad source data (as in RefreshCommandTest): the MV's sum overflows its numeric(14,2).
         Sql.exec(db, """
@@ -104,7 +105,7 @@ class RefreshProtocolTest {
 
     @Test
     void thePgCronProcedureCommitsItsRunningRowBeforeTheRefreshAndTakesTheRunnersLock() throws Exception {
-        ConnectionSpec db = deployed(67);
+        ConnectionSpec db = deployed();
         RefreshFixtures.createSlowMv(db, 0);
         Sql.exec(db, "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('mv_zz_slow', 1, 2)");
         RefreshFixtures.setSlow(db, 3);
@@ -123,7 +124,7 @@ class RefreshProtocolTest {
 
     @Test
     void aTerminatedRefreshSessionLeavesNoRowThatClaimsItFinishedAndTheNextRunCompletes() throws Exception {
-        ConnectionSpec db = deployed(71);
+        ConnectionSpec db = deployed();
         RefreshFixtures.createSlowMv(db, 0);
         Sql.exec(db, "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('mv_zz_slow', 1, 2)",
                 "DELETE FROM ops.mv_refresh_log");

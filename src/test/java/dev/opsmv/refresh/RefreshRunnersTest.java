@@ -112,7 +112,7 @@ class RefreshRunnersTest {
 
     @Test
     void twoRunnersOnOneMvOneRefreshesTheOtherIsBusyOrWaits() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(50, 7);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         RefreshFixtures.createSlowMv(db, 4);
         try (RunningWatch watch = new RunningWatch(db)) {
             Process a = start(db, "refresh", "mv_zz_slow");
@@ -139,7 +139,7 @@ class RefreshRunnersTest {
 
     @Test
     void aRunnerKilledMidRefreshIsMarkedAbandonedByTheNextRun() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(50, 8);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         // long enough to be killed mid-refresh; its orphaned backend then sleeps out the rest, which the test waits for
         RefreshFixtures.createSlowMv(db, 4);
         Process a = start(db, "refresh", "mv_zz_slow");
@@ -178,7 +178,7 @@ class RefreshRunnersTest {
 
     @Test
     void readersDoNotWaitDuringConcurrentlyAndWaitDuringPlain() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(50, 9);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         RefreshFixtures.createSlowMv(db, SLOW_READ_SECONDS);
         long[] concurrent = readDuring(db, "always");
         long[] plain = readDuring(db, "never");
@@ -227,7 +227,7 @@ class RefreshRunnersTest {
     // "once": the loop and the signal are the runner's JVM's; each refresh in it is the one tested above on every major
     @Tag("once")
     void everyRunsRepeatedlyAndStopsCleanlyOnSigterm() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(50, 10);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         RefreshFixtures.createSlowMv(db, 1);
         Process p = start(db, "refresh", "mv_zz_slow", "--every", "2s");
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

@@ -26,7 +26,7 @@ class RefresherRoleTest {
 
     @Test
     void aLoginRoleGrantedTheRefresherCanRefreshTheBundleAndNothingElse() throws Exception {
-        ConnectionSpec db = Deployed.bundleDatabase(200, 12);
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
         }
@@ -84,7 +84,7 @@ class RefresherRoleTest {
 
     @Test
     void scheduleWithoutPgCronIsAClearErrorAndChangesNothing() {
-        ConnectionSpec db = Deployed.bundleDatabase(50, 13);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         RefreshFixtures.Cli dry = cli(db, "schedule", "--pg-cron", "0 * * * *", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
         assertTrue(dry.out().startsWith("SELECT cron.schedule('opsmv-refresh', '0 * * * *', 'CALL ops.opsmv_refresh_scheduled(ARRAY[''ops.mv_yango_payments_raw_current'', ''ops.mv_yango_payments_ledger_latest''"),

@@ -40,7 +40,7 @@ class ReindexCommandTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(300, 21);
+        db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         Sql.exec(db, "CREATE TABLE public.probe_src AS SELECT g AS id, md5(g::text) AS k FROM generate_series(1, 50000) g",
                 "CREATE MATERIALIZED VIEW " + PROBE + " AS SELECT id, k FROM public.probe_src",
                 "CREATE UNIQUE INDEX ux_mv_zz_probe_id ON " + PROBE + " (id)",

@@ -36,6 +36,7 @@ import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
+import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 
 /**
@@ -84,7 +85,7 @@ class SwapRefreshTest {
 
     @Test
     void aLeafMvIsRebuiltFromItsCatalogDefinitionAndKeepsEverythingKeyedByItsName() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, 61);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, Deployed.SHARED_SEED);
         String reader = "opsmv_t_reader_" + ProcessHandle.current().pid() + "_" + db.database();
         Sql.exec(db,
                 "CREATE ROLE " + reader + " NOLOGIN",
@@ -167,7 +168,7 @@ class SwapRefreshTest {
 
     @Test
     void autoSwapsAnMvNothingReadsFromFourMegabytesOrWithoutAUniqueIndex() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 69);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         createLeaf(db, 130_000); // about 4.6 MB: CREATE INDEX has set pg_class.relpages
         Sql.exec(db,
                 "CREATE MATERIALIZED VIEW ops.mv_zz_small AS SELECT id FROM zz_src.t WHERE id <= 100",
@@ -184,7 +185,7 @@ class SwapRefreshTest {
 
     @Test
     void aRepeatableReadSnapshotOlderThanTheSwapSeesTheNewRowsNotAnEmptyMv() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 70);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         createLeaf(db);
         try (Connection rr = db.open("opsmv-tests-rr"); Statement st = rr.createStatement()) {
             rr.setAutoCommit(false);
@@ -202,7 +203,7 @@ class SwapRefreshTest {
 
     @Test
     void theCatalogDefinitionIsRebuiltWhateverTheRunnersSearchPath() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 62);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         createLeaf(db);
         List<String> before = identity(db, "ops.mv_zz_leaf");
         Sql.exec(db, "UPDATE zz_src.t SET v = v + 10000 WHERE id <= 10");
@@ -215,7 +216,7 @@ class SwapRefreshTest {
 
     @Test
     void aFailureAtAnyStepLeavesTheOldMvServingUntouchedAndNothingBehind() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 63);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         createLeaf(db);
         long oid = oid(db, "ops.mv_zz_leaf");
         String data = checksum(db, "ops.mv_zz_leaf");
@@ -291,7 +292,7 @@ class SwapRefreshTest {
 
     @Test
     void readersAndTheEndpointKeepAnsweringAcrossASwapWithinTheLockTimeout() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(3000, 64);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(3_000, Deployed.SHARED_SEED);
         String query = "SELECT driver_id, week_start FROM " + MATRIX + " WHERE origin_tag = ? ORDER BY week_start DESC, driver_id LIMIT 50";
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong worst = new AtomicLong();
@@ -370,7 +371,7 @@ class SwapRefreshTest {
 
     @Test
     void aRunnerKilledMidBuildLeavesItsTemporaryMvAndTheNextRunRemovesItAndSucceeds() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 65);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         // an MV whose index build takes as long as the test says (its key calls a function that sleeps per row)
         createSlowKey(db);
         Sql.exec(db,
@@ -408,7 +409,7 @@ class SwapRefreshTest {
 
     @Test
     void indexesBuiltOnTwoSessionsStopTogetherWhenOneFails() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 67);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         // two indexes, so two sessions: one fails at once (a duplicate), the other would take 100 s (a key that sleeps per row)
         createSlowKey(db);
         Sql.exec(db,
@@ -460,7 +461,7 @@ class SwapRefreshTest {
 
     @Test
     void whenNoSecondSessionOpensTheIndexesAreBuiltOnTheOneThereIs() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 68);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         createLeaf(db);
         long oid = oid(db, "ops.mv_zz_leaf");
         List<String> before = identity(db, "ops.mv_zz_leaf");
@@ -480,7 +481,7 @@ class SwapRefreshTest {
 
     @Test
     void anMvThatOthersReadIsNeverSwapped() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 66);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         String raw = "ops.mv_yango_payments_raw_current";
         long oid = oid(db, raw);
         RefreshFixtures.Cli r = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
@@ -510,7 +511,7 @@ class SwapRefreshTest {
 
     @Test
     void theRefresherRoleKeepsRefreshingAfterASwapAndIsNeverOfferedOne() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, 67);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
         }
@@ -538,7 +539,7 @@ class SwapRefreshTest {
 
     @Test
     void methodAndItsOlderSpellingAreOneChoice() {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, 68);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         RefreshFixtures.Cli both = cli(db, "refresh", "--all", "--method", "swap", "--concurrently", "always");
         assertEquals(ExitCode.USAGE, both.exitCode(), both.all());
         assertTrue(both.err().contains("--method and --concurrently"), both.err());

@@ -22,7 +22,7 @@ class VerifyCommandTest {
 
     @BeforeAll
     static void deploy() {
-        db = Deployed.bundleDatabase(400, 11);
+        db = Deployed.bundleDatabase(400, Deployed.SHARED_SEED);
     }
 
     @Test
