@@ -455,16 +455,10 @@ public final class ApiServer implements AutoCloseable {
     private static final class JsonErrors extends ErrorHandler {
         @Override
         protected void generateResponse(Request request, Response response, int code, String message, Throwable cause, Callback callback) {
-            byte[] body = HealthJson.writeCompact(error(reason(code, message), null)).getBytes(StandardCharsets.UTF_8);
-            response.getHeaders().put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
-            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, body.length);
-            response.write(true, ByteBuffer.wrap(body), callback);
-        }
-
-        @Override
-        public ByteBuffer badMessageError(int code, String message, HttpFields.Mutable fields) {
-            fields.put(HttpHeader.CONTENT_TYPE, JSON_TYPE);
-            return ByteBuffer.wrap(HealthJson.writeCompact(error(reason(code, message), null)).getBytes(StandardCharsets.UTF_8));
+            Reply reply = Reply.json(code, error(reason(code, message), null));
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
+            response.getHeaders().put(HttpHeader.CONTENT_LENGTH, reply.length());
+            response.write(true, ByteBuffer.wrap(reply.body(), 0, reply.length()), callback);
         }
 
         private static String reason(int code, String message) {
