@@ -42,7 +42,7 @@ class AdoptionCatalogueTest {
                 }
             }
         }
-        ConnectionSpec db = Deployed.bundleDatabase(100, Deployed.SHARED_SEED);
+        ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
         Map<String, String> catalogue = new LinkedHashMap<>();
         for (Map<String, Object> row : Sql.rows(db, "SELECT changeset_id, definition FROM ops.opsmv_bundle_object WHERE definition IS NOT NULL ORDER BY seq")) {
             catalogue.put((String) row.get("changeset_id"), withoutComments((String) row.get("definition")));

@@ -40,10 +40,7 @@ class InvalidIndexTest {
 
     @Test
     void anIndexThatStaysInvalidFailsTheChangesetByName() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(300, Deployed.SHARED_SEED, 0);
-        try (Connection c = db.open()) {
-            Migrator.bundle(c, null).update();
-        }
+        ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
         // The guard itself: an index that is still INVALID after its build makes the changeset fail, naming it.
         assertThrows(IllegalStateException.class, () -> Sql.exec(db,
                 "CREATE UNIQUE INDEX CONCURRENTLY idx_probe_invalid ON drivers (origin_tag)"));

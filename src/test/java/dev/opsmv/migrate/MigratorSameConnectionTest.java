@@ -28,7 +28,7 @@ class MigratorSameConnectionTest {
 
     @Test
     void updateSqlAfterPendingChangeSetsOnTheSameConnectionChangesNothing() throws Exception {
-        ConnectionSpec db = ReleaseV11Test.v10Database(100, Deployed.SHARED_SEED);
+        ConnectionSpec db = ReleaseV11Test.v10Database(300, Deployed.SHARED_SEED);
         List<String> history = Catalog.history(db);
         List<String> catalog = Catalog.snapshot(db);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -45,7 +45,7 @@ class MigratorSameConnectionTest {
 
     @Test
     void rollbackSqlAfterUpdateOnTheSameConnectionChangesNothing() throws Exception {
-        ConnectionSpec db = ReleaseV11Test.v10Database(100, Deployed.SHARED_SEED);
+        ConnectionSpec db = ReleaseV11Test.v10Database(300, Deployed.SHARED_SEED);
         List<String> history;
         List<String> catalog;
         try (Connection c = db.open()) {

@@ -189,8 +189,8 @@ class ReleaseV11Test {
     // "once": the stock CLI sends the server the changelog's SQL, which the runner's rollbacks above send on every major
     @Tag("once")
     void onCallRollsBackWithTheStockLiquibaseCliAndUpdateTestingRollbackRoundTrips() throws Exception {
-        ConnectionSpec reference = v10Database(400, Deployed.SHARED_SEED);
-        ConnectionSpec db = v10Database(400, Deployed.SHARED_SEED);
+        ConnectionSpec reference = v10Database(300, Deployed.SHARED_SEED);
+        ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).update();
         }
@@ -254,7 +254,7 @@ class ReleaseV11Test {
 
     @Test
     void updateSqlAndRollbackSqlShowTheDbaTheWholeReleaseAndItsRollback() throws Exception {
-        ConnectionSpec db = v10Database(200, Deployed.SHARED_SEED);
+        ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).updateSql(out);

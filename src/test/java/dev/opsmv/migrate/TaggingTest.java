@@ -17,7 +17,7 @@ import dev.opsmv.testing.Deployed;
 class TaggingTest {
     @Test
     void refusesWhatWouldLoseARollbackTargetAndTagsOtherwise() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(100, Deployed.SHARED_SEED, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(50, Deployed.SHARED_SEED, 0);
         try (Connection c = db.open()) {
             assertRefused("nothing to tag: no changeset has been applied", () -> Tagging.tag(c, "early", "db"));
             assertRefused("tag name must be", () -> Tagging.tag(c, "two words", "db"));

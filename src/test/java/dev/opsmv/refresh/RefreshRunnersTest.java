@@ -47,6 +47,17 @@ class RefreshRunnersTest {
         }
     }
 
+    /** Waits until the runner's refresh is inside the slow MV's pg_sleep. */
+    private static void awaitSleeping(ConnectionSpec db, Process p) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (Sql.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '"
+                + RefreshEngine.APPLICATION_NAME + "' AND wait_event = 'PgSleep'") == 0) {
+            assertTrue(p.isAlive(), () -> "runner exited before its refresh slept: " + drain(p));
+            assertTrue(System.nanoTime() < deadline, "no refresh in pg_sleep after 60 s");
+            Thread.sleep(20);
+        }
+    }
+
     /** Output of the runner processes, read as it comes (a full pipe would block the runner). */
     private static final Map<Process, StringBuffer> OUTPUT = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -126,6 +137,9 @@ class RefreshRunnersTest {
             // --wait: the second runner waits for the first and then refreshes.
             Process c = start(db, "refresh", "mv_zz_slow");
             awaitRunning(db, c);
+            // Once c's refresh sleeps it has read its 4 s: the refresh d makes after waiting for it need not sleep too.
+            awaitSleeping(db, c);
+            RefreshFixtures.setSlow(db, 0);
             RefreshFixtures.Cli d = cli(db, "refresh", "mv_zz_slow", "--wait", "60s");
             assertEquals(ExitCode.OK, d.exitCode(), d.all());
             assertTrue(c.waitFor(60, TimeUnit.SECONDS));

@@ -511,7 +511,7 @@ class SwapRefreshTest {
 
     @Test
     void theRefresherRoleKeepsRefreshingAfterASwapAndIsNeverOfferedOne() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, Deployed.SHARED_SEED);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
         }

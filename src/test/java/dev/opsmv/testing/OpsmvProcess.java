@@ -29,13 +29,21 @@ public final class OpsmvProcess {
         return new OpsmvProcess(List.of(java(), SHORT_LIVED[0], SHORT_LIVED[1], "-cp", System.getProperty("java.class.path"), "dev.opsmv.cli.Main"));
     }
 
-    /** The packaged fat jar (integration tests, after `mvn package`). */
+    /** The packaged fat jar (integration tests, after `mvn package`), its classes mapped from a class-data archive. */
     public static OpsmvProcess jar() {
         Path jar = Path.of("target", "opsmv.jar");
         if (!Files.exists(jar)) {
             throw new IllegalStateException("target/opsmv.jar is missing: run the test with `mvn verify`");
         }
-        return new OpsmvProcess(List.of(java(), SHORT_LIVED[0], SHORT_LIVED[1], "-jar", jar.toAbsolutePath().toString()));
+        List<String> launcher = new ArrayList<>(List.of(java(), SHORT_LIVED[0], SHORT_LIVED[1]));
+        launcher.addAll(RunnerArchive.options(jar));
+        launcher.addAll(List.of("-jar", jar.toAbsolutePath().toString()));
+        return new OpsmvProcess(launcher);
+    }
+
+    /** A process of any java command line, with this class's environment handling. */
+    static OpsmvProcess launcher(List<String> commandLine) {
+        return new OpsmvProcess(commandLine);
     }
 
     public OpsmvProcess env(String name, String value) {
