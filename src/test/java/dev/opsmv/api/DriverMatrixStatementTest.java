@@ -104,6 +104,35 @@ class DriverMatrixStatementTest {
     }
 
     @Test
+    void anEmptyPageStillSaysHowFreshTheMvIsAndAFullOneKeepsItsOrder() throws Exception {
+        ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        long lastOkMicros = ((Number) Sql.value(db, "SELECT (extract(epoch FROM max(refresh_finished_at)) * 1000000)::bigint "
+                + "FROM ops.mv_refresh_log WHERE mv_name = 'mv_payments_driver_matrix_cabinet' AND status = 'OK'")).longValue();
+        try (var pool = ApiServer.dataSource(db, ApiConfig.defaults(), "opsmv-test")) {
+            DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
+            DriverMatrixService.Result empty = service.query(DriverMatrixQuery.parse(Map.of("week_start_from", List.of("2999-01-06")), LocalDate.now()));
+            JsonNode body = JSON.readTree(new String(empty.body(), 0, empty.length(), java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals(0, empty.rows());
+            assertEquals(0, body.get("count").asInt());
+            assertEquals(0, body.get("rows").size());
+            assertEquals("materialized_view", body.get("source").asText());
+            java.time.Instant served = OffsetDateTime.parse(body.get("mv_last_ok_refresh_at").asText()).toInstant();
+            assertEquals(lastOkMicros, served.getEpochSecond() * 1_000_000 + served.getNano() / 1000, "an empty page has the MV's last OK refresh too");
+            assertFalse(body.get("in_recovery").asBoolean());
+
+            // every row of the MV in one page: the head row does not surface as a row, and the order is the page's
+            DriverMatrixService.Result all = service.query(DriverMatrixQuery.parse(Map.of("week_start_from", List.of("2000-01-03"),
+                    "limit", List.of("1000")), LocalDate.now()));
+            JsonNode rows = JSON.readTree(new String(all.body(), 0, all.length(), java.nio.charset.StandardCharsets.UTF_8)).get("rows");
+            List<String> expected = Sql.strings(db, "SELECT driver_id FROM " + DriverMatrixQuery.MV + " ORDER BY " + DriverMatrixQuery.ORDER_BY + " LIMIT 1000");
+            List<String> page = new ArrayList<>();
+            rows.forEach(r -> page.add(r.get("driver_id").asText()));
+            assertEquals(expected, page);
+            assertEquals(expected.size(), all.rows());
+        }
+    }
+
+    @Test
     void theFreshnessLookupReadsOneRunNotTheWholeRefreshLog() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         // a year of hourly refreshes of seven MVs, one run in ten failed; the newest OK run of the driver matrix is the deployment's
