@@ -165,6 +165,52 @@ class AdoptionTest {
     }
 
     @Test
+    void theReplacedMvsIndexesAreBuiltOnTwoSessionsAtOnce() throws Exception {
+        ConnectionSpec db = LegacyDatabase.build(1_500, Deployed.SHARED_SEED, 0);
+        // production's own driver matrix, straight over the source table: the bundle's rebuild of it has two
+        // indexes (grain, origin/week)
+        Sql.exec(db, "DROP MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet");
+        Sql.exec(db, "CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet AS SELECT d.driver_id, d.origin_tag, d.week_start, "
+                + "true AS owes FROM public.drivers d WHERE d.driver_id IS NOT NULL WITH DATA");
+        // Each CREATE INDEX on the MV being built notes its session and lasts 0.5 s more, so that an index
+        // taken by the second session is certain to be (the first session's build outlasts its start) and the
+        // two builds' times show whether they ran together.
+        Sql.exec(db, "CREATE TABLE public.opsmv_test_index_builds (index_name text, app text, pid int, started timestamptz, ended timestamptz)");
+        Sql.exec(db, """
+                CREATE FUNCTION public.opsmv_test_note_index() RETURNS event_trigger LANGUAGE plpgsql AS $$
+                DECLARE
+                    cmd record;
+                    t0 timestamptz;
+                BEGIN
+                    FOR cmd IN SELECT objid, object_identity FROM pg_event_trigger_ddl_commands() LOOP
+                        IF EXISTS (SELECT FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+                                   WHERE i.indexrelid = cmd.objid AND t.relname LIKE '%\\_opsmv\\_new') THEN
+                            t0 := clock_timestamp();
+                            PERFORM pg_sleep(0.5);
+                            INSERT INTO public.opsmv_test_index_builds
+                            VALUES (cmd.object_identity, current_setting('application_name'), pg_backend_pid(), t0, clock_timestamp());
+                        END IF;
+                    END LOOP;
+                END $$""");
+        Sql.exec(db, "CREATE EVENT TRIGGER opsmv_test_note_index ON ddl_command_end WHEN TAG IN ('CREATE INDEX') "
+                + "EXECUTE FUNCTION public.opsmv_test_note_index()");
+        try {
+            Cli.Result replaced = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+            assertEquals(0, replaced.exitCode(), replaced.toString());
+            assertEquals(2L, Sql.count(db, "SELECT count(*) FROM public.opsmv_test_index_builds"),
+                    "the driver matrix's two indexes built once each: " + Sql.strings(db, "SELECT index_name || ' ' || app FROM public.opsmv_test_index_builds"));
+            assertEquals(2L, Sql.count(db, "SELECT count(DISTINCT pid) FROM public.opsmv_test_index_builds"), "two sessions");
+            assertEquals(1L, Sql.count(db, "SELECT count(*) FROM public.opsmv_test_index_builds WHERE app = 'opsmv-update-index'"),
+                    "one of them is update's index session");
+            assertEquals(1L, Sql.count(db, "SELECT count(*) FROM public.opsmv_test_index_builds a JOIN public.opsmv_test_index_builds b "
+                    + "ON a.pid < b.pid AND a.started < b.ended AND b.started < a.ended"), "the two builds overlapped in time");
+            assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = 'ops.mv_payments_driver_matrix_cabinet'::regclass AND attname = 'owes'"));
+        } finally {
+            Sql.exec(db, "DROP EVENT TRIGGER IF EXISTS opsmv_test_note_index");
+        }
+    }
+
+    @Test
     void statusAndUpdateSqlShowThePlanPerObjectAndChangeNothing() throws Exception {
         ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         List<String> legacyCatalog = Catalog.snapshot(db);
