@@ -183,8 +183,7 @@ public final class DriverMatrixService {
                 OffsetDateTime lastOk = null;
                 Replication.State replication = null; // null when served from the view
                 int count = rs.last() ? rs.getRow() : 0;
-                rs.beforeFirst();
-                if (rs.next() && rs.getObject(LEADING) == null) {
+                if (rs.first() && rs.getObject(LEADING) == null) {
                     // the MV's head row (mvSql); the view's statement has none
                     lastOk = rs.getObject(1, OffsetDateTime.class);
                     replication = Replication.State.from(rs);

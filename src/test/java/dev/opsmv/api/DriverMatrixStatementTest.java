@@ -111,7 +111,7 @@ class DriverMatrixStatementTest {
         try (var pool = ApiServer.dataSource(db, ApiConfig.defaults(), "opsmv-test")) {
             DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
             DriverMatrixService.Result empty = service.query(DriverMatrixQuery.parse(Map.of("week_start_from", List.of("2999-01-06")), LocalDate.now()));
-            JsonNode body = JSON.readTree(new String(empty.body(), 0, empty.length(), java.nio.charset.StandardCharsets.UTF_8));
+            JsonNode body = json(empty);
             assertEquals(0, empty.rows());
             assertEquals(0, body.get("count").asInt());
             assertEquals(0, body.get("rows").size());
@@ -123,13 +123,18 @@ class DriverMatrixStatementTest {
             // every row of the MV in one page: the head row does not surface as a row, and the order is the page's
             DriverMatrixService.Result all = service.query(DriverMatrixQuery.parse(Map.of("week_start_from", List.of("2000-01-03"),
                     "limit", List.of("1000")), LocalDate.now()));
-            JsonNode rows = JSON.readTree(new String(all.body(), 0, all.length(), java.nio.charset.StandardCharsets.UTF_8)).get("rows");
+            JsonNode rows = json(all).get("rows");
             List<String> expected = Sql.strings(db, "SELECT driver_id FROM " + DriverMatrixQuery.MV + " ORDER BY " + DriverMatrixQuery.ORDER_BY + " LIMIT 1000");
             List<String> page = new ArrayList<>();
             rows.forEach(r -> page.add(r.get("driver_id").asText()));
             assertEquals(expected, page);
             assertEquals(expected.size(), all.rows());
         }
+    }
+
+    /** The body the service wrote, parsed. */
+    private static JsonNode json(DriverMatrixService.Result r) throws Exception {
+        return JSON.readTree(r.body(), 0, r.length());
     }
 
     @Test

@@ -39,21 +39,21 @@ class RefreshRunnersTest {
     }
 
     private static void awaitRunning(ConnectionSpec db, Process p) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (running(db) == 0) {
-            assertTrue(p.isAlive(), () -> "runner exited before its RUNNING row appeared: " + drain(p));
-            assertTrue(System.nanoTime() < deadline, "no RUNNING row after 60 s");
-            Thread.sleep(50);
-        }
+        await(p, "its RUNNING row appeared", "no RUNNING row", () -> running(db) > 0);
     }
 
     /** Waits until the runner's refresh is inside the slow MV's pg_sleep. */
     private static void awaitSleeping(ConnectionSpec db, Process p) throws InterruptedException {
+        await(p, "its refresh slept", "no refresh in pg_sleep", () -> Sql.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                + "AND application_name = '" + RefreshEngine.APPLICATION_NAME + "' AND wait_event = 'PgSleep'") > 0);
+    }
+
+    /** Polls {@code reached} for up to 60 s, failing at once when the runner {@code p} exits first. */
+    private static void await(Process p, String event, String missing, java.util.function.BooleanSupplier reached) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (Sql.count(db, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = '"
-                + RefreshEngine.APPLICATION_NAME + "' AND wait_event = 'PgSleep'") == 0) {
-            assertTrue(p.isAlive(), () -> "runner exited before its refresh slept: " + drain(p));
-            assertTrue(System.nanoTime() < deadline, "no refresh in pg_sleep after 60 s");
+        while (!reached.getAsBoolean()) {
+            assertTrue(p.isAlive(), () -> "runner exited before " + event + ": " + drain(p));
+            assertTrue(System.nanoTime() < deadline, missing + " after 60 s");
             Thread.sleep(20);
         }
     }
