@@ -98,7 +98,13 @@ final class UpdateCommand implements Callable<Integer> {
                 out.flush();
                 // the rebuilt MV's indexes on two sessions, as a swap refresh builds them
                 SideBySideSwap.SessionOpener indexSession = SideBySideSwap.SessionOpener.to(connection.spec(), "opsmv-update-index");
-                for (var swapped : new ReplaceDiffering(c, deployment.migrator(), lockTimeout, indexSession).replace(blocking)) {
+                List<SideBySideSwap.Swapped> replaced;
+                try {
+                    replaced = new ReplaceDiffering(c, deployment.migrator(), lockTimeout, indexSession).replace(blocking);
+                } catch (ReplaceDiffering.Refused refused) {
+                    throw new CommandFailure(ExitCode.PROBLEM, refused.getMessage());
+                }
+                for (var swapped : replaced) {
                     output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
                             .put("rows", swapped.rows()).put("kept_as", swapped.schema() + "." + swapped.keptAs());
                     out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("

@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.opsmv.db.Durations;
 import dev.opsmv.swap.SideBySideSwap;
 
 /**
@@ -26,18 +27,36 @@ public final class ReplaceDiffering {
     public ReplaceDiffering(Connection connection, Migrator migrator, String lockTimeout, SideBySideSwap.SessionOpener indexSession) {
         this.c = connection;
         this.migrator = migrator;
-        this.lockTimeout = lockTimeout;
+        // the swap writes it into SET LOCAL lock_timeout: PostgreSQL's form, whatever form --lock-timeout took ("5m")
+        this.lockTimeout = Durations.setting(lockTimeout);
         this.indexSession = indexSession;
     }
 
     public List<SideBySideSwap.Swapped> replace(List<AdoptionPlan.Item> differing) throws Exception {
         // the catalogue and the adoption record must exist for the swap to be recorded; the adoption
         // changeset is idempotent, and Liquibase runs it again as part of the update
+        // What stops a rebuild is read in the same transaction, before anything is committed: all of the
+        // differing MVs are rebuilt, or nothing changes.
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         try {
             AdoptionPlan.installMachinery(c, migrator);
+            List<String> refusals = new ArrayList<>();
+            for (AdoptionPlan.Item item : differing) {
+                String[] name = objectName(item.changesetId());
+                for (String why : new SideBySideSwap(c, lockTimeout, indexSession)
+                        .rebuildObstacles(name[0], name[1], definition(item.changesetId()), indexes(item.changesetId()))) {
+                    refusals.add(name[0] + "." + name[1] + ": " + why);
+                }
+            }
+            if (!refusals.isEmpty()) {
+                c.rollback();
+                throw new Refused(refusals);
+            }
             c.commit();
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
         } finally {
             c.setAutoCommit(autoCommit);
         }
@@ -49,6 +68,20 @@ public final class ReplaceDiffering {
                     (tx, swapped) -> record(tx, item, swapped)));
         }
         return done;
+    }
+
+    /** What stops {@code --replace-differing} before any MV is rebuilt, one line per MV and reason. */
+    public static final class Refused extends Exception {
+        private final List<String> reasons;
+
+        Refused(List<String> reasons) {
+            super("update --replace-differing stopped before any change: " + String.join("; ", reasons));
+            this.reasons = List.copyOf(reasons);
+        }
+
+        public List<String> reasons() {
+            return reasons;
+        }
     }
 
     private static void record(Connection tx, AdoptionPlan.Item item, SideBySideSwap.Swapped swapped) throws SQLException {

@@ -82,6 +82,12 @@ public final class SideBySideSwap {
             sql.append("ALTER MATERIALIZED VIEW ").append(q(schema, keptAs)).append(" RENAME TO ").append(ident(name)).append("; ");
             renamedOldIndexes.forEach((original, now) ->
                     sql.append("ALTER INDEX ").append(q(schema, now)).append(" RENAME TO ").append(ident(original)).append("; "));
+            // The MV put back holds the rows it had when it was set aside, while the refresh log (keyed by name)
+            // holds the newer refreshes of the MV that replaced it: refreshed here, it is as fresh as the log says.
+            // An MV that was never populated stays so.
+            String mv = q(schema, name);
+            sql.append("DO $opsmv$ BEGIN IF (SELECT relispopulated FROM pg_class WHERE oid = ").append(Carry.literal(mv))
+                    .append("::regclass) THEN REFRESH MATERIALIZED VIEW ").append(mv).append("; END IF; END $opsmv$;");
             return sql.toString().trim();
         }
 
@@ -143,48 +149,7 @@ public final class SideBySideSwap {
      * the catalog before anything is built, so a refusal changes nothing.
      */
     public static List<String> obstacles(Connection c, String schema, String name) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT pg_has_role(current_user, m.relowner, 'USAGE'), pg_get_userbyid(m.relowner),
-                       has_schema_privilege(m.relnamespace, 'CREATE'),
-                       (SELECT string_agg(DISTINCT d.dependent, ', ') FROM (
-                            -- views and MVs that read it (their rewrite rule depends on it)
-                            SELECT quote_ident(dn.nspname) || '.' || quote_ident(dc.relname) AS dependent
-                            FROM pg_depend dp JOIN pg_rewrite rw ON rw.oid = dp.objid
-                            JOIN pg_class dc ON dc.oid = rw.ev_class JOIN pg_namespace dn ON dn.oid = dc.relnamespace
-                            WHERE dp.classid = 'pg_rewrite'::regclass AND dp.refclassid = 'pg_class'::regclass
-                              AND dp.refobjid = m.oid AND rw.ev_class <> m.oid
-                            UNION ALL
-                            -- SQL-standard function bodies (BEGIN ATOMIC) that name it
-                            SELECT quote_ident(pn.nspname) || '.' || quote_ident(p.proname) || '()'
-                            FROM pg_depend dp JOIN pg_proc p ON p.oid = dp.objid JOIN pg_namespace pn ON pn.oid = p.pronamespace
-                            WHERE dp.classid = 'pg_proc'::regclass AND dp.refclassid = 'pg_class'::regclass AND dp.refobjid = m.oid
-                       ) d),
-                       (SELECT string_agg(quote_ident(sn.nspname) || '.' || quote_ident(s.stxname), ', ')
-                        FROM pg_statistic_ext s JOIN pg_namespace sn ON sn.oid = s.stxnamespace WHERE s.stxrelid = m.oid)
-                FROM pg_class m JOIN pg_namespace n ON n.oid = m.relnamespace
-                WHERE n.nspname = ? AND m.relname = ? AND m.relkind = 'm'
-                """)) {
-            ps.setString(1, schema);
-            ps.setString(2, name);
-            try (ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    throw new SQLException("materialized view " + schema + "." + name + " does not exist", "42P01");
-                }
-                if (rs.getString(4) != null) {
-                    out.add("other objects read it (" + rs.getString(4) + "): they are bound to the old MV, which the swap drops");
-                }
-                if (rs.getString(5) != null) {
-                    out.add("it carries extended statistics (" + rs.getString(5) + "), which the swap does not rebuild");
-                }
-                if (!rs.getBoolean(1)) {
-                    out.add("it is owned by " + rs.getString(2) + " and the swap creates and drops it: connect as its owner (or a member of that role)");
-                } else if (!rs.getBoolean(3)) {
-                    out.add("the new MV is built in schema " + schema + ", where " + "this role has no CREATE privilege");
-                }
-            }
-        }
-        return out;
+        return Obstacles.of(c, schema, name);
     }
 
     /**
@@ -211,12 +176,7 @@ public final class SideBySideSwap {
     /** The MV's query, columns and indexes from the catalog. */
     public Definition definition(String schema, String name) throws SQLException {
         long oid = oid(schema, name);
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        try (Statement st = c.createStatement()) {
-            // With only pg_catalog on the search_path, pg_get_viewdef and pg_get_indexdef qualify every
-            // name (as Import does): the query means the same whatever search_path the build runs with.
-            st.execute("SET LOCAL search_path = pg_catalog");
+        return inCatalogTerms(() -> {
             String query;
             try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::oid)")) {
                 ps.setLong(1, oid);
@@ -226,44 +186,45 @@ public final class SideBySideSwap {
                     query = rs.getString(1).trim().replaceAll(";$", "");
                 }
             }
-            List<String> columns = columns(oid);
-            List<IndexSpec> indexes = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("""
-                    SELECT ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
-                           'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(ic.relname)
-                               || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(m.relname) || ' ',
-                           ts.spcname
-                    FROM pg_index i
-                    JOIN pg_class ic ON ic.oid = i.indexrelid
-                    JOIN pg_class m ON m.oid = i.indrelid
-                    JOIN pg_namespace n ON n.oid = m.relnamespace
-                    LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
-                    WHERE i.indrelid = ?::oid
-                    ORDER BY ic.relname
-                    """)) {
-                ps.setLong(1, oid);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        String def = rs.getString(3);
-                        String prefix = rs.getString(4);
-                        if (!def.startsWith(prefix)) {
-                            throw new SQLException("unexpected definition of index " + rs.getString(1) + ": " + def, "XX000");
-                        }
-                        indexes.add(new IndexSpec(rs.getString(1), rs.getBoolean(2), def.substring(prefix.length()), rs.getString(5)));
-                    }
-                }
-            }
-            c.commit();
-            return new Definition(query, columns, indexes);
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(autoCommit);
-        }
+            return new Definition(query, columns(c, oid), indexes(c, oid));
+        });
     }
 
-    private Swapped rebuild(String schema, String name, String definition, List<String> columns, List<IndexSpec> indexes,
+    /**
+     * The valid indexes of the relation {@code oid}, as the catalog defines them (run with only pg_catalog on
+     * the search_path, so that every name in them is qualified).
+     */
+    static List<IndexSpec> indexes(Connection c, long oid) throws SQLException {
+        List<IndexSpec> indexes = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
+                       'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(ic.relname)
+                           || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(m.relname) || ' ',
+                       ts.spcname
+                FROM pg_index i
+                JOIN pg_class ic ON ic.oid = i.indexrelid
+                JOIN pg_class m ON m.oid = i.indrelid
+                JOIN pg_namespace n ON n.oid = m.relnamespace
+                LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+                WHERE i.indrelid = ?::oid
+                ORDER BY ic.relname
+                """)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String def = rs.getString(3);
+                    String prefix = rs.getString(4);
+                    if (!def.startsWith(prefix)) {
+                        throw new SQLException("unexpected definition of index " + rs.getString(1) + ": " + def, "XX000");
+                    }
+                    indexes.add(new IndexSpec(rs.getString(1), rs.getBoolean(2), def.substring(prefix.length()), rs.getString(5)));
+                }
+            }
+        }
+        return indexes;
+    }
+
+    private Swapped rebuild(String schema, String name, String definition, List<String> columns, List<IndexSpec> bundleIndexes,
                             boolean keepOld, InSwap inSwap) throws SQLException {
         c.setAutoCommit(true);
         List<String> obstacles = obstacles(c, schema, name);
@@ -271,26 +232,35 @@ public final class SideBySideSwap {
             throw new SQLException("cannot rebuild " + schema + "." + name + " beside the serving one and swap it in: "
                     + String.join("; ", obstacles), "55000");
         }
+        Carry carry = Carry.of(c, oid(schema, name));
+        List<IndexSpec> indexes = bundleIndexes;
+        if (columns == null) {
+            Carried carried = withOldIndexes(schema, definition, carry.oid, bundleIndexes);
+            if (!carried.cannot().isEmpty()) {
+                throw new SQLException("cannot rebuild " + schema + "." + name + " with the new definition: "
+                        + String.join("; ", carried.cannot()), "55000");
+            }
+            indexes = carried.indexes();
+        }
         if (!lock(schema, name)) {
             throw new SQLException("another rebuild of " + schema + "." + name + " is in progress (it holds the swap lock of that MV)", "55P03");
         }
         String temp = shortName(name, TEMP_SUFFIX);
         try {
-            Old old = old(schema, name);
             exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp)); // the leftover of a run that was killed
             long started = System.nanoTime();
             Map<String, Long> steps = new LinkedHashMap<>();
             try {
                 long t = System.nanoTime();
-                create(schema, temp, old, definition, columns);
+                create(schema, temp, carry, definition, columns);
                 t = step(steps, "populate", t);
-                buildIndexes(schema, temp, indexes);
+                new IndexBuilds(c, indexSession).build(schema, temp, indexes);
                 t = step(steps, "indexes", t);
                 // CREATE INDEX (not CONCURRENTLY) scans the whole heap and stores the exact number of live rows in
                 // pg_class.reltuples; ANALYZE then replaces it with an estimate. Read it in between: the log's row
                 // count without a second scan of the new MV (on the driver matrix at 200,000 drivers, ~8% of a swap).
                 long rows = indexes.isEmpty() ? 0 : reltuples(q(schema, temp));
-                copyOwnershipGrantsAndComments(old, schema, temp, indexes);
+                carry.apply(c, schema, q(schema, temp), indexes, index -> shortName(index, TEMP_SUFFIX));
                 t = step(steps, "grants", t);
                 // the old MV's statistics go with it: without ANALYZE the planner would guess until autovacuum comes by
                 exec("ANALYZE " + q(schema, temp));
@@ -300,13 +270,14 @@ public final class SideBySideSwap {
                 }
                 step(steps, "count", t);
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
-                return swap(schema, name, old.oid(), temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
+                return swap(schema, name, carry.oid, temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
             } catch (SQLException e) {
                 if (!c.getAutoCommit()) {
                     c.rollback();
                     c.setAutoCommit(true);
                 }
                 try {
+                    exec("RESET ROLE"); // a failure while acting as a grantor
                     exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp));
                 } catch (SQLException cleanup) {
                     // a cancel meant for an index build of this session (the other one failed) can land late, on this DROP
@@ -326,152 +297,146 @@ public final class SideBySideSwap {
         }
     }
 
-    /** The old MV's attributes that the new one takes over. */
-    private record Old(long oid, String owner, String comment, String reloptions, String tablespace) {
+    /**
+     * Why {@link #rebuild} would refuse {@code schema.name} with {@code definition}: the MV's {@link #obstacles},
+     * and its own indexes that read a column the new definition does not have. Empty: it can go ahead.
+     */
+    public List<String> rebuildObstacles(String schema, String name, String definition, List<IndexSpec> bundleIndexes) throws SQLException {
+        List<String> out = new ArrayList<>(obstacles(c, schema, name));
+        if (out.isEmpty()) {
+            out.addAll(withOldIndexes(schema, definition, oid(schema, name), bundleIndexes).cannot());
+        }
+        return out;
     }
 
-    private Old old(String schema, String name) throws SQLException {
-        long oid = oid(schema, name);
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT quote_ident(pg_get_userbyid(c.relowner)), obj_description(c.oid, 'pg_class'), array_to_string(c.reloptions, ', '),
-                       (SELECT quote_ident(spcname) FROM pg_tablespace WHERE oid = c.reltablespace)
-                FROM pg_class c WHERE c.oid = ?
-                """)) {
-            ps.setLong(1, oid);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                String options = rs.getString(3);
-                return new Old(oid, rs.getString(1), rs.getString(2), options == null || options.isEmpty() ? null : options, rs.getString(4));
+    /** The indexes a rebuild builds, and the old MV's own indexes it cannot carry (with the columns they miss). */
+    private record Carried(List<IndexSpec> indexes, List<String> cannot) {
+    }
+
+    /**
+     * A new definition's indexes plus the old MV's own ones the bundle does not build (by name): hand-made
+     * indexes stay, under their names, when every column they read is still in the new definition.
+     */
+    private Carried withOldIndexes(String schema, String definition, long oldOid, List<IndexSpec> bundleIndexes) throws SQLException {
+        Set<String> taken = new TreeSet<>();
+        bundleIndexes.forEach(i -> taken.add(i.name()));
+        Set<String> newColumns = new TreeSet<>();
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT * FROM (" + definition + ") q LIMIT 0")) {
+            for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                newColumns.add(rs.getMetaData().getColumnName(i));
             }
+        }
+        List<IndexSpec> all = new ArrayList<>(bundleIndexes);
+        List<String> cannot = new ArrayList<>();
+        for (IndexSpec old : inCatalogTerms(() -> indexes(c, oldOid))) {
+            if (taken.contains(old.name())) {
+                continue;
+            }
+            List<String> missing = new ArrayList<>();
+            for (String column : indexColumns(schema, old.name())) {
+                if (!newColumns.contains(column)) {
+                    missing.add(column);
+                }
+            }
+            if (missing.isEmpty()) {
+                all.add(old);
+            } else {
+                cannot.add("its index " + schema + "." + old.name() + " reads " + String.join(", ", missing)
+                        + ", which the new definition does not have: drop that index, or make the live definition the bundle's next version (opsmv import)");
+            }
+        }
+        return new Carried(all, cannot);
+    }
+
+    /** The columns of the MV that an index reads, plainly or in an expression or predicate (pg_depend). */
+    private List<String> indexColumns(String schema, String index) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("""
+                SELECT DISTINCT a.attname FROM pg_depend d
+                JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = ?::oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+                """)) {
+            ps.setLong(1, Relations.oid(c, schema, index, "i").orElseThrow());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    private interface CatalogRead<T> {
+        T read() throws SQLException;
+    }
+
+    /**
+     * Runs {@code read} with only pg_catalog on the search_path: pg_get_viewdef and pg_get_indexdef then
+     * qualify every name (as Import does), so what they return means the same whatever search_path runs it.
+     */
+    private <T> T inCatalogTerms(CatalogRead<T> read) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        if (!autoCommit) {
+            // inside the caller's transaction: change the setting for the read only, commit nothing
+            String before;
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('search_path')")) {
+                rs.next();
+                before = rs.getString(1);
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT set_config('search_path', ?, true)")) {
+                ps.setString(1, "pg_catalog");
+                ps.execute();
+                T result = read.read();
+                ps.setString(1, before);
+                ps.execute();
+                return result;
+            }
+        }
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL search_path = pg_catalog");
+            T result = read.read();
+            c.commit();
+            return result;
+        } catch (SQLException e) {
+            c.rollback();
+            throw e;
+        } finally {
+            c.setAutoCommit(true);
         }
     }
 
     /**
-     * The new MV with its data, the old MV's storage parameters and tablespace from the start. Built
-     * WITH NO DATA and then REFRESHed (plain: nobody reads it yet) rather than CREATEd WITH DATA: REFRESH
-     * writes its rows frozen, so a REPEATABLE READ transaction whose snapshot is older than the swap
-     * sees the new rows, as after a plain REFRESH, instead of an empty MV (rows of CREATE … WITH DATA
-     * carry the build's transaction id, which such a snapshot does not see).
+     * The new MV, empty, with the old MV's storage parameters (heap and TOAST) and tablespace from the
+     * start, handed to the old MV's owner, and then populated by REFRESH: PostgreSQL's REFRESH runs the
+     * query as the MV's owner in its restricted mode (row-level security, functions, search_path as a
+     * REFRESH of the old MV would have them), never with the runner's rights. REFRESH (plain: nobody
+     * reads the new MV yet) also writes its rows frozen, so a REPEATABLE READ transaction whose snapshot
+     * is older than the swap sees the new rows, as after a plain REFRESH, instead of an empty MV.
      */
-    private void create(String schema, String temp, Old old, String definition, List<String> columns) throws SQLException {
+    private void create(String schema, String temp, Carry old, String definition, List<String> columns) throws SQLException {
         StringBuilder sql = new StringBuilder("CREATE MATERIALIZED VIEW ").append(q(schema, temp));
         if (columns != null) {
             // the old MV's column names, whatever names the query's output columns carry
             sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
         }
-        if (old.reloptions() != null) {
-            sql.append(" WITH (").append(old.reloptions()).append(')');
+        List<String> options = new ArrayList<>();
+        if (old.reloptions != null) {
+            options.add(old.reloptions);
         }
-        if (old.tablespace() != null) {
-            sql.append(" TABLESPACE ").append(old.tablespace());
+        if (old.toastOptions != null) {
+            options.add(old.toastOptions);
+        }
+        if (!options.isEmpty()) {
+            sql.append(" WITH (").append(String.join(", ", options)).append(')');
+        }
+        if (old.tablespace != null) {
+            sql.append(" TABLESPACE ").append(old.tablespace);
         }
         sql.append(" AS ").append(definition).append(" WITH NO DATA");
         exec(sql.toString());
+        old.ownerTo(c, q(schema, temp));
         exec("REFRESH MATERIALIZED VIEW " + q(schema, temp));
-    }
-
-    /**
-     * The new MV's indexes, under their temporary names: on this session alone, or on this one and a second
-     * one taking the next index from a shared queue. A failure on either side stops both (the other's
-     * running build is cancelled) and is thrown once both have stopped, so the caller's cleanup (DROP of the
-     * new MV) never waits behind a build still running.
-     */
-    private void buildIndexes(String schema, String temp, List<IndexSpec> indexes) throws SQLException {
-        Connection opened = indexes.size() < 2 ? null : secondSession();
-        if (opened == null) {
-            for (IndexSpec i : indexes) {
-                createIndex(c, schema, temp, i);
-            }
-            return;
-        }
-        java.util.concurrent.ConcurrentLinkedQueue<IndexSpec> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(indexes);
-        java.util.concurrent.atomic.AtomicReference<SQLException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Connection second = opened) {
-            second.setAutoCommit(true);
-            Thread helper = new Thread(() -> drain(second, schema, temp, queue, failure, c), "opsmv-swap-index");
-            helper.setDaemon(true);
-            helper.start();
-            drain(c, schema, temp, queue, failure, second);
-            try {
-                helper.join();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                cancel(second);
-                joinQuietly(helper);
-                throw new SQLException("interrupted while the new MV's indexes were being built", "57014", e);
-            }
-        }
-        if (failure.get() != null) {
-            throw failure.get();
-        }
-    }
-
-    /** The session for index builds beside this one; null when none was given or none can be opened. */
-    private Connection secondSession() {
-        if (indexSession == null) {
-            return null;
-        }
-        try {
-            return indexSession.open();
-        } catch (SQLException noSecondSession) {
-            // no connection slot left, say: the second session is a speed-up, not a condition of the refresh
-            return null;
-        }
-    }
-
-    /** Builds indexes from {@code queue} on {@code session} until it is empty or either side failed; cancels {@code other} on a failure. */
-    private static void drain(Connection session, String schema, String temp, java.util.Queue<IndexSpec> queue,
-                              java.util.concurrent.atomic.AtomicReference<SQLException> failure, Connection other) {
-        IndexSpec next;
-        while (failure.get() == null && (next = queue.poll()) != null) {
-            try {
-                createIndex(session, schema, temp, next);
-            } catch (SQLException e) {
-                if (failure.compareAndSet(null, e)) {
-                    cancel(other);
-                }
-                return;
-            }
-        }
-    }
-
-    private static void createIndex(Connection session, String schema, String temp, IndexSpec i) throws SQLException {
-        String sql = "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), TEMP_SUFFIX))
-                + " ON " + q(schema, temp) + " " + i.keySql();
-        if (i.tablespace() == null) {
-            exec(session, sql);
-            return;
-        }
-        // CREATE INDEX takes TABLESPACE before its WHERE clause; the session default puts it there without parsing keySql
-        exec(session, "SET default_tablespace = " + ident(i.tablespace()));
-        try {
-            exec(session, sql);
-        } finally {
-            exec(session, "RESET default_tablespace");
-        }
-    }
-
-    /** Asks the server to cancel whatever {@code session} is running (a no-op when it runs nothing). */
-    private static void cancel(Connection session) {
-        try {
-            session.unwrap(org.postgresql.PGConnection.class).cancelQuery();
-        } catch (SQLException ignored) {
-            // the session is gone already: nothing of it is running
-        }
-    }
-
-    private static void joinQuietly(Thread t) {
-        try {
-            t.join(30_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private static void exec(Connection session, String sql) throws SQLException {
-        try (Statement st = session.createStatement()) {
-            st.execute(sql);
-        }
     }
 
     private static long step(Map<String, Long> steps, String name, long since) {
@@ -560,94 +525,6 @@ public final class SideBySideSwap {
         }
     }
 
-    private void copyOwnershipGrantsAndComments(Old old, String schema, String temp, List<IndexSpec> indexes) throws SQLException {
-        String target = q(schema, temp);
-        exec("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + old.owner());
-        if (old.comment() != null) {
-            exec("COMMENT ON MATERIALIZED VIEW " + target + " IS " + literal(old.comment()));
-        }
-        List<String> statements = new ArrayList<>();
-        // Default privileges (ALTER DEFAULT PRIVILEGES) gave the new MV grants the old one may not have: start from none.
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END
-                FROM pg_class c, aclexplode(c.relacl) a
-                WHERE c.oid = ?::regclass AND a.grantee <> c.relowner
-                """)) {
-            ps.setString(1, target);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    statements.add("REVOKE ALL ON " + target + " FROM " + rs.getString(1));
-                }
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
-                       a.is_grantable
-                FROM pg_class c, aclexplode(c.relacl) a
-                WHERE c.oid = ? AND a.grantee <> c.relowner
-                """)) {
-            ps.setLong(1, old.oid());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    statements.add("GRANT " + rs.getString(1) + " ON " + target + " TO " + rs.getString(2)
-                            + (rs.getBoolean(3) ? " WITH GRANT OPTION" : ""));
-                }
-            }
-        }
-        Set<String> newColumns = new TreeSet<>(columns(oid(schema, temp)));
-        // column privileges and column comments, for the columns the new MV still has
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT a.attname, x.privilege_type, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END,
-                       x.is_grantable
-                FROM pg_attribute a, aclexplode(a.attacl) x
-                WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
-                """)) {
-            ps.setLong(1, old.oid());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (newColumns.contains(rs.getString(1))) {
-                        statements.add("GRANT " + rs.getString(2) + " (" + ident(rs.getString(1)) + ") ON " + target + " TO "
-                                + rs.getString(3) + (rs.getBoolean(4) ? " WITH GRANT OPTION" : ""));
-                    }
-                }
-            }
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT a.attname, d.description
-                FROM pg_description d JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
-                WHERE d.classoid = 'pg_class'::regclass AND d.objoid = ? AND d.objsubid > 0
-                """)) {
-            ps.setLong(1, old.oid());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    if (newColumns.contains(rs.getString(1))) {
-                        statements.add("COMMENT ON COLUMN " + target + "." + ident(rs.getString(1)) + " IS " + literal(rs.getString(2)));
-                    }
-                }
-            }
-        }
-        // comments of the old MV's indexes, onto the new indexes that take their names
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT ic.relname, obj_description(ic.oid, 'pg_class')
-                FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                WHERE i.indrelid = ? AND obj_description(ic.oid, 'pg_class') IS NOT NULL
-                """)) {
-            ps.setLong(1, old.oid());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    for (IndexSpec i : indexes) {
-                        if (i.name().equals(rs.getString(1))) {
-                            statements.add("COMMENT ON INDEX " + q(schema, shortName(i.name(), TEMP_SUFFIX)) + " IS " + literal(rs.getString(2)));
-                        }
-                    }
-                }
-            }
-        }
-        for (String sql : statements) {
-            exec(sql);
-        }
-    }
-
     private boolean lock(String schema, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT pg_try_advisory_lock(hashtext('opsmv.swap'), hashtext(quote_ident(?) || '.' || quote_ident(?)))")) {
@@ -676,8 +553,19 @@ public final class SideBySideSwap {
                 .orElseThrow(() -> new SQLException("materialized view " + q(schema, name) + " does not exist", "42P01"));
     }
 
+    /** The oid of a relation named by its quoted, qualified name. */
+    static long oidOf(Connection c, String qualified) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT ?::regclass::oid::bigint")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
     /** The relation's column names, in order. */
-    private List<String> columns(long oid) throws SQLException {
+    static List<String> columns(Connection c, long oid) throws SQLException {
         List<String> columns = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT attname FROM pg_attribute WHERE attrelid = ?::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
@@ -713,7 +601,9 @@ public final class SideBySideSwap {
     }
 
     private void exec(String sql) throws SQLException {
-        exec(c, sql);
+        try (Statement st = c.createStatement()) {
+            st.execute(sql);
+        }
     }
 
     private static void sleep(long millis) {
@@ -738,7 +628,4 @@ public final class SideBySideSwap {
         return "\"" + name.replace("\"", "\"\"") + "\"";
     }
 
-    private static String literal(String s) {
-        return "'" + s.replace("'", "''") + "'";
-    }
 }

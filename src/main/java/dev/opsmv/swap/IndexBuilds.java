@@ -1,0 +1,129 @@
+package dev.opsmv.swap;
+
+import static dev.opsmv.swap.SideBySideSwap.TEMP_SUFFIX;
+import static dev.opsmv.swap.SideBySideSwap.ident;
+import static dev.opsmv.swap.SideBySideSwap.q;
+import static dev.opsmv.swap.SideBySideSwap.shortName;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+import dev.opsmv.swap.SideBySideSwap.IndexSpec;
+import dev.opsmv.swap.SideBySideSwap.SessionOpener;
+
+/** The new MV's indexes, built under their temporary names, on one session or two at once. */
+final class IndexBuilds {
+    private final Connection c;
+    private final SessionOpener indexSession;
+
+    IndexBuilds(Connection c, SessionOpener indexSession) {
+        this.c = c;
+        this.indexSession = indexSession;
+    }
+
+    /**
+     * The new MV's indexes, under their temporary names: on this session alone, or on this one and a second
+     * one taking the next index from a shared queue. A failure on either side stops both (the other's
+     * running build is cancelled) and is thrown once both have stopped, so the caller's cleanup (DROP of the
+     * new MV) never waits behind a build still running.
+     */
+    void build(String schema, String temp, List<IndexSpec> indexes) throws SQLException {
+        Connection opened = indexes.size() < 2 ? null : secondSession();
+        if (opened == null) {
+            for (IndexSpec i : indexes) {
+                createIndex(c, schema, temp, i);
+            }
+            return;
+        }
+        java.util.concurrent.ConcurrentLinkedQueue<IndexSpec> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(indexes);
+        java.util.concurrent.atomic.AtomicReference<SQLException> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        try (Connection second = opened) {
+            second.setAutoCommit(true);
+            Thread helper = new Thread(() -> drain(second, schema, temp, queue, failure, c), "opsmv-swap-index");
+            helper.setDaemon(true);
+            helper.start();
+            drain(c, schema, temp, queue, failure, second);
+            try {
+                helper.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                cancel(second);
+                joinQuietly(helper);
+                throw new SQLException("interrupted while the new MV's indexes were being built", "57014", e);
+            }
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+    }
+
+    /** The session for index builds beside this one; null when none was given or none can be opened. */
+    private Connection secondSession() {
+        if (indexSession == null) {
+            return null;
+        }
+        try {
+            return indexSession.open();
+        } catch (SQLException noSecondSession) {
+            // no connection slot left, say: the second session is a speed-up, not a condition of the refresh
+            return null;
+        }
+    }
+
+    /** Builds indexes from {@code queue} on {@code session} until it is empty or either side failed; cancels {@code other} on a failure. */
+    private static void drain(Connection session, String schema, String temp, java.util.Queue<IndexSpec> queue,
+                              java.util.concurrent.atomic.AtomicReference<SQLException> failure, Connection other) {
+        IndexSpec next;
+        while (failure.get() == null && (next = queue.poll()) != null) {
+            try {
+                createIndex(session, schema, temp, next);
+            } catch (SQLException e) {
+                if (failure.compareAndSet(null, e)) {
+                    cancel(other);
+                }
+                return;
+            }
+        }
+    }
+
+    private static void createIndex(Connection session, String schema, String temp, IndexSpec i) throws SQLException {
+        String sql = "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), TEMP_SUFFIX))
+                + " ON " + q(schema, temp) + " " + i.keySql();
+        if (i.tablespace() == null) {
+            exec(session, sql);
+            return;
+        }
+        // CREATE INDEX takes TABLESPACE before its WHERE clause; the session default puts it there without parsing keySql
+        exec(session, "SET default_tablespace = " + ident(i.tablespace()));
+        try {
+            exec(session, sql);
+        } finally {
+            exec(session, "RESET default_tablespace");
+        }
+    }
+
+    /** Asks the server to cancel whatever {@code session} is running (a no-op when it runs nothing). */
+    private static void cancel(Connection session) {
+        try {
+            session.unwrap(org.postgresql.PGConnection.class).cancelQuery();
+        } catch (SQLException ignored) {
+            // the session is gone already: nothing of it is running
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        try {
+            t.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void exec(Connection session, String sql) throws SQLException {
+        try (Statement st = session.createStatement()) {
+            st.execute(sql);
+        }
+    }
+}

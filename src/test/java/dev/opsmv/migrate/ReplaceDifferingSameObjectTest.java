@@ -1,0 +1,112 @@
+package dev.opsmv.migrate;
+
+import static dev.opsmv.migrate.AdoptionTest.CLAIMS_MV;
+import static dev.opsmv.migrate.AdoptionTest.contents;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Catalog;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.MvIdentity;
+import dev.opsmv.testing.Sql;
+
+/**
+ * Issue 24 on `update --replace-differing`: the bundle's MV swapped in for production's differing one
+ * keeps production's owner, grants, comments and hand-made indexes; what it cannot carry stops the run
+ * before any change with one line; and rolling back puts the original back refreshed, so that the refresh
+ * log (keyed by name) never calls its adoption-time rows fresh.
+ */
+@Tag("matrix")
+class ReplaceDifferingSameObjectTest {
+
+    private static String role(ConnectionSpec db, String what) {
+        return "opsmv_t_" + what + "_" + ProcessHandle.current().pid() + "_" + db.database();
+    }
+
+    /** What the rows of {@code mv} differ from its own query now, both ways (0: as fresh as a refresh now). */
+    private static long staleRows(ConnectionSpec db, String mv) {
+        String query = String.valueOf(Sql.value(db, "SELECT pg_get_viewdef('" + mv + "'::regclass)")).trim().replaceAll(";$", "");
+        return Sql.count(db, "SELECT count(*) FROM ((TABLE " + mv + " EXCEPT ALL (" + query + ")) UNION ALL ((" + query + ") EXCEPT ALL TABLE " + mv + ")) d");
+    }
+
+    @Test
+    void theReplacedMvKeepsWhatProductionAttachedAndRollbackGivesBackTheOriginalRefreshed() {
+        ConnectionSpec db = LegacyDatabase.build(1_500, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        String owner = role(db, "owner");
+        String reader = role(db, "reader");
+        Sql.exec(db,
+                "CREATE ROLE " + owner + " NOLOGIN",
+                "CREATE ROLE " + reader + " NOLOGIN",
+                "GRANT USAGE, CREATE ON SCHEMA ops TO " + owner,
+                "GRANT SELECT ON ALL TABLES IN SCHEMA ops TO " + owner,
+                "GRANT USAGE ON SCHEMA public TO " + owner,
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + owner,
+                "ALTER MATERIALIZED VIEW " + CLAIMS_MV + " OWNER TO " + owner,
+                "GRANT SELECT ON " + CLAIMS_MV + " TO " + reader,
+                "COMMENT ON MATERIALIZED VIEW " + CLAIMS_MV + " IS 'what collections works from'",
+                "CREATE INDEX claims_aging_by_hand ON " + CLAIMS_MV + " (aging_bucket)",
+                "COMMENT ON INDEX ops.claims_aging_by_hand IS 'made by hand'");
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        List<String> legacy = MvIdentity.of(db, CLAIMS_MV);
+
+        // a duration in the form the docs accept reaches SET LOCAL lock_timeout in PostgreSQL's form
+        Cli.Result replaced = Cli.run("update", "--replace-differing", "--lock-timeout", "5m", "--url", Cli.url(db));
+        assertEquals(0, replaced.exitCode(), replaced.toString());
+        List<String> now = MvIdentity.of(db, CLAIMS_MV);
+        for (String kept : List.of("owner " + owner, "comment what collections works from")) {
+            assertTrue(now.contains(kept), kept + " in " + now);
+        }
+        assertTrue(now.stream().anyMatch(l -> l.startsWith("grant " + reader + " SELECT grantable=false by " + owner)), now.toString());
+        assertTrue(now.stream().anyMatch(l -> l.startsWith("index CREATE INDEX claims_aging_by_hand ON ops.mv_yango_cabinet_claims_for_collection")
+                && l.endsWith("comment=made by hand")), "the hand-made index, under its name: " + now);
+        assertEquals(Boolean.TRUE, Sql.value(db, "SELECT has_table_privilege('" + reader + "', '" + CLAIMS_MV + "', 'SELECT')"));
+
+        // the claims change, the new MV is refreshed; then the on-call engineer rolls everything back
+        Sql.exec(db, "UPDATE public.claims_cabinet SET status = 'rejected' WHERE claim_id IN "
+                + "(SELECT claim_id FROM public.claims_cabinet WHERE status <> 'rejected' ORDER BY claim_id LIMIT 40)");
+        Cli.Result refresh = Cli.run("refresh", "--all", "--url", Cli.url(db));
+        assertEquals(0, refresh.exitCode(), refresh.toString());
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+
+        assertEquals(legacy, MvIdentity.of(db, CLAIMS_MV), "the original MV is back with everything attached to it");
+        assertEquals(legacyCatalog, Catalog.snapshot(db));
+        assertEquals(0, staleRows(db, CLAIMS_MV), "the MV put back was refreshed: its rows are not the adoption-time ones "
+                + "while the log (keyed by name) says it was refreshed just now");
+    }
+
+    @Test
+    void whatTheReplacementCannotCarryStopsTheRunBeforeAnyChange() {
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        Sql.exec(db,
+                // production's own column, which the bundle's definition does not have
+                "CREATE INDEX claims_priority_by_hand ON " + CLAIMS_MV + " (priority_collection)",
+                "CREATE FUNCTION public.t_claims() RETURNS SETOF " + CLAIMS_MV + " LANGUAGE sql AS 'SELECT * FROM " + CLAIMS_MV + "'");
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        String legacyRows = contents(db, CLAIMS_MV);
+
+        Cli.Result stopped = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        String last = stopped.err().strip().lines().reduce((a, b) -> b).orElse("");
+        assertTrue(last.contains("stopped before any change") && last.contains("function public.t_claims()") && last.contains("row type"),
+                "one line naming the function: " + stopped.err());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+        assertEquals(legacyRows, contents(db, CLAIMS_MV));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"));
+
+        Sql.exec(db, "DROP FUNCTION public.t_claims()");
+        stopped = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        assertTrue(stopped.err().contains("claims_priority_by_hand reads priority_collection") && stopped.err().contains("opsmv import"),
+                stopped.err());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+    }
+}
