@@ -18,8 +18,9 @@ import java.util.regex.Pattern;
 /**
  * `opsmv import`: when production's definition of a bundle MV is the truth, it becomes the bundle's
  * next version. For each MV whose live definition differs from the bundle's latest, writes
- * {@code ops/mviews/<name>_vNN.sql} (built beside the serving MV and swapped in, as release v1.1 does;
- * its rollback restores the previous version the same way), a catalogue changeset so that the
+ * {@code ops/mviews/<name>_vNN.sql} (built beside the serving MV and swapped in, as release v1.1 does, between
+ * a capture and a restore of what is attached to the MV; its rollback restores the previous version the same
+ * way), a catalogue changeset so that the
  * adoption gate recognises the imported definition on the database it came from (adopted, nothing
  * rebuilt), and a release file with its tag, included by the master changelog.
  */
@@ -263,18 +264,28 @@ public final class Import {
                 .append("). Built beside the serving MV and swapped in, in this transaction: readers wait only for the renames. The database it was imported from adopts it (marked ran).\n");
         f.append("--preconditions onFail:MARK_RAN onError:HALT\n");
         f.append("--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('").append(changeset).append("')\n");
-        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), String.format("_v%02d", version), ""));
-        f.append(swap(mv, mv.previousDefinition(), mv.previousIndexes(), String.format("_v%02d", version - 1), "--rollback "));
+        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), List.of(), String.format("_v%02d", version), ""));
+        // back to the previous version: the indexes only the imported version has are its own, not carried back
+        List<String> onlyNew = newIndexes(mv).stream().map(Index::name)
+                .filter(n -> mv.previousIndexes().stream().noneMatch(p -> p.name().equals(n))).toList();
+        f.append(swap(mv, mv.previousDefinition(), mv.previousIndexes(), onlyNew, String.format("_v%02d", version - 1), "--rollback "));
         return f.toString();
     }
 
-    /** Build beside, index, analyze, swap: the statements of a version change (release v1.1's pattern). */
-    private String swap(Mv mv, String definition, List<Index> indexes, String suffix, String prefix) {
+    /**
+     * Build beside, index, analyze, swap: the statements of a version change (release v1.1's pattern), between a
+     * capture of what is attached to the serving MV and its restore onto the rebuilt one (release v1.5's
+     * ops.opsmv_carry_capture / ops.opsmv_carry_restore: owner, grants, comments, settings, hand-made indexes).
+     * {@code dropped}: indexes of the serving MV that this direction removes on purpose (not carried).
+     */
+    private String swap(Mv mv, String definition, List<Index> indexes, List<String> dropped, String suffix, String prefix) {
         String schema = mv.schema();
         String temp = mv.name() + suffix;
         StringBuilder s = new StringBuilder();
         List<String> lines = new ArrayList<>();
         lines.add("SET LOCAL lock_timeout = '${lock_timeout}';");
+        lines.add("SELECT ops.opsmv_carry_capture(" + lit(schema) + ", " + lit(mv.name())
+                + (dropped.isEmpty() ? "" : ", ARRAY[" + String.join(", ", dropped.stream().map(Import::lit).toList()) + "]") + ");");
         lines.add("CREATE MATERIALIZED VIEW " + schema + "." + temp + " AS");
         lines.addAll(List.of(schemaParameter(definition).split("\n")));
         lines.add("WITH DATA;");
@@ -292,6 +303,7 @@ public final class Import {
         if (mv.comment() != null && prefix.isEmpty()) {
             lines.add("COMMENT ON MATERIALIZED VIEW " + schema + "." + mv.name() + " IS " + lit(mv.comment()) + ";");
         }
+        lines.add("SELECT ops.opsmv_carry_restore(" + lit(schema) + ", " + lit(mv.name()) + ");");
         for (String line : lines) {
             s.append(prefix).append(line).append('\n');
         }

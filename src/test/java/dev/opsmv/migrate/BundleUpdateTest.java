@@ -85,7 +85,7 @@ class BundleUpdateTest {
 
     @Test
     void logPolicyAndHealthViewsExist() {
-        assertEquals(List.of("mv_refresh_log", "mv_refresh_policy", "opsmv_adoption", "opsmv_bundle_index", "opsmv_bundle_object"),
+        assertEquals(List.of("mv_refresh_log", "mv_refresh_policy", "opsmv_adoption", "opsmv_bundle_index", "opsmv_bundle_object", "opsmv_carried"),
                 Sql.strings(db, "SELECT tablename FROM pg_tables WHERE schemaname = 'ops' ORDER BY 1"));
         assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy"));
         assertEquals(List.of("v_mv_health", "v_payments_driver_matrix_cabinet", "v_yango_cabinet_claims_mv_health"),
@@ -105,7 +105,7 @@ class BundleUpdateTest {
     void historyEndsWithTheLatestReleaseTagAfterEveryReleaseTag() {
         // The master holds every release: v1.0, v1.1 (issue 7), v1.2 (issue 16), v1.3 (issue 13), v1.4 (the health
         // views' log index); update applies them all.
-        assertEquals(List.of("opsmv-empty", "v1.0", "v1.1", "v1.2", "v1.3", "v1.4"),
+        assertEquals(List.of("opsmv-empty", "v1.0", "v1.1", "v1.2", "v1.3", "v1.4", "v1.5"),
                 Sql.strings(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted"));
         assertEquals(Releases.LAST, Sql.value(db, "SELECT tag FROM databasechangelog ORDER BY orderexecuted DESC LIMIT 1"));
     }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.stream.Stream;
 
 import org.junit.jupiter.api.Tag;
@@ -15,13 +16,15 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.MvIdentity;
 import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
 
 /**
  * Issue 10, "when the live definition is the truth": `opsmv import` writes production's claims MV as
  * the bundle's next version; the database it came from then adopts everything without a rebuild, an
- * empty database gets production's definition, and rollback to the previous tag restores the previous one.
+ * empty database gets production's definition, and rollback to the previous tag restores the previous one. A
+ * grant, a comment and a hand-made index on the MV survive the imported release and its rollback (issue 24).
  */
 // "newest": import writes the definitions the server deparses, which change with the major
 @Tag("newest")
@@ -73,6 +76,28 @@ class ImportTest {
         assertEquals(0L, priorityColumn(fresh));
         assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
+
+        // a database at the last release, with a grant, a comment and a hand-made index on the MV the release rebuilds:
+        // all three are carried through the imported release's update and through its rollback
+        ConnectionSpec dba = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        String reader = "opsmv_t_import_reader_" + ProcessHandle.current().pid() + "_" + dba.database();
+        Sql.exec(dba, "CREATE ROLE " + reader + " NOLOGIN",
+                "GRANT SELECT ON " + CLAIMS_MV + " TO " + reader,
+                "COMMENT ON MATERIALIZED VIEW " + CLAIMS_MV + " IS 'claims to collect, read by the collections team'",
+                "CREATE INDEX claims_by_status_hand ON " + CLAIMS_MV + " (claim_status, driver_id)");
+        List<String> attached = MvIdentity.of(dba, CLAIMS_MV);
+        List<String> carried = attached.stream().filter(l -> l.contains(reader) || l.startsWith("comment ") || l.contains("claims_by_status_hand")).toList();
+        assertEquals(3, carried.size(), attached.toString());
+        long dbaOid = Sql.count(dba, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result upgrade = StockCli.runFrom(work, dba, "update");
+        assertEquals(0, upgrade.exitCode(), upgrade.output());
+        assertEquals(1L, priorityColumn(dba));
+        assertTrue(dbaOid != Sql.count(dba, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "rebuilt by the imported release");
+        assertTrue(MvIdentity.of(dba, CLAIMS_MV).containsAll(carried), carried + " in " + MvIdentity.of(dba, CLAIMS_MV));
+        StockCli.Result back = StockCli.runFrom(work, dba, "rollback", "--tag=" + Releases.LAST);
+        assertEquals(0, back.exitCode(), back.output());
+        assertEquals(0L, priorityColumn(dba));
+        assertEquals(attached, MvIdentity.of(dba, CLAIMS_MV), "the previous version again, with what was attached to it");
 
         // a second import finds nothing left to import
         Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(Deployed.bundleDatabase(200, Deployed.SHARED_SEED)));

@@ -220,8 +220,9 @@ class ReleaseV11Test {
         ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         try (Connection c = db.open()) {
             Migrator.bundle(c, null).updateToTag("v1.1");
-            // the v1.1 tag and the MV changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
-            Migrator.bundle(c, null).rollbackCount(2);
+            // the v1.1 tag, release 1.5's restore after the rebuild (its rollback captures the MV again) and the MV
+            // changeset, whose rollback is empty: the view changeset's rollback rebuilds the MV
+            Migrator.bundle(c, null).rollbackCount(3);
             assertEquals(List.of("changelog/ops/mviews/mv_payments_driver_matrix_cabinet_v02.sql::v1.1-mv_payments_driver_matrix_cabinet::opsmv",
                     "changelog/releases/v1.1.yaml::v1.1-tag::opsmv"),
                     Migrator.bundle(c, null).pendingChangeSets().stream().filter(id -> id.contains("::v1.1-")).toList(),
@@ -241,15 +242,21 @@ class ReleaseV11Test {
     void anUnknownDependentOfTheViewHaltsTheUpgradeBeforeAnyChange() throws Exception {
         ConnectionSpec db = v10Database(300, Deployed.SHARED_SEED);
         Sql.exec(db, "CREATE VIEW public.report_matrix_cabinet AS SELECT driver_id, paid_total FROM ops.mv_payments_driver_matrix_cabinet");
-        List<String> before = Catalog.snapshot(db);
+        List<String> before = withoutCarry(Catalog.snapshot(db));
         Exception failure;
         try (Connection c = db.open()) {
             failure = assertThrows(Exception.class, () -> Migrator.bundle(c, null).update());
         }
         String message = DuplicateGrainTest.fullMessage(failure);
         assertTrue(message.contains("has dependents release v1.1 does not rebuild"), message);
-        assertEquals(before, Catalog.snapshot(db), "nothing changed");
+        // release 1.5's carry functions and table come first in v1.1's changelog (they run before the view changeset
+        // halts), and the capture they ran is committed; the MV, the view and every other object are as they were
+        assertEquals(before, withoutCarry(Catalog.snapshot(db)), "nothing changed");
         assertEquals("v1.0", lastTag(db));
+    }
+
+    static List<String> withoutCarry(List<String> catalog) {
+        return catalog.stream().filter(l -> !l.contains("opsmv_carr")).toList();
     }
 
     @Test
