@@ -2,6 +2,8 @@
 
 --changeset opsmv:v1.1-mv_payments_driver_matrix_cabinet
 --comment: Rebuilds the driver-matrix MV on the v02 view (adds last_paid_date; filter indexes in the endpoint's sort order) without taking it away: the new MV is built and indexed under a temporary name while the old one keeps serving, then the old one is dropped and the new one renamed, in this same transaction, so readers wait only for the renames and never see a missing relation. The policy row is keyed by name and kept; it is restored should it be missing.
+--preconditions onFail:MARK_RAN onError:HALT
+--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('v1.1-mv_payments_driver_matrix_cabinet')
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet_v02 AS
 SELECT * FROM ops.v_payments_driver_matrix_cabinet

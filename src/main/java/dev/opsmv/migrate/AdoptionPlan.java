@@ -75,13 +75,15 @@ public final class AdoptionPlan {
 
     /**
      * Installs the adoption machinery and the catalogue of every version on {@code c}, inside the
-     * caller's transaction: the adoption and grain-check changesets and the catalogue changesets (ids ending in
-     * "-catalogue"), all idempotent.
+     * caller's transaction: the adoption and grain-check changesets, the catalogue changesets (ids ending in
+     * "-catalogue") and the adoption functions' later versions (ids ending in "-adoption-machinery"), in changelog
+     * order, all idempotent.
      */
     static void installMachinery(Connection c, Migrator migrator) throws Exception {
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA IF NOT EXISTS ops");
-            for (String sql : migrator.changeSetSql(cs -> cs.getId().equals(ADOPTION_CHANGESET) || cs.getId().equals(GRAIN_CHECK_CHANGESET) || cs.getId().endsWith("-catalogue"))) {
+            for (String sql : migrator.changeSetSql(cs -> cs.getId().equals(ADOPTION_CHANGESET) || cs.getId().equals(GRAIN_CHECK_CHANGESET)
+                    || cs.getId().endsWith("-catalogue") || cs.getId().endsWith("-adoption-machinery"))) {
                 st.execute(sql);
             }
         }

@@ -131,8 +131,9 @@ class CarryAcrossReleasesTest {
      * rows and objects are removed so the update runs them later in execution order, as it does on such a database.
      */
     static ConnectionSpec asDeployedBeforeCarry(ConnectionSpec db) {
-        if (Sql.count(db, "SELECT count(*) FROM databasechangelog WHERE id LIKE 'v1.5-%'") > 0) {
-            Sql.exec(db, "DELETE FROM databasechangelog WHERE id LIKE 'v1.5-%'",
+        String carry = "id IN ('v1.5-opsmv-carried', 'v1.5-opsmv-carry-functions') OR id LIKE 'v1.5-carry-%'";
+        if (Sql.count(db, "SELECT count(*) FROM databasechangelog WHERE " + carry) > 0) {
+            Sql.exec(db, "DELETE FROM databasechangelog WHERE " + carry,
                     "DROP FUNCTION ops.opsmv_carry_restore(text, text), ops.opsmv_carry_as(text, text),"
                             + " ops.opsmv_carry_capture(text, text, text[]), ops.opsmv_carry_acl(oid)",
                     "DROP TABLE ops.opsmv_carried");
