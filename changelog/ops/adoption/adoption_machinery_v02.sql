@@ -173,6 +173,7 @@ DECLARE
     v_count integer := 0;
     v_index record;
     v_later text;
+    v_alias text;
 BEGIN
     FOR p IN SELECT * FROM ops.opsmv_adoption_plan(p_history) WHERE action IN ('differs', 'conflict') LOOP
         v_problems := v_problems || format(E'\n  %s (%s, changeset %s): %s', p.object, p.object_kind, p.changeset_id, p.detail)
@@ -187,7 +188,15 @@ BEGIN
         IF p.action = 'replace' THEN
             PERFORM ops.opsmv_record(p.changeset_id, p.object, 'replace', p.detail, NULL);
         ELSIF p.object_kind = 'index' AND p.changeset_id IN (SELECT o.changeset_id FROM ops.opsmv_bundle_object o) THEN
-            NULL; -- an index of an adopted MV: nothing to build, and the MV's own record covers it
+            -- an index of an adopted MV: nothing to build, and the MV's own record covers it. But where the DBA's own
+            -- index stands in for the bundle's (same shape, another name), a later release that rebuilds the MV
+            -- builds the bundle's name beside it, and so does that release's rollback: rolling back to before the
+            -- adoption drops the bundle's one again while the DBA's one stands.
+            v_alias := substring(p.detail FROM '^the same index exists as (\S+): kept under that name');
+            IF v_alias IS NOT NULL THEN
+                PERFORM ops.opsmv_record('v1.0-adoption-gate', p.object, 'adopt', p.detail,
+                    format('DO $u$ BEGIN IF to_regclass(%L) IS NOT NULL THEN DROP INDEX IF EXISTS %s; END IF; END $u$', v_alias, p.object));
+            END IF;
         ELSE
             PERFORM ops.opsmv_record(p.changeset_id, p.object, 'adopt', CASE WHEN p.action = 'adopt' THEN p.detail ELSE p.action || ': ' || p.detail END, NULL);
             -- the release changeset that builds that later version finds it there too (ops.opsmv_decision): marked ran, not rebuilt
