@@ -131,7 +131,12 @@ public final class RefreshEngine {
                     out.accept("stopping: " + (order.size() - i) + " materialized view(s) left for the next run");
                     return new Result(runId, outcomes, abandoned, true);
                 }
-                refreshOne(order.get(i));
+                String mv = order.get(i);
+                if (!plan.chain(mv).isEmpty()) {
+                    refreshChain(mv, plan.chain(mv));
+                } else if (plan.chainOf(mv) == null) {
+                    refreshOne(mv);
+                }
             }
             return new Result(runId, outcomes, abandoned, false);
         }
@@ -168,6 +173,84 @@ public final class RefreshEngine {
                 refreshLocked(mv);
             } finally {
                 unlock(mv);
+            }
+        }
+
+        /**
+         * An MV that others read, swapped with its downstream subgraph ({@link SideBySideSwap#refreshChain}):
+         * every MV of it under its refresh lock, a RUNNING row each, their OK rows committed with the swap,
+         * all with this run's run_id; a failure logs ERROR for each and leaves the whole subgraph serving.
+         */
+        void refreshChain(String root, List<String> members) throws SQLException {
+            long t0 = System.nanoTime();
+            for (Map.Entry<String, String> b : blocked.entrySet()) {
+                if (plan.graph().downstreamOf(b.getKey()).contains(root)) {
+                    for (String mv : members) {
+                        String reason = "upstream " + b.getKey() + " " + b.getValue();
+                        log.finalRow(mv, "SKIPPED", null, reason, null);
+                        record(new Outcome(mv, "SKIPPED", null, null, null, 0, reason));
+                    }
+                    return;
+                }
+            }
+            List<String> locked = new ArrayList<>();
+            try {
+                for (String mv : members) {
+                    if (!acquire(mv)) {
+                        String holder = RefreshLock.holder(logConn, mv);
+                        String msg = "busy: another session holds the refresh lock of " + mv + (holder == null ? "" : " (" + holder + ")");
+                        for (String m : members) {
+                            log.finalRow(m, "BUSY", null, msg, workPid);
+                            record(new Outcome(m, "BUSY", null, null, null, 0, msg));
+                        }
+                        blocked.put(root, "busy");
+                        return;
+                    }
+                    locked.add(mv);
+                }
+                Map<String, Long> ids = new LinkedHashMap<>();
+                RefreshMethod swap = new RefreshMethod(RefreshMethod.SWAP, null, null, "chain swap of " + root);
+                for (String mv : members) {
+                    ids.put(mv, log.running(mv, swap, workPid));
+                }
+                String[] name = RefreshLog.split(root);
+                try {
+                    setSession("statement_timeout", options.statementTimeout());
+                    setSession("lock_timeout", options.lockTimeout());
+                    SideBySideSwap.ChainSwapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()), this::indexSession)
+                            .refreshChain(name[0], name[1], (tx, rows) -> {
+                                for (String mv : members) {
+                                    RefreshLog.ok(tx, ids.get(mv), rows.getOrDefault(RefreshLog.split(mv)[1], 0L), "chain swap of " + root);
+                                }
+                            });
+                    String note = "chain swap of " + root + " (" + s.members().size() + " relations): swap lock held " + s.swapMillis()
+                            + " ms" + (s.attempts() > 1 ? ", attempt " + s.attempts() + " of " + SideBySideSwap.SWAP_ATTEMPTS : "");
+                    long millis = (System.nanoTime() - t0) / 1_000_000;
+                    for (String mv : members) {
+                        try {
+                            log.note(ids.get(mv), note);
+                        } catch (SQLException lost) {
+                            // the OK row stands
+                        }
+                        record(new Outcome(mv, "OK", RefreshMethod.SWAP, null, s.rows().get(RefreshLog.split(mv)[1]), millis, note));
+                    }
+                } catch (SQLException e) {
+                    // the scratch schema and what was built in it are dropped: the old subgraph serves on
+                    String msg = message(e);
+                    long millis = (System.nanoTime() - t0) / 1_000_000;
+                    for (String mv : members) {
+                        log.error(ids.get(mv), msg);
+                        record(new Outcome(mv, "ERROR", RefreshMethod.SWAP, null, null, millis, msg));
+                    }
+                    blocked.put(root, "failed");
+                } finally {
+                    resetSession("statement_timeout", options.statementTimeout());
+                    resetSession("lock_timeout", options.lockTimeout());
+                }
+            } finally {
+                for (String mv : locked) {
+                    unlock(mv);
+                }
             }
         }
 

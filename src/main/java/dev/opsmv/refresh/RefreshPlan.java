@@ -12,6 +12,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import dev.opsmv.swap.SideBySideSwap;
+
 /**
  * Which MVs a run refreshes, in which order, and how each would be refreshed. The order is
  * {@link MvGraph#refreshOrder} of the catalog's dependency graph; the method is decided from the
@@ -27,10 +29,13 @@ public final class RefreshPlan {
 
     private final MvGraph graph;
     private final Map<String, RefreshMethod> steps;
+    /** Chain swaps: the MV at the top of each, with the MVs swapped with it (itself first, upstream first). */
+    private final Map<String, List<String>> chains;
 
-    private RefreshPlan(MvGraph graph, Map<String, RefreshMethod> steps) {
+    private RefreshPlan(MvGraph graph, Map<String, RefreshMethod> steps, Map<String, List<String>> chains) {
         this.graph = graph;
         this.steps = steps;
+        this.chains = chains;
     }
 
     /**
@@ -57,7 +62,91 @@ public final class RefreshPlan {
         for (String mv : graph.refreshOrder(selected)) {
             steps.put(mv, RefreshMethod.decide(c, mv, mode));
         }
-        return new RefreshPlan(graph, steps);
+        return new RefreshPlan(graph, steps, chains(c, graph, selected, steps, mode));
+    }
+
+    /**
+     * An MV that others read is swapped with its whole downstream subgraph when the run refreshes all of it
+     * (--cascade, --all): asked with --method swap, or chosen by auto when the subgraph's MVs take at least
+     * {@link RefreshMethod#SWAP_MIN_BYTES} together (below that, CONCURRENTLY of each costs less than the
+     * rebuild's fixed cost). What cannot be swapped keeps its own method, the reason in its line.
+     */
+    private static Map<String, List<String>> chains(Connection c, MvGraph graph, Set<String> selected, Map<String, RefreshMethod> steps,
+                                                     RefreshMode mode) throws SQLException {
+        Map<String, List<String>> chains = new LinkedHashMap<>();
+        if (mode != RefreshMode.SWAP && mode != RefreshMode.AUTO) {
+            return chains;
+        }
+        Set<String> taken = new TreeSet<>();
+        for (String mv : List.copyOf(steps.keySet())) {
+            Set<String> downstream = graph.downstreamOf(mv);
+            if (taken.contains(mv) || downstream.isEmpty() || !selected.containsAll(downstream)) {
+                continue;
+            }
+            String[] sn = RefreshLog.split(mv);
+            List<String> obstacles = SideBySideSwap.chainObstacles(c, sn[0], sn[1]);
+            List<String> members = new ArrayList<>();
+            for (String m : SideBySideSwap.chain(c, sn[0], sn[1])) {
+                if (graph.contains(m)) {
+                    members.add(m);
+                }
+            }
+            RefreshMethod own = steps.get(mv);
+            if (!obstacles.isEmpty()) {
+                if (mode == RefreshMode.SWAP) {
+                    steps.put(mv, new RefreshMethod(null, null, own.refusal() + "; nor with its dependents: " + String.join("; ", obstacles),
+                            own.why() + "; nor with its dependents: " + String.join("; ", obstacles)));
+                } else if (own.method() != null) {
+                    steps.put(mv, new RefreshMethod(own.method(), own.fallbackReason(), own.refusal(),
+                            own.why() + "; no chain swap: " + String.join("; ", obstacles)));
+                }
+                continue;
+            }
+            long bytes = bytes(c, members, "relpages::bigint * current_setting('block_size')::bigint");
+            if (mode == RefreshMode.AUTO && bytes < RefreshMethod.SWAP_MIN_BYTES) {
+                continue;
+            }
+            chains.put(mv, members);
+            taken.addAll(members);
+            // the new subgraph stands beside the old one until the swap: its size (with indexes) is needed free again
+            long space = bytes(c, members, "pg_total_relation_size(oid)");
+            steps.put(mv, new RefreshMethod(RefreshMethod.SWAP, null, null, "rebuilt with " + (members.size() - 1)
+                    + " MV(s) and the views that read it beside them, swapped in together; needs about "
+                    + String.format(java.util.Locale.ROOT, "%.1f MB", space / 1048576.0) + " free while they are built"));
+            for (String m : members.subList(1, members.size())) {
+                steps.put(m, new RefreshMethod(RefreshMethod.SWAP, null, null, "swapped with " + mv));
+            }
+        }
+        return chains;
+    }
+
+    private static long bytes(Connection c, List<String> mvs, String size) throws SQLException {
+        long total = 0;
+        for (String mv : mvs) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + size + " FROM pg_class WHERE oid = ?::regclass")) {
+                ps.setString(1, mv);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    total += rs.getLong(1);
+                }
+            }
+        }
+        return total;
+    }
+
+    /** The MVs swapped with {@code mv} when it tops a chain swap (itself first); empty otherwise. */
+    public List<String> chain(String mv) {
+        return chains.getOrDefault(mv, List.of());
+    }
+
+    /** The MV whose chain swap refreshes {@code mv}, or null. */
+    public String chainOf(String mv) {
+        for (Map.Entry<String, List<String>> e : chains.entrySet()) {
+            if (e.getValue().contains(mv)) {
+                return e.getKey();
+            }
+        }
+        return null;
     }
 
     static String resolve(MvGraph graph, String name) {

@@ -41,6 +41,8 @@ final class Carry {
     }
 
     final long oid;
+    /** "MATERIALIZED VIEW" or "VIEW": what ALTER and COMMENT call the relation. */
+    final String kind;
     final String owner;
     final String comment;
     final String reloptions;
@@ -57,6 +59,7 @@ final class Carry {
 
     private Carry(long oid, ResultSet rel) throws SQLException {
         this.oid = oid;
+        this.kind = "v".equals(rel.getString(8)) ? "VIEW" : "MATERIALIZED VIEW";
         this.owner = rel.getString(1);
         this.comment = rel.getString(2);
         this.reloptions = emptyToNull(rel.getString(3));
@@ -74,7 +77,8 @@ final class Carry {
                        (SELECT string_agg('toast.' || o, ', ') FROM pg_class t, unnest(t.reloptions) o WHERE t.oid = m.reltoastrelid),
                        m.relacl IS NOT NULL,
                        (SELECT ic.relname FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
-                        WHERE i.indrelid = m.oid AND i.indisclustered)
+                        WHERE i.indrelid = m.oid AND i.indisclustered),
+                       m.relkind::text
                 FROM pg_class m WHERE m.oid = ?
                 """)) {
             ps.setLong(1, oid);
@@ -147,7 +151,7 @@ final class Carry {
      * the query as that owner, with PostgreSQL's own restrictions, as a REFRESH of the old MV would.
      */
     void ownerTo(Connection c, String target) throws SQLException {
-        exec(c, "ALTER MATERIALIZED VIEW " + target + " OWNER TO " + ident(owner));
+        exec(c, "ALTER " + kind + " " + target + " OWNER TO " + ident(owner));
     }
 
     /**
@@ -160,7 +164,7 @@ final class Carry {
         Set<String> columns = new HashSet<>(SideBySideSwap.columns(c, SideBySideSwap.oidOf(c, target)));
         List<String> statements = new ArrayList<>();
         if (comment != null) {
-            statements.add("COMMENT ON MATERIALIZED VIEW " + target + " IS " + literal(comment));
+            statements.add("COMMENT ON " + kind + " " + target + " IS " + literal(comment));
         }
         columnComments.forEach((column, text) -> {
             if (columns.contains(column)) {

@@ -1,14 +1,13 @@
 package dev.opsmv.swap;
 
-import static dev.opsmv.swap.SideBySideSwap.TEMP_SUFFIX;
 import static dev.opsmv.swap.SideBySideSwap.ident;
 import static dev.opsmv.swap.SideBySideSwap.q;
-import static dev.opsmv.swap.SideBySideSwap.shortName;
 
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap.SessionOpener;
@@ -17,10 +16,13 @@ import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 final class IndexBuilds {
     private final Connection c;
     private final SessionOpener indexSession;
+    private final UnaryOperator<String> builtName;
 
-    IndexBuilds(Connection c, SessionOpener indexSession) {
+    /** @param builtName the name an index has while it is built, from its final name */
+    IndexBuilds(Connection c, SessionOpener indexSession, UnaryOperator<String> builtName) {
         this.c = c;
         this.indexSession = indexSession;
+        this.builtName = builtName;
     }
 
     /**
@@ -73,7 +75,7 @@ final class IndexBuilds {
     }
 
     /** Builds indexes from {@code queue} on {@code session} until it is empty or either side failed; cancels {@code other} on a failure. */
-    private static void drain(Connection session, String schema, String temp, java.util.Queue<IndexSpec> queue,
+    private void drain(Connection session, String schema, String temp, java.util.Queue<IndexSpec> queue,
                               java.util.concurrent.atomic.AtomicReference<SQLException> failure, Connection other) {
         IndexSpec next;
         while (failure.get() == null && (next = queue.poll()) != null) {
@@ -88,8 +90,8 @@ final class IndexBuilds {
         }
     }
 
-    private static void createIndex(Connection session, String schema, String temp, IndexSpec i) throws SQLException {
-        String sql = "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(shortName(i.name(), TEMP_SUFFIX))
+    private void createIndex(Connection session, String schema, String temp, IndexSpec i) throws SQLException {
+        String sql = "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(builtName.apply(i.name()))
                 + " ON " + q(schema, temp) + " " + i.keySql();
         if (i.tablespace() == null) {
             exec(session, sql);

@@ -21,6 +21,14 @@ final class Obstacles {
     }
 
     static List<String> of(Connection c, String schema, String name) throws SQLException {
+        return of(c, schema, name, true);
+    }
+
+    /**
+     * @param readersCount false for a member of a chain swap, whose readers are rebuilt and swapped with it
+     *                     (every reader is a member: the chain is the whole downstream subgraph)
+     */
+    static List<String> of(Connection c, String schema, String name, boolean readersCount) throws SQLException {
         List<String> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("""
                 SELECT pg_has_role(current_user, m.relowner, 'USAGE'), pg_get_userbyid(m.relowner),
@@ -52,18 +60,24 @@ final class Obstacles {
                               UNION ALL
                               SELECT x.grantor FROM pg_attribute at, aclexplode(at.attacl) x
                               WHERE at.attrelid = m.oid AND at.attnum > 0 AND at.attacl IS NOT NULL) g
-                        WHERE g.grantor <> m.relowner AND NOT pg_has_role(current_user, g.grantor, 'MEMBER'))
+                        WHERE g.grantor <> m.relowner AND NOT pg_has_role(current_user, g.grantor, 'MEMBER')),
+                       -- rules of its own besides the view's query (a view's DO INSTEAD rules): not rebuilt
+                       (SELECT string_agg(quote_ident(rulename), ', ') FROM pg_rewrite WHERE ev_class = m.oid AND rulename <> '_RETURN')
                 FROM pg_class m JOIN pg_namespace n ON n.oid = m.relnamespace
-                WHERE n.nspname = ? AND m.relname = ? AND m.relkind = 'm'
+                WHERE n.nspname = ? AND m.relname = ? AND m.relkind IN ('m', 'v')
                 """)) {
             ps.setString(1, schema);
             ps.setString(2, name);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw new SQLException("materialized view " + schema + "." + name + " does not exist", "42P01");
+                    throw new SQLException("materialized view or view " + schema + "." + name + " does not exist", "42P01");
                 }
-                if (rs.getString(4) != null) {
-                    out.add("other objects read it (" + rs.getString(4) + "): they are bound to the old MV, which the swap drops");
+                if (rs.getString(9) != null) {
+                    out.add("it has rules of its own (" + rs.getString(9) + "), which the swap does not rebuild");
+                }
+                if (readersCount && rs.getString(4) != null) {
+                    out.add("other objects read it (" + rs.getString(4) + "): they are bound to the old MV, which the swap drops "
+                            + "(swap it with them: --cascade)");
                 }
                 if (rs.getString(5) != null) {
                     out.add("other objects are bound to it or to its row type (" + rs.getString(5)

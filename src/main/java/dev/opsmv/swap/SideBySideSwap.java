@@ -254,7 +254,7 @@ public final class SideBySideSwap {
                 long t = System.nanoTime();
                 create(schema, temp, carry, definition, columns);
                 t = step(steps, "populate", t);
-                new IndexBuilds(c, indexSession).build(schema, temp, indexes);
+                new IndexBuilds(c, indexSession, index -> shortName(index, TEMP_SUFFIX)).build(schema, temp, indexes);
                 t = step(steps, "indexes", t);
                 // CREATE INDEX (not CONCURRENTLY) scans the whole heap and stores the exact number of live rows in
                 // pg_class.reltuples; ANALYZE then replaces it with an estimate. Read it in between: the log's row
@@ -525,7 +525,45 @@ public final class SideBySideSwap {
         }
     }
 
-    private boolean lock(String schema, String name) throws SQLException {
+    /**
+     * What a swap of an MV with its downstream subgraph did ({@link #refreshChain}).
+     *
+     * @param members every relation swapped (MVs and views), upstream first
+     * @param rows    rows of each new MV, by name
+     */
+    public record ChainSwapped(List<String> members, Map<String, Long> rows, long buildMillis, long lockWaitMillis, long lockHeldMillis,
+                               int attempts) {
+        public long swapMillis() {
+            return lockWaitMillis + lockHeldMillis;
+        }
+    }
+
+    /** Extra statements that commit with a chain swap (the refresh log's OK rows), given each new MV's rows. */
+    public interface InChainSwap {
+        void run(Connection tx, Map<String, Long> rows) throws SQLException;
+    }
+
+    /** The MV and every view and MV that reads it, transitively, upstream first. */
+    public static List<String> chain(Connection c, String schema, String root) throws SQLException {
+        return ChainSwap.subgraph(c, schema, root);
+    }
+
+    /** Why {@code schema.root} cannot be swapped with its whole downstream subgraph; empty when it can. */
+    public static List<String> chainObstacles(Connection c, String schema, String root) throws SQLException {
+        return ChainSwap.obstacles(c, schema, root);
+    }
+
+    /**
+     * The swap refresh of an MV that others read: it and its whole downstream subgraph rebuilt side by side,
+     * each new MV reading the new upstream, and swapped in by one short transaction ({@link ChainSwap}).
+     */
+    public ChainSwapped refreshChain(String schema, String root, InChainSwap inSwap) throws SQLException {
+        List<String> members = chain(c, schema, root);
+        ChainSwap.Result r = new ChainSwap(c, lockTimeout, indexSession).swap(schema, root, inSwap::run);
+        return new ChainSwapped(members, r.rows(), r.buildMillis(), r.lockWaitMillis(), r.lockHeldMillis(), r.attempts());
+    }
+
+    static boolean tryLock(Connection c, String schema, String name) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT pg_try_advisory_lock(hashtext('opsmv.swap'), hashtext(quote_ident(?) || '.' || quote_ident(?)))")) {
             ps.setString(1, schema);
@@ -537,7 +575,7 @@ public final class SideBySideSwap {
         }
     }
 
-    private void unlock(String schema, String name) {
+    static void unlockQuietly(Connection c, String schema, String name) {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT pg_advisory_unlock(hashtext('opsmv.swap'), hashtext(quote_ident(?) || '.' || quote_ident(?)))")) {
             ps.setString(1, schema);
@@ -546,6 +584,14 @@ public final class SideBySideSwap {
         } catch (SQLException e) {
             // the connection is gone, and its session lock with it
         }
+    }
+
+    private boolean lock(String schema, String name) throws SQLException {
+        return tryLock(c, schema, name);
+    }
+
+    private void unlock(String schema, String name) {
+        unlockQuietly(c, schema, name);
     }
 
     private long oid(String schema, String name) throws SQLException {

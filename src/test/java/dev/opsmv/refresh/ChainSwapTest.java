@@ -1,0 +1,159 @@
+package dev.opsmv.refresh;
+
+import static dev.opsmv.refresh.RefreshFixtures.checksum;
+import static dev.opsmv.refresh.RefreshFixtures.cli;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import dev.opsmv.cli.ExitCode;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.MvIdentity;
+import dev.opsmv.testing.Sql;
+
+/**
+ * Issue 26: an MV that other MVs and views read is swapped with its whole downstream subgraph: each new
+ * MV computed from the new upstream, everything attached to each relation carried, every MV logged SWAP
+ * under the run's run_id; a failure anywhere in the side build leaves the serving subgraph untouched and
+ * nothing behind.
+ */
+@Tag("matrix")
+class ChainSwapTest {
+    static final String RAW = "ops.mv_yango_payments_raw_current";
+
+    /** Every MV and view of schema ops that reads {@code root}, transitively, and the root: name → OID. */
+    static Map<String, Long> oids(ConnectionSpec db, List<String> relations) {
+        Map<String, Long> out = new LinkedHashMap<>();
+        for (String r : relations) {
+            out.put(r, Sql.count(db, "SELECT '" + r + "'::regclass::oid::bigint"));
+        }
+        return out;
+    }
+
+    /** Rows of {@code mv} that differ from its own query now, both ways (0: as fresh as a refresh now). */
+    static long staleRows(ConnectionSpec db, String mv) {
+        String query = String.valueOf(Sql.value(db, "SELECT pg_get_viewdef('" + mv + "'::regclass)")).trim().replaceAll(";$", "");
+        return Sql.count(db, "SELECT count(*) FROM ((TABLE " + mv + " EXCEPT ALL (" + query + ")) UNION ALL ((" + query + ") EXCEPT ALL TABLE " + mv + ")) d");
+    }
+
+    static long scratchSchemas(ConnectionSpec db) {
+        return Sql.count(db, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'opsmv\\_swap\\_%'");
+    }
+
+    @Test
+    void theMvAtTheTopOfTheChainIsSwappedWithEverythingThatReadsIt() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, Deployed.SHARED_SEED);
+        String reader = "opsmv_t_chain_" + ProcessHandle.current().pid() + "_" + db.database();
+        List<String> relations = Sql.strings(db, """
+                WITH RECURSIVE r(oid) AS (SELECT 'ops.mv_yango_payments_raw_current'::regclass::oid
+                    UNION SELECT rw.ev_class FROM r JOIN pg_depend d ON d.refobjid = r.oid AND d.classid = 'pg_rewrite'::regclass
+                    JOIN pg_rewrite rw ON rw.oid = d.objid WHERE rw.ev_class <> r.oid)
+                SELECT 'ops.' || c.relname FROM r JOIN pg_class c ON c.oid = r.oid ORDER BY 1""");
+        assertTrue(relations.contains("ops.v_payments_driver_matrix_cabinet") && relations.contains("ops.mv_payments_driver_matrix_cabinet"),
+                "the whole chain reads the raw MV: " + relations);
+        Sql.exec(db,
+                "CREATE ROLE " + reader + " NOLOGIN",
+                "GRANT USAGE ON SCHEMA ops TO " + reader,
+                "GRANT SELECT ON ops.v_payments_driver_matrix_cabinet, ops.mv_yango_payments_ledger_latest TO " + reader,
+                "COMMENT ON VIEW ops.v_payments_driver_matrix_cabinet IS 'the endpoint''s fallback'",
+                "COMMENT ON MATERIALIZED VIEW ops.mv_yango_payments_ledger_latest IS 'paid per grain'",
+                "ALTER MATERIALIZED VIEW ops.mv_yango_payments_ledger_latest SET (fillfactor = 90)");
+        Map<String, List<String>> before = new LinkedHashMap<>();
+        relations.forEach(r -> before.put(r, MvIdentity.of(db, r)));
+        Map<String, Long> oidsBefore = oids(db, relations);
+        // the source changes: every MV of the chain must take it in from the new upstream
+        Sql.exec(db, "UPDATE public.yango_payments_raw SET status = 'reversed' WHERE payment_key IN "
+                + "(SELECT payment_key FROM public.yango_payments_raw WHERE status = 'paid' ORDER BY payment_key LIMIT 30)");
+        assertTrue(staleRows(db, RAW) > 0, "stale before the refresh");
+
+        RefreshFixtures.Cli dry = cli(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--dry-run");
+        assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
+        assertTrue(dry.out().lines().anyMatch(l -> l.contains(RAW) && l.contains("SWAP") && l.contains("swapped in together")), dry.out());
+        assertTrue(dry.out().lines().anyMatch(l -> l.contains("ops.mv_payments_driver_matrix_cabinet") && l.contains("swapped with " + RAW)), dry.out());
+
+        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap");
+        assertEquals(ExitCode.OK, swap.exitCode(), swap.all());
+        Map<String, Long> oidsAfter = oids(db, relations);
+        for (String r : relations) {
+            assertNotEquals(oidsBefore.get(r), oidsAfter.get(r), r + " rebuilt");
+            assertEquals(before.get(r), MvIdentity.of(db, r), r + ": owner, grants, comments, options, indexes, dependents");
+        }
+        for (String mv : Sql.strings(db, "SELECT 'ops.' || matviewname FROM pg_matviews WHERE schemaname = 'ops'")) {
+            assertEquals(0, staleRows(db, mv), mv + " computed from the new upstream");
+        }
+        assertEquals(0, scratchSchemas(db));
+        List<Map<String, Object>> log = RefreshFixtures.log(db, "true");
+        assertEquals(7, log.size(), log.toString());
+        assertEquals(1, log.stream().map(r -> r.get("run_id")).distinct().count(), "one run_id");
+        assertTrue(log.stream().allMatch(r -> "OK".equals(r.get("status")) && "SWAP".equals(r.get("method"))), log.toString());
+        assertEquals(Boolean.TRUE, Sql.value(db, "SELECT has_table_privilege('" + reader + "', 'ops.v_payments_driver_matrix_cabinet', 'SELECT')"));
+    }
+
+    @Test
+    void aFailureAnywhereInTheSideBuildLeavesTheServingChainUntouched() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
+        // a chain of its own: a → view → b → c, where c can be made to fail (an error, or a statement timeout)
+        Sql.exec(db,
+                "CREATE TABLE public.t_chain_mode (mode text NOT NULL)",
+                "INSERT INTO public.t_chain_mode VALUES ('ok')",
+                """
+                CREATE FUNCTION public.t_chain_check() RETURNS boolean LANGUAGE plpgsql AS $$
+                DECLARE m text;
+                BEGIN
+                    SELECT mode INTO m FROM public.t_chain_mode;
+                    IF m = 'error' THEN RAISE EXCEPTION 'the third MV fails'; END IF;
+                    IF m = 'slow' THEN PERFORM pg_sleep(5); END IF;
+                    RETURN true;
+                END $$""",
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT driver_id, origin_tag FROM public.drivers",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (driver_id)",
+                "CREATE VIEW ops.v_t_a AS SELECT driver_id, origin_tag FROM ops.mv_t_a WHERE origin_tag IS NOT NULL",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT origin_tag, count(*) AS n FROM ops.v_t_a GROUP BY origin_tag",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (origin_tag)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_c AS SELECT origin_tag, n FROM ops.mv_t_b WHERE public.t_chain_check()",
+                "CREATE UNIQUE INDEX ux_mv_t_c ON ops.mv_t_c (origin_tag)");
+        List<String> chain = List.of("ops.mv_t_a", "ops.v_t_a", "ops.mv_t_b", "ops.mv_t_c");
+        Map<String, Long> oidsBefore = oids(db, chain);
+        Map<String, String> rowsBefore = new LinkedHashMap<>();
+        for (String mv : List.of("ops.mv_t_a", "ops.mv_t_b", "ops.mv_t_c")) {
+            rowsBefore.put(mv, checksum(db, mv));
+        }
+        Sql.exec(db, "DELETE FROM public.drivers WHERE driver_id IN (SELECT driver_id FROM public.drivers ORDER BY driver_id LIMIT 10)");
+
+        for (String mode : List.of("error", "slow")) {
+            Sql.exec(db, "UPDATE public.t_chain_mode SET mode = '" + mode + "'");
+            RefreshFixtures.Cli failed = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap", "--statement-timeout", "2s");
+            assertEquals(ExitCode.PROBLEM, failed.exitCode(), failed.all());
+            assertTrue(failed.out().contains(mode.equals("error") ? "the third MV fails" : "statement timeout"), failed.all());
+            assertEquals(oidsBefore, oids(db, chain), mode + ": the serving chain is untouched");
+            rowsBefore.forEach((mv, rows) -> assertEquals(rows, checksum(db, mv), mode + ": " + mv + " keeps its rows"));
+            assertEquals(0, scratchSchemas(db), mode + ": nothing half-built is left");
+            assertEquals(3L, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'ERROR' AND method = 'SWAP' AND run_id = "
+                    + "(SELECT run_id FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1)"), mode + ": each MV of the chain logged ERROR");
+        }
+
+        Sql.exec(db, "UPDATE public.t_chain_mode SET mode = 'ok'");
+        RefreshFixtures.Cli ok = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
+        assertEquals(ExitCode.OK, ok.exitCode(), ok.all());
+        for (String mv : List.of("ops.mv_t_a", "ops.mv_t_b", "ops.mv_t_c")) {
+            assertEquals(0, staleRows(db, mv), mv);
+        }
+        assertEquals(0, scratchSchemas(db));
+    }
+
+    @Test
+    void withoutCascadeAnMvThatOthersReadIsStillRefusedAndSaysHowToSwapIt() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
+        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
+        assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
+        assertTrue(swap.out().contains("other objects read it") && swap.out().contains("--cascade"), swap.all());
+    }
+}
