@@ -10,6 +10,7 @@ import java.util.List;
 import dev.opsmv.refresh.MvGraph;
 import dev.opsmv.refresh.RefreshMethod;
 import dev.opsmv.refresh.RefreshMode;
+import dev.opsmv.refresh.RefreshPlan;
 import dev.opsmv.swap.SideBySideSwap;
 
 /** The seven MVs in refresh order, each with its name parts and whether it can be swapped. */
@@ -65,7 +66,32 @@ record Chain(List<Mv> mvs) {
         return java.sql.DriverManager.getConnection(c.getMetaData().getURL(), props);
     }
 
-    /** What {@code refresh --all} (auto) would do with this MV now. */
+    /** The MV at the top of the bundle's chain: every other MV and the plain view read it, directly or not. */
+    static final String CHAIN_ROOT = "mv_yango_payments_raw_current";
+    static final String ROOT_QUALIFIED = "ops." + CHAIN_ROOT;
+
+    /** A chain swap: its wall time, and what the routine says about it. */
+    record ChainRun(double millis, SideBySideSwap.ChainSwapped swapped) {
+    }
+
+    /**
+     * The raw MV swapped with its whole downstream subgraph, as {@code refresh --all} (auto) does it from 4 MB of
+     * MVs together: every MV and the view rebuilt side by side, indexes on two sessions, one swap transaction.
+     */
+    static ChainRun chainSwap(Connection c) throws Exception {
+        long t0 = System.nanoTime();
+        SideBySideSwap.ChainSwapped s = new SideBySideSwap(c, SWAP_LOCK_TIMEOUT, () -> secondSession(c))
+                // nothing to commit with it (refresh --all logs its OK rows there); refreshChain does not take null for that
+                .refreshChain("ops", CHAIN_ROOT, (tx, rows) -> { });
+        return new ChainRun((System.nanoTime() - t0) / 1e6, s);
+    }
+
+    /** What {@code refresh --all} (auto) plans now: which MVs go by a chain swap, and the method of the others. */
+    static RefreshPlan allPlan(Connection c) throws SQLException {
+        return RefreshPlan.build(c, List.of(), true, false, RefreshMode.AUTO);
+    }
+
+    /** What {@code refresh <mv>} alone (auto) would do with this MV now. */
     static String auto(Connection c, Mv mv) throws SQLException {
         return RefreshMethod.decide(c, mv.qualified(), RefreshMode.AUTO).method();
     }
