@@ -98,7 +98,7 @@ final class LoadGenerator {
     }
 
     /** This JVM's CPU time, the machine's busy and total jiffies (/proc/stat), and the wall clock, at one instant. */
-    private record CpuClock(long wallNanos, long processCpuNanos, long busyJiffies, long totalJiffies) {
+    record CpuClock(long wallNanos, long processCpuNanos, long busyJiffies, long totalJiffies) {
         static CpuClock now() {
             long process = ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os
                     ? os.getProcessCpuTime() : 0;
