@@ -16,7 +16,8 @@ import dev.opsmv.testing.Cli;
 /**
  * The benchmark end to end at a small size (the figures mean nothing here): every scenario runs, in
  * the report's order, every target is reported once, SWAP is measured for the MVs nothing reads and
- * refused for the others, readers and the load generator saw no error.
+ * refused for the others, the whole chain is swapped together from its raw MV (section 2) with readers
+ * of two of its MVs (section 5), readers and the load generator saw no error.
  */
 class BenchTest {
     @TempDir
@@ -46,6 +47,17 @@ class BenchTest {
         }
         assertEquals(4, count(md, "| — (read by other MVs) |"), md);
         assertTrue(md.contains("| ops.mv_payments_driver_matrix_cabinet | "), md);
+        List<String> refresh = section(md, "## 2. ");
+        List<String> chainRow = refresh.stream().filter(l -> l.startsWith("| **chain** |")).toList();
+        assertEquals(1, chainRow.size(), md);
+        String[] chainCells = chainRow.get(0).split("\\|");
+        assertTrue(chainCells[6].trim().matches("chain swap: [0-9.]+"), "the chain swap is measured: " + chainRow.get(0));
+        assertTrue(chainCells[9].trim().matches("[0-9.]+x"), "and set against the floor plus indexes: " + chainRow.get(0));
+        assertEquals(1, refresh.stream().filter(l -> l.startsWith("Target: " + Target.CHAIN_SWAP.promise + " → measured ")).count(), md);
+        assertTrue(refresh.stream().anyMatch(l -> l.startsWith("The chain swap (ops.mv_yango_payments_raw_current with ") && l.contains("build ")
+                && l.contains("swap transaction: waited ")), "where the chain swap's time goes: " + md);
+        assertTrue(refresh.stream().anyMatch(l -> l.startsWith("What `refresh --all` (`--method auto`) chooses") && l.contains("The chain refreshed that way: ")),
+                "what auto does with the chain: " + md);
         List<String> load = section(md, "## 4. ").stream().filter(l -> l.matches("\\| (1|8|32) \\|.*")).toList();
         assertEquals(3, load.size(), md);
         for (String row : load) {
@@ -68,11 +80,14 @@ class BenchTest {
         }
         assertTrue(floor.get(3).matches("\\| `serve` \\| 8 \\|.*\\| \\*\\*\\d+%\\*\\* \\|"), "the ratio at 8 clients is the headline: " + floor.get(3));
         List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
-                || l.startsWith("| SWAP |")).toList();
-        assertEquals(3, readers.size(), md);
+                || l.startsWith("| SWAP |") || l.startsWith("| chain swap |")).toList();
+        assertEquals(4, readers.size(), md);
         for (String row : readers) {
-            assertEquals("0", row.split("\\|")[4].trim(), "no reader error: " + row);
+            String[] cells = row.split("\\|");
+            assertEquals("0", cells[4].trim(), "no reader error: " + row);
+            assertTrue(cells[7].trim().endsWith("%") && cells[8].trim().endsWith("%"), "what the readers cost is printed: " + row);
         }
+        assertTrue(readers.get(3).contains("ops.mv_yango_payments_ledger_latest: "), "readers of the chain's middle MV: " + readers.get(3));
         assertTrue(md.contains("the built-in keep-alive generator"), "the report says which generator measured the load");
     }
 
