@@ -155,7 +155,9 @@ class AdoptionTest {
         assertTrue(reads.get() > 10, "readers kept reading: " + reads.get());
         assertTrue(replaced.out().contains("replaced: ops.mv_yango_cabinet_claims_for_collection rebuilt with the bundle's definition"), replaced.out());
         assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'"));
-        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'mv_yango_cabinet_claims_for_collection_pre_opsmv'"));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relkind = 'm' AND relname LIKE '%\\_pre\\_opsmv'"), "no MV kept beside it");
+        assertTrue(String.valueOf(Sql.value(db, "SELECT undo_sql FROM ops.opsmv_adoption WHERE action = 'replace' AND undo_sql IS NOT NULL"))
+                .contains("CREATE MATERIALIZED VIEW \"ops\".\"mv_yango_cabinet_claims_for_collection\""), "the original recorded, to be rebuilt by rollback");
         assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'ux_mv_yango_cabinet_claims_for_collection_grain'"));
 
         Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
