@@ -91,8 +91,8 @@ final class UpdateCommand implements Callable<Integer> {
                 throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + blocking.size()
                         + " object(s) differ from the bundle (listed above with their differences). "
                         + (replaceable ? "Rebuild them with the bundle's definition: opsmv update --replace-differing; or "
-                                : "Rename or drop the index that takes a bundle name, or ")
-                        + "make the live definitions the bundle's next version: opsmv import");
+                                + "make the live definitions the bundle's next version: opsmv import"
+                                : "Each line above says what to run; then run update again"));
             }
             if (!blocking.isEmpty()) {
                 out.flush();
