@@ -109,6 +109,44 @@ class ImportTest {
         return Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'");
     }
 
+    /** Issue 25: production's claims MV without aging_bucket and origin_tag, its grain index under a name of its own. */
+    static final String NARROWER_CLAIMS_MV = """
+            CREATE MATERIALIZED VIEW ops.mv_yango_cabinet_claims_for_collection AS
+            SELECT s.driver_id, s.milestone_value, s.claim_id, s.claim_status, s.claim_created_at, s.payment_status,
+                   s.claim_amount, s.paid_amount, (s.claim_amount - s.paid_amount)::numeric(14,2) AS amount_due,
+                   (current_date - s.claim_created_at::date) AS aging_days
+            FROM ops.mv_claims_payment_status_cabinet s
+            WHERE s.payment_status IN ('UNPAID', 'PARTIAL')
+              AND s.driver_id IS NOT NULL AND s.milestone_value IS NOT NULL
+            WITH DATA
+            """;
+
+    @Test
+    void aNarrowerMvIsImportedWithoutTheBundleIndexesItCannotHoldAndAdopted() throws Exception {
+        ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, NARROWER_CLAIMS_MV);
+        Sql.exec(production, "CREATE UNIQUE INDEX claims_grain_prod ON " + CLAIMS_MV + " (driver_id, milestone_value)");
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, imported.exitCode(), imported.toString());
+        assertTrue(imported.out().lines().anyMatch(l -> l.startsWith("not written: ops.idx_mv_yango_cabinet_claims_for_collection_aging")
+                && l.contains("aging_bucket")), "import names the bundle index it leaves out, and why: " + imported.out());
+        String sql = Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"));
+        String imports = sql.substring(0, sql.indexOf("--rollback"));
+        assertTrue(!imports.contains("idx_mv_yango_cabinet_claims_for_collection_aging") && imports.contains("claims_grain_prod"),
+                "the imported version has production's indexes, not one on columns it lacks: " + sql);
+        assertTrue(sql.substring(sql.indexOf("--rollback")).contains("idx_mv_yango_cabinet_claims_for_collection_aging"),
+                "the previous version, which its rollback restores, keeps its index");
+
+        // the database it came from adopts it: no raw error comparing an index on a column the MV has not
+        long oid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result update = StockCli.runFrom(work, production, "update");
+        assertEquals(0, update.exitCode(), update.output());
+        assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
+        assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname = 'idx_mv_yango_cabinet_claims_for_collection_aging'"));
+    }
+
     static void copy(Path from, Path to) throws Exception {
         try (Stream<Path> files = Files.walk(from)) {
             for (Path f : (Iterable<Path>) files::iterator) {
