@@ -261,7 +261,7 @@ public final class RefreshEngine {
             try {
                 setLocal("statement_timeout", options.statementTimeout());
                 setLocal("lock_timeout", options.lockTimeout());
-                m = RefreshMethod.decide(work, mv, options.mode());
+                m = plan.decideNow(work, mv, options.mode());
             } catch (SQLException e) {
                 work.rollback();
                 work.setAutoCommit(true);

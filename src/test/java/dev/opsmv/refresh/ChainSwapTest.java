@@ -150,6 +150,31 @@ class ChainSwapTest {
     }
 
     @Test
+    void whatCannotBeSwappedWithItsDependentsFallsBackToConcurrentlyWithTheReasonLogged() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
+        Sql.exec(db,
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT driver_id, origin_tag FROM public.drivers",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (driver_id)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT origin_tag, count(*) AS n FROM ops.mv_t_a GROUP BY origin_tag",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (origin_tag)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_c AS SELECT origin_tag FROM ops.mv_t_b",
+                // bound to b's row type: b cannot be dropped, so neither a's chain nor b's can be swapped
+                "CREATE FUNCTION public.t_rows_b() RETURNS SETOF ops.mv_t_b LANGUAGE sql AS 'SELECT * FROM ops.mv_t_b'");
+        RefreshFixtures.Cli r = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
+        assertEquals(ExitCode.OK, r.exitCode(), "never a failure for that alone: " + r.all());
+        Map<String, Map<String, Object>> byMv = new LinkedHashMap<>();
+        RefreshFixtures.log(db, "true").forEach(row -> byMv.put((String) row.get("mv"), row));
+        for (String mv : List.of("ops.mv_t_a", "ops.mv_t_b")) {
+            assertEquals("OK", byMv.get(mv).get("status"), byMv.toString());
+            assertEquals("CONCURRENTLY", byMv.get(mv).get("method"), byMv.toString());
+            assertTrue(String.valueOf(byMv.get(mv).get("fallback_reason")).contains("no chain swap")
+                    && String.valueOf(byMv.get(mv).get("fallback_reason")).contains("function public.t_rows_b()"), byMv.toString());
+        }
+        assertEquals("SWAP", byMv.get("ops.mv_t_c").get("method"), "the leaf nothing else reads is swapped alone");
+        assertEquals(0, scratchSchemas(db));
+    }
+
+    @Test
     void withoutCascadeAnMvThatOthersReadIsStillRefusedAndSaysHowToSwapIt() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
         RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
