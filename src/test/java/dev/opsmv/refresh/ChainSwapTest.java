@@ -175,6 +175,46 @@ class ChainSwapTest {
     }
 
     @Test
+    void aRunnerKilledMidChainLeavesTheServingChainAndTheNextRunCleansUp() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
+        SwapRefreshTest.createSlowKey(db);
+        Sql.exec(db,
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT g AS id FROM generate_series(1, 2000) g",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (id)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT id FROM ops.mv_t_a",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (id)",
+                // the second MV's index build takes as long as the test says: the runner dies inside it
+                "CREATE INDEX ix_mv_t_b_slow ON ops.mv_t_b (public.slow_key(id))",
+                "UPDATE public.slow_config SET seconds = 0.01");
+        List<String> chain = List.of("ops.mv_t_a", "ops.mv_t_b");
+        Map<String, Long> oidsBefore = oids(db, chain);
+        Process runner = RefreshFixtures.process(db).start(RefreshFixtures.withUrl(db, "refresh", "mv_t_a", "--cascade", "--method", "swap"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (Sql.count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname LIKE 'opsmv\\_swap\\_%' AND c.relname = 'mv_t_b'") == 0) {
+            assertTrue(runner.isAlive(), "the runner ended before the second MV was built");
+            assertTrue(System.nanoTime() < deadline, "no new mv_t_b after 60 s");
+            Thread.sleep(50);
+        }
+        Thread.sleep(300); // inside the slow index build now
+        runner.destroyForcibly(); // SIGKILL: no finally block, no cleanup
+        assertTrue(runner.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(oidsBefore, oids(db, chain), "the serving chain is untouched");
+        assertEquals(1, scratchSchemas(db), "the killed run left its scratch schema");
+
+        Sql.exec(db, "UPDATE public.slow_config SET seconds = 0");
+        // the killed runner's backend stops within seconds (client_connection_check_interval); --wait covers that time
+        RefreshFixtures.Cli next = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap", "--wait", "60s");
+        assertEquals(ExitCode.OK, next.exitCode(), next.all());
+        assertEquals(0, scratchSchemas(db), "the leftover is gone");
+        for (String mv : chain) {
+            assertNotEquals(oidsBefore.get(mv), oids(db, List.of(mv)).get(mv));
+            assertEquals(List.of("ABANDONED", "OK"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE mv_name = '"
+                    + mv.substring(4) + "' ORDER BY refresh_id"), mv);
+        }
+    }
+
+    @Test
     void withoutCascadeAnMvThatOthersReadIsStillRefusedAndSaysHowToSwapIt() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
         RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
