@@ -146,6 +146,14 @@ final class Carry {
         });
     }
 
+    /** Heap and TOAST storage parameters, as WITH (…) takes them; null when there are none. */
+    String storageOptions() {
+        if (reloptions == null) {
+            return toastOptions;
+        }
+        return toastOptions == null ? reloptions : reloptions + ", " + toastOptions;
+    }
+
     /**
      * Hands the new MV to the old one's owner before it is populated: the REFRESH that fills it then runs
      * the query as that owner, with PostgreSQL's own restrictions, as a REFRESH of the old MV would.

@@ -382,22 +382,7 @@ public final class SideBySideSwap {
         }
         List<String> sql = new ArrayList<>();
         sql.add("DROP MATERIALIZED VIEW IF EXISTS " + target);
-        StringBuilder create = new StringBuilder("CREATE MATERIALIZED VIEW ").append(target).append(" (")
-                .append(String.join(", ", old.columns().stream().map(SideBySideSwap::ident).toList())).append(')');
-        List<String> options = new ArrayList<>();
-        if (carry.reloptions != null) {
-            options.add(carry.reloptions);
-        }
-        if (carry.toastOptions != null) {
-            options.add(carry.toastOptions);
-        }
-        if (!options.isEmpty()) {
-            create.append(" WITH (").append(String.join(", ", options)).append(')');
-        }
-        if (carry.tablespace != null) {
-            create.append(" TABLESPACE ").append(carry.tablespace);
-        }
-        sql.add(create.append(" AS ").append(old.query()).append(" WITH NO DATA").toString());
+        sql.add(createRelation(true, target, old.columns(), carry.storageOptions(), carry.tablespace, old.query()));
         sql.add("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + ident(carry.owner));
         if (populated) {
             sql.add("REFRESH MATERIALIZED VIEW " + target);
@@ -468,29 +453,34 @@ public final class SideBySideSwap {
      * is older than the swap sees the new rows, as after a plain REFRESH, instead of an empty MV.
      */
     private void create(String schema, String temp, Carry old, String definition, List<String> columns) throws SQLException {
-        StringBuilder sql = new StringBuilder("CREATE MATERIALIZED VIEW ").append(q(schema, temp));
-        if (columns != null) {
-            // the old MV's column names, whatever names the query's output columns carry
-            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
-        }
-        List<String> options = new ArrayList<>();
-        if (old.reloptions != null) {
-            options.add(old.reloptions);
-        }
-        if (old.toastOptions != null) {
-            options.add(old.toastOptions);
-        }
-        if (!options.isEmpty()) {
-            sql.append(" WITH (").append(String.join(", ", options)).append(')');
-        }
-        if (old.tablespace != null) {
-            sql.append(" TABLESPACE ").append(old.tablespace);
-        }
-        sql.append(" AS ").append(definition).append(" WITH NO DATA");
-        exec(sql.toString());
+        exec(createRelation(true, q(schema, temp), columns, old.storageOptions(), old.tablespace, definition));
         old.ownerTo(c, q(schema, temp));
         exec("REFRESH MATERIALIZED VIEW " + q(schema, temp));
     }
+
+    /**
+     * The one spelling of every relation a rebuild creates: {@code CREATE MATERIALIZED VIEW|VIEW target (columns)
+     * WITH (options) TABLESPACE ts AS query}, an MV created WITH NO DATA (REFRESH populates it as its owner).
+     * {@code columns} null: the query's own column names.
+     */
+    static String createRelation(boolean materialized, String target, List<String> columns, String options, String tablespace, String query) {
+        StringBuilder sql = new StringBuilder("CREATE ").append(materialized ? "MATERIALIZED VIEW " : "VIEW ").append(target);
+        if (columns != null) {
+            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
+        }
+        if (options != null) {
+            sql.append(" WITH (").append(options).append(')');
+        }
+        if (materialized && tablespace != null) {
+            sql.append(" TABLESPACE ").append(tablespace);
+        }
+        sql.append(" AS ").append(query);
+        if (materialized) {
+            sql.append(" WITH NO DATA");
+        }
+        return sql.toString();
+    }
+
 
     private static long step(Map<String, Long> steps, String name, long since) {
         long now = System.nanoTime();
