@@ -28,6 +28,7 @@ import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.StockCli;
 
 /**
  * Issue 7: release v1.1 changes the driver-matrix plain view (adds last_paid_date) on a populated
@@ -212,7 +213,7 @@ class ReleaseV11Test {
     }
 
     static String stockCli(ConnectionSpec db, String... command) throws Exception {
-        StockCli.Result r = StockCli.run(db, command);
+        StockCli.Result r = StockCli.runnersLine().run(db, command);
         assertEquals(0, r.exitCode(), String.join(" ", command) + ": " + r.output());
         return r.output();
     }
