@@ -25,7 +25,7 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
                                 List<String> defaultsApplied) {
     public static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     public static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
-    /** The origin tags the source knows (DESIGN.md's driver origins); anything else is a typo → 400. */
+    /** The origin tags the source knows (the driver origins of docs/DESIGN.md); anything else is a typo → 400. */
     public static final List<String> ORIGIN_TAGS = List.of("cabinet", "fleet", "referral", "partner_api");
     public static final int DEFAULT_LIMIT = 100;
     public static final int MAX_LIMIT = 1000;

@@ -57,6 +57,7 @@ final class ImportCommand implements Callable<Integer> {
             }
             out.println("import: release " + result.release() + " makes production's definition the bundle's for " + String.join(", ", result.objects()));
             result.written().forEach(p -> out.println("wrote: " + p));
+            result.notWritten().forEach(n -> out.println("not written: " + n));
             out.println("next: review and commit these files, rebuild the runner, then `opsmv update` (this database adopts them as they are; "
                     + "others are rebuilt to them); `opsmv rollback --tag` to the previous release restores the previous versions");
         }

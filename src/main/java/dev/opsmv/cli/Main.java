@@ -12,15 +12,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = "Deploys, refreshes, checks and serves the ops materialized views.",
         footer = {"", "Connection: --url, else DATABASE_URL, else PGHOST/PGPORT/PGDATABASE/PGUSER; password from the URL, PGPASSWORD or ~/.pgpass."},
-        exitCodeListHeading = "%nExit codes (every command):%n",
-        exitCodeList = {
-                "0:done, nothing wrong",
-                "1:a check found a problem (duplicate grains, stale lock, refused fixture)",
-                "2:usage: unknown command/option, bad value, unknown tag, malformed URL (health: 3, UNKNOWN)",
-                "3:cannot connect, or the database failed a statement",
-                "4:lock timeout: DDL waited longer than --lock-timeout (the blocker is named)",
-                "5:busy: another run holds Liquibase's lock or an MV's refresh lock (a refresh or a reindex of it)",
-                "130/143:update or rollback interrupted by SIGINT/SIGTERM: statement cancelled, lock released"},
+        exitCodeListHeading = "%nExit codes (every command but health; docs/COMMANDS.md#exit-codes):%n",
         subcommands = {
                 UpdateCommand.class,
                 UpdateSqlCommand.class,
@@ -73,7 +65,7 @@ public final class Main implements Runnable {
     }
 
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cli = new CommandLine(new Main());
+        CommandLine cli = commandLine();
         cli.setOut(out);
         cli.setErr(err);
         cli.setExitCodeExceptionMapper(Failures::exitCode);
@@ -92,6 +84,13 @@ public final class Main implements Runnable {
             return plugin ? Level.UNKNOWN.exitCode() : ExitCode.USAGE;
         });
         return cli.execute(args);
+    }
+
+    /** The command line with every subcommand, as run() executes it and as --help prints it (the docs' test walks it). */
+    public static CommandLine commandLine() {
+        CommandLine cli = new CommandLine(new Main());
+        cli.getCommandSpec().usageMessage().exitCodeList(ExitCode.helpList());
+        return cli;
     }
 
     @CommandLine.Spec

@@ -48,8 +48,8 @@ final class UpdateCommand implements Callable<Integer> {
 
     @Option(names = "--replace-differing",
             description = "Rebuild each materialized view whose definition differs from the bundle's with the bundle's definition "
-                    + "(beside the old one, swapped in under the lock timeout); the original is kept as <name>_pre_opsmv and "
-                    + "put back by rollback.")
+                    + "(beside the old one, swapped in under the lock timeout); the original's definition, indexes, owner, grants "
+                    + "and comments are recorded, and rollback rebuilds it.")
     boolean replaceDiffering;
 
     @Override
@@ -91,8 +91,8 @@ final class UpdateCommand implements Callable<Integer> {
                 throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + blocking.size()
                         + " object(s) differ from the bundle (listed above with their differences). "
                         + (replaceable ? "Rebuild them with the bundle's definition: opsmv update --replace-differing; or "
-                                : "Rename or drop the index that takes a bundle name, or ")
-                        + "make the live definitions the bundle's next version: opsmv import");
+                                + "make the live definitions the bundle's next version: opsmv import"
+                                : "Each line above says what to run; then run update again"));
             }
             if (!blocking.isEmpty()) {
                 out.flush();
@@ -106,10 +106,11 @@ final class UpdateCommand implements Callable<Integer> {
                 }
                 for (var swapped : replaced) {
                     output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
-                            .put("rows", swapped.rows()).put("kept_as", swapped.schema() + "." + swapped.keptAs());
+                            .put("rows", swapped.rows())
+                            .put("restored_by", "rollback: the original is rebuilt from its recorded definition");
                     out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("
                             + swapped.rows() + " rows, built in " + swapped.buildMillis() + " ms, swapped in " + swapped.swapMillis()
-                            + " ms); the original is kept as " + swapped.schema() + "." + swapped.keptAs());
+                            + " ms); the original's definition and everything attached to it are recorded: rollback rebuilds it");
                 }
             }
 

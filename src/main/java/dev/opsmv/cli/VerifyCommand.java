@@ -25,9 +25,9 @@ final class VerifyCommand implements Callable<Integer> {
     @Mixin
     Output output;
 
-    @Option(names = "--source-schema", paramLabel = "SCHEMA", defaultValue = "public",
-            description = "Schema of the source tables (the changelog parameter source_schema; default ${DEFAULT-VALUE}).")
-    String sourceSchema;
+    /** Where the base indexes are expected: verify replays the changesets' DDL with this source_schema. */
+    @Mixin
+    SourceSchemaOption source;
 
     @Option(names = "--max-query-ms", paramLabel = "MS", defaultValue = "2000",
             description = "The endpoint's typical query (origin_tag=cabinet, default window) must take less than this on the relation "
@@ -56,7 +56,7 @@ final class VerifyCommand implements Callable<Integer> {
         }
         // open() fails with one line naming the cause and exit 3
         try (Connection c = connection.open()) {
-            List<Verifier.Item> items = new Verifier(c, new Verifier.Options(sourceSchema, maxQueryMs, bloatWarnPercent, bloatWarnMb), item -> {
+            List<Verifier.Item> items = new Verifier(c, new Verifier.Options(source.value(), maxQueryMs, bloatWarnPercent, bloatWarnMb), item -> {
                 out.println(item.line());
                 out.flush();
             }).run();

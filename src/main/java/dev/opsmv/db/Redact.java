@@ -78,16 +78,41 @@ public final class Redact {
         m.appendTail(sb);
         String out = PASSWORD_PARAM.matcher(sb.toString()).replaceAll("$1***");
         for (String secret : SECRETS) {
-            out = out.replace(secret, "***");
+            out = outsideUserNames(out, secret);
         }
         return out;
+    }
+
+    /**
+     * Where a user name stands: before '@' (or ':***@') at the start of a word or after "//", after
+     * {@code user=}, and quoted after "user" or "role" (PostgreSQL's and the runner's messages). A user
+     * name is not a secret; a password that happens to equal it must not mask it.
+     */
+    private static final Pattern USER_NAME = Pattern.compile(
+            "(?<=^|[\\s/'\"(,=])[^\\s:@/'\"(,=]+(?=(?::\\*\\*\\*)?@)"
+                    + "|(?i)(?<=\\buser=)[^&\\s;'\"]+"
+                    + "|(?i)(?<=\\b(?:user|role) [\"'])[^\"']+(?=[\"'])");
+
+    /** {@code text} with every occurrence of {@code secret} replaced by ***, except inside a user name. */
+    private static String outsideUserNames(String text, String secret) {
+        if (!text.contains(secret)) {
+            return text;
+        }
+        StringBuilder out = new StringBuilder();
+        Matcher user = USER_NAME.matcher(text);
+        int from = 0;
+        while (user.find()) {
+            out.append(text.substring(from, user.start()).replace(secret, "***")).append(user.group());
+            from = user.end();
+        }
+        return out.append(text.substring(from).replace(secret, "***")).toString();
     }
 
     /** Redacts URLs, remembered secrets and, when known, the literal password wherever it appears. */
     public static String text(String text, String secret) {
         String out = url(text);
         if (out != null && secret != null && !secret.isEmpty()) {
-            out = out.replace(secret, "***");
+            out = outsideUserNames(out, secret);
         }
         return out;
     }

@@ -25,12 +25,15 @@ import java.util.regex.Pattern;
  * rebuilt), and a release file with its tag, included by the master changelog.
  */
 public final class Import {
-    public record Result(String release, List<Path> written, List<String> objects) {
+    /**
+     * @param notWritten the bundle's indexes left out of an imported version, each with why and what follows
+     */
+    public record Result(String release, List<Path> written, List<String> objects, List<String> notWritten) {
     }
 
     /** What one MV looks like here (live) and in the bundle's latest version (previous). */
     record Mv(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition,
-              List<Index> liveIndexes, List<Index> previousIndexes, String comment) {
+              List<Index> liveIndexes, List<Index> previousIndexes, String comment, List<String> notWritten, List<String> notApplicable) {
     }
 
     /** {@code key}: what follows "ON table" in CREATE INDEX; {@code ownChangeset}: built by a changeset of its own (the grain). */
@@ -57,7 +60,7 @@ public final class Import {
         }
         List<Mv> differing = differing();
         if (differing.isEmpty()) {
-            return new Result(null, List.of(), List.of());
+            return new Result(null, List.of(), List.of(), List.of());
         }
         String rel = release != null ? release : nextRelease();
         if (Files.exists(changelogDir.resolve("releases").resolve(rel + ".yaml"))) {
@@ -117,7 +120,9 @@ public final class Import {
         Path master = changelogDir.resolve("db.changelog-master.yaml");
         Files.writeString(master, Files.readString(master) + "  - include:\n      file: releases/" + rel + ".yaml\n      relativeToChangelogFile: true\n");
         written.add(master);
-        return new Result(rel, written, objects);
+        List<String> notWritten = new ArrayList<>();
+        differing.forEach(mv -> notWritten.addAll(mv.notWritten()));
+        return new Result(rel, written, objects, notWritten);
     }
 
     /** The MVs whose live definition is not the bundle's latest, read in a transaction that is rolled back. */
@@ -241,14 +246,39 @@ public final class Import {
                 }
             }
         }
-        return new Mv(schema, name, previousChangeset, live, previousDefinition, liveIndexes, previous, comment);
+        // A bundle index the live MV lacks is written onto the imported version only where that version has
+        // every column it reads: built on an empty copy of the live MV's columns, in this rolled-back transaction.
+        List<String> notApplicable = new ArrayList<>();
+        List<String> notWritten = new ArrayList<>();
+        try (Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS pg_temp.opsmv_import_probe");
+            st.execute("CREATE TEMP TABLE opsmv_import_probe AS SELECT * FROM " + qualified + " WITH NO DATA");
+            for (Index b : previous) {
+                if (liveIndexes.stream().anyMatch(i -> i.name().equals(b.name()))) {
+                    continue;
+                }
+                st.execute("SAVEPOINT opsmv_import_probe");
+                try {
+                    st.execute("CREATE " + (b.unique() ? "UNIQUE " : "") + "INDEX ON pg_temp.opsmv_import_probe " + b.key());
+                } catch (SQLException e) {
+                    notApplicable.add(b.name());
+                    notWritten.add(schema + "." + b.name() + " " + b.key() + ": not written onto the imported " + schema + "." + name
+                            + " (" + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("")
+                            + "): queries of the bundle that filter on those columns find no index there (and no column); "
+                            + "add the columns to production's definition and import again to keep it");
+                }
+                st.execute("ROLLBACK TO SAVEPOINT opsmv_import_probe");
+            }
+            st.execute("DROP TABLE pg_temp.opsmv_import_probe");
+        }
+        return new Mv(schema, name, previousChangeset, live, previousDefinition, liveIndexes, previous, comment, notWritten, notApplicable);
     }
 
-    /** The imported version's indexes: the live ones, plus the bundle's that the live MV lacks (by name). */
+    /** The imported version's indexes: the live ones, plus the bundle's that the live MV lacks (by name) and whose columns it has. */
     private static List<Index> newIndexes(Mv mv) {
         List<Index> out = new ArrayList<>(mv.liveIndexes());
         for (Index b : mv.previousIndexes()) {
-            if (out.stream().noneMatch(i -> i.name().equals(b.name()))) {
+            if (out.stream().noneMatch(i -> i.name().equals(b.name())) && !mv.notApplicable().contains(b.name())) {
                 out.add(b);
             }
         }

@@ -13,8 +13,8 @@ import dev.opsmv.swap.SideBySideSwap;
 /**
  * `update --replace-differing`: each MV whose live definition differs from the bundle's is rebuilt
  * with the bundle's definition and indexes beside the one that serves and swapped in; the old one is
- * kept as {@code <name>_pre_opsmv} and the swap is recorded in ops.opsmv_adoption with its undo, so
- * that rolling the bundle back puts the original MV, with its rows, back in place. After this the
+ * dropped in the swap, its definition and everything attached to it recorded in ops.opsmv_adoption as
+ * the undo, so that rolling the bundle back rebuilds the original MV in place (its rows recomputed). After this the
  * MV is identical to the bundle's and the adoption gate adopts it like any other.
  */
 public final class ReplaceDiffering {
@@ -88,8 +88,8 @@ public final class ReplaceDiffering {
         try (PreparedStatement ps = tx.prepareStatement("SELECT ops.opsmv_record(?, ?, 'replace', ?, ?)")) {
             ps.setString(1, item.changesetId());
             ps.setString(2, item.object());
-            ps.setString(3, "rebuilt with the bundle's definition (update --replace-differing); the original kept as "
-                    + swapped.schema() + "." + swapped.keptAs());
+            ps.setString(3, "rebuilt with the bundle's definition (update --replace-differing); the original's definition "
+                    + "and everything attached to it recorded: rollback rebuilds it");
             ps.setString(4, swapped.undoSql());
             ps.execute();
         }

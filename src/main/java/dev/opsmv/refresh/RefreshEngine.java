@@ -208,6 +208,20 @@ public final class RefreshEngine {
                     }
                     locked.add(mv);
                 }
+                for (String mv : members) {
+                    // as for one MV: a dead runner's RUNNING row is ABANDONED now that its lock is ours; a live one's is BUSY
+                    abandoned.addAll(AbandonedRuns.sweepWhileLocked(logConn, mv));
+                    if (intValue(logConn, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
+                            + "AND quote_ident(schema_name) || '.' || quote_ident(mv_name) = ?", mv) > 0) {
+                        String msg = "busy: a RUNNING refresh of " + mv + " by a live backend is in ops.mv_refresh_log";
+                        for (String m : members) {
+                            log.finalRow(m, "BUSY", null, msg, workPid);
+                            record(new Outcome(m, "BUSY", null, null, null, 0, msg));
+                        }
+                        blocked.put(root, "busy");
+                        return;
+                    }
+                }
                 Map<String, Long> ids = new LinkedHashMap<>();
                 RefreshMethod swap = new RefreshMethod(RefreshMethod.SWAP, null, null, "chain swap of " + root);
                 for (String mv : members) {
@@ -261,7 +275,7 @@ public final class RefreshEngine {
             try {
                 setLocal("statement_timeout", options.statementTimeout());
                 setLocal("lock_timeout", options.lockTimeout());
-                m = RefreshMethod.decide(work, mv, options.mode());
+                m = plan.decideNow(work, mv, options.mode());
             } catch (SQLException e) {
                 work.rollback();
                 work.setAutoCommit(true);

@@ -31,11 +31,14 @@ public final class RefreshPlan {
     private final Map<String, RefreshMethod> steps;
     /** Chain swaps: the MV at the top of each, with the MVs swapped with it (itself first, upstream first). */
     private final Map<String, List<String>> chains;
+    /** MVs asked to be swapped that cannot be, even with their dependents: why (they fall back to CONCURRENTLY). */
+    private final Map<String, String> swapFallbacks;
 
-    private RefreshPlan(MvGraph graph, Map<String, RefreshMethod> steps, Map<String, List<String>> chains) {
+    private RefreshPlan(MvGraph graph, Map<String, RefreshMethod> steps, Map<String, List<String>> chains, Map<String, String> swapFallbacks) {
         this.graph = graph;
         this.steps = steps;
         this.chains = chains;
+        this.swapFallbacks = swapFallbacks;
     }
 
     /**
@@ -62,7 +65,9 @@ public final class RefreshPlan {
         for (String mv : graph.refreshOrder(selected)) {
             steps.put(mv, RefreshMethod.decide(c, mv, mode));
         }
-        return new RefreshPlan(graph, steps, chains(c, graph, selected, steps, mode));
+        Map<String, String> swapFallbacks = new LinkedHashMap<>();
+        Map<String, List<String>> chains = chains(c, graph, selected, steps, mode, swapFallbacks);
+        return new RefreshPlan(graph, steps, chains, swapFallbacks);
     }
 
     /**
@@ -72,7 +77,7 @@ public final class RefreshPlan {
      * rebuild's fixed cost). What cannot be swapped keeps its own method, the reason in its line.
      */
     private static Map<String, List<String>> chains(Connection c, MvGraph graph, Set<String> selected, Map<String, RefreshMethod> steps,
-                                                     RefreshMode mode) throws SQLException {
+                                                     RefreshMode mode, Map<String, String> swapFallbacks) throws SQLException {
         Map<String, List<String>> chains = new LinkedHashMap<>();
         if (mode != RefreshMode.SWAP && mode != RefreshMode.AUTO) {
             return chains;
@@ -94,8 +99,11 @@ public final class RefreshPlan {
             RefreshMethod own = steps.get(mv);
             if (!obstacles.isEmpty()) {
                 if (mode == RefreshMode.SWAP) {
-                    steps.put(mv, new RefreshMethod(null, null, own.refusal() + "; nor with its dependents: " + String.join("; ", obstacles),
-                            own.why() + "; nor with its dependents: " + String.join("; ", obstacles)));
+                    // asked to swap what cannot be swapped with its dependents: refreshed the way that keeps readers going
+                    // where PostgreSQL allows it (CONCURRENTLY), the reason logged; never a failure for that alone
+                    String why = "no chain swap: " + String.join("; ", obstacles);
+                    swapFallbacks.put(mv, why);
+                    steps.put(mv, withoutSwap(c, mv, why));
                 } else if (own.method() != null) {
                     steps.put(mv, new RefreshMethod(own.method(), own.fallbackReason(), own.refusal(),
                             own.why() + "; no chain swap: " + String.join("; ", obstacles)));
@@ -118,6 +126,23 @@ public final class RefreshPlan {
             }
         }
         return chains;
+    }
+
+    /** CONCURRENTLY where PostgreSQL allows it, else PLAIN, with {@code why} as the logged fallback reason. */
+    static RefreshMethod withoutSwap(Connection c, String mv, String why) throws SQLException {
+        RefreshMethod other = RefreshMethod.decide(c, mv, RefreshMode.CONCURRENTLY);
+        return other.refusal() == null
+                ? new RefreshMethod(RefreshMethod.CONCURRENTLY, why, null, "fallback: " + why)
+                : new RefreshMethod(RefreshMethod.PLAIN, why + "; " + other.refusal(), null, "fallback: " + why + "; " + other.refusal());
+    }
+
+    /**
+     * The method to run {@code mv} with now, in the refresh's own transaction: decided again from the catalog
+     * (it may have changed since the plan), except where the plan fell back from a swap it was asked for.
+     */
+    public RefreshMethod decideNow(Connection c, String mv, RefreshMode mode) throws SQLException {
+        String fallback = swapFallbacks.get(mv);
+        return fallback != null ? withoutSwap(c, mv, fallback) : RefreshMethod.decide(c, mv, mode);
     }
 
     private static long bytes(Connection c, List<String> mvs, String size) throws SQLException {

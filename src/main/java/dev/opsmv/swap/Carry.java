@@ -146,6 +146,14 @@ final class Carry {
         });
     }
 
+    /** Heap and TOAST storage parameters, as WITH (…) takes them; null when there are none. */
+    String storageOptions() {
+        if (reloptions == null) {
+            return toastOptions;
+        }
+        return toastOptions == null ? reloptions : reloptions + ", " + toastOptions;
+    }
+
     /**
      * Hands the new MV to the old one's owner before it is populated: the REFRESH that fills it then runs
      * the query as that owner, with PostgreSQL's own restrictions, as a REFRESH of the old MV would.
@@ -162,6 +170,43 @@ final class Carry {
     void apply(Connection c, String schema, String target, List<SideBySideSwap.IndexSpec> indexes, UnaryOperator<String> builtName)
             throws SQLException {
         Set<String> columns = new HashSet<>(SideBySideSwap.columns(c, SideBySideSwap.oidOf(c, target)));
+        for (String sql : settings(schema, target, columns, indexes, builtName)) {
+            exec(c, sql);
+        }
+        privileges(c, target, columns);
+    }
+
+    /**
+     * The same as {@link #apply}, as statements to run later on a relation rebuilt from the old one's own
+     * definition (same columns, same indexes): the undo of a replacement. The owner first, so that the
+     * REFRESH that follows it runs with the owner's rights.
+     */
+    List<String> script(String schema, String target, List<String> columns, List<SideBySideSwap.IndexSpec> indexes) throws SQLException {
+        List<String> out = new ArrayList<>();
+        out.addAll(settings(schema, target, new HashSet<>(columns), indexes, name -> name));
+        // default privileges may give the rebuilt relation grants the old one had not: revoked as the owner, first
+        out.add("SET ROLE " + ident(owner));
+        out.add("DO $opsmv$ DECLARE g text; BEGIN FOR g IN SELECT DISTINCT CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
+                + "ELSE quote_ident(pg_get_userbyid(a.grantee)) END FROM pg_class m, aclexplode(m.relacl) a "
+                + "WHERE m.oid = " + literal(target) + "::regclass AND a.grantee <> m.relowner LOOP "
+                + "EXECUTE format('REVOKE ALL ON %s FROM %s CASCADE', " + literal(target) + ", g); END LOOP; END $opsmv$");
+        if (hasAcl) {
+            // the owner's own privileges, where someone revoked some of them from the old MV
+            out.add("DO $opsmv$ DECLARE p text; BEGIN FOR p IN SELECT a.privilege_type FROM pg_class m, aclexplode(acldefault('r', m.relowner)) a "
+                    + "WHERE m.oid = " + literal(target) + "::regclass AND a.privilege_type <> ALL (" + literal("{" + String.join(",", ownerPrivileges) + "}")
+                    + "::text[]) LOOP EXECUTE format('REVOKE %s ON %s FROM %I', p, " + literal(target) + ", " + literal(owner) + "); END LOOP; END $opsmv$");
+        }
+        out.add("RESET ROLE");
+        for (Map.Entry<String, List<String>> round : grantRounds(target, new HashSet<>(columns))) {
+            out.add("SET ROLE " + ident(round.getKey()));
+            out.addAll(round.getValue());
+            out.add("RESET ROLE");
+        }
+        return out;
+    }
+
+    private List<String> settings(String schema, String target, Set<String> columns, List<SideBySideSwap.IndexSpec> indexes,
+                                  UnaryOperator<String> builtName) {
         List<String> statements = new ArrayList<>();
         if (comment != null) {
             statements.add("COMMENT ON " + kind + " " + target + " IS " + literal(comment));
@@ -197,10 +242,7 @@ final class Carry {
         if (clusteredOn != null && built.contains(clusteredOn)) {
             statements.add("ALTER MATERIALIZED VIEW " + target + " CLUSTER ON " + ident(builtName.apply(clusteredOn)));
         }
-        for (String sql : statements) {
-            exec(c, sql);
-        }
-        privileges(c, target, columns);
+        return statements;
     }
 
     /**
@@ -238,12 +280,23 @@ final class Carry {
             }
         }
         as(c, owner, asOwner);
+        for (Map.Entry<String, List<String>> round : grantRounds(target, columns)) {
+            as(c, round.getKey(), round.getValue());
+        }
+    }
+
+    /**
+     * The old MV's grants on {@code target}, as (grantor, GRANT statements) in an order where each grantor
+     * already holds the grant option it needs: the owner's first, then those of the roles they made grantors.
+     */
+    private List<Map.Entry<String, List<String>>> grantRounds(String target, Set<String> columns) throws SQLException {
         List<Grant> pending = new ArrayList<>();
         for (Grant g : grants) {
             if (g.column() == null || columns.contains(g.column())) {
                 pending.add(g);
             }
         }
+        List<Map.Entry<String, List<String>>> rounds = new ArrayList<>();
         Set<String> grantors = new HashSet<>(); // "role/privilege" and "role/privilege/column" that hold the grant option
         while (!pending.isEmpty()) {
             List<Grant> ready = pending.stream().filter(g -> g.grantor().equals(owner)
@@ -260,11 +313,10 @@ final class Carry {
                     grantors.add(unquote(g.grantee()) + "/" + g.privilege() + (g.column() == null ? "" : "/" + g.column()));
                 }
             }
-            for (Map.Entry<String, List<String>> e : byGrantor.entrySet()) {
-                as(c, e.getKey(), e.getValue());
-            }
+            byGrantor.forEach((grantor, sql) -> rounds.add(Map.entry(grantor, sql)));
             pending.removeAll(ready);
         }
+        return rounds;
     }
 
     /** Runs {@code statements} as {@code role} (SET ROLE), so that PostgreSQL records that role as their grantor. */

@@ -248,19 +248,7 @@ final class ChainSwap {
     /** One new relation in the scratch schema, with everything it carries; the rows of an MV, null for a view. */
     private Long build(String scratch, Member m, Carry carry) throws SQLException {
         String target = q(scratch, m.name());
-        StringBuilder sql = new StringBuilder("CREATE ").append(m.kind()).append(' ').append(target).append(" (")
-                .append(String.join(", ", m.columns().stream().map(SideBySideSwap::ident).toList())).append(')');
-        if (m.options() != null) {
-            sql.append(" WITH (").append(m.options()).append(')');
-        }
-        if (m.materialized() && m.tablespace() != null) {
-            sql.append(" TABLESPACE ").append(m.tablespace());
-        }
-        sql.append(" AS ").append(m.query());
-        if (m.materialized()) {
-            sql.append(" WITH NO DATA");
-        }
-        exec(sql.toString());
+        exec(SideBySideSwap.createRelation(m.materialized(), target, m.columns(), m.options(), m.tablespace(), m.query()));
         carry.ownerTo(c, target);
         if (!m.materialized()) {
             carry.apply(c, scratch, target, List.of(), name -> name);

@@ -55,8 +55,10 @@ public final class SideBySideSwap {
     }
 
     /**
-     * What the swap did: the undo puts the old MV (kept under {@code keptAs}) and its index names back.
+     * What the swap did.
      *
+     * @param undo           when the old MV was recorded ({@link #rebuild} for a replacement): the SQL that rebuilds it
+     *                       from its own definition with everything attached to it, in place of the new one; else null
      * @param rows           rows of the new MV
      * @param buildMillis    the build beside the serving MV: CREATE and REFRESH, indexes, grants, ANALYZE, count
      * @param lockWaitMillis the swap transaction's wait for its ACCESS EXCLUSIVE lock on the old MV (queries
@@ -66,7 +68,7 @@ public final class SideBySideSwap {
      * @param steps          where the time went, ms per step in order (populate, indexes, grants, analyze, count, wait,
      *                       renames, commit), for the benchmark's breakdown
      */
-    public record Swapped(String schema, String name, String keptAs, Map<String, String> renamedOldIndexes, long rows,
+    public record Swapped(String schema, String name, String undo, long rows,
                           long buildMillis, long lockWaitMillis, long lockHeldMillis, int attempts, Map<String, Long> steps) {
         /** The swap transaction, wait included: the longest a new reader of the MV can have waited for it. */
         public long swapMillis() {
@@ -74,27 +76,16 @@ public final class SideBySideSwap {
         }
 
         public String undoSql() {
-            if (keptAs == null) {
-                throw new IllegalStateException("the old MV was dropped: nothing to swap back");
+            if (undo == null) {
+                throw new IllegalStateException("the old MV was dropped unrecorded: nothing to put back");
             }
-            StringBuilder sql = new StringBuilder();
-            sql.append("DROP MATERIALIZED VIEW IF EXISTS ").append(q(schema, name)).append("; ");
-            sql.append("ALTER MATERIALIZED VIEW ").append(q(schema, keptAs)).append(" RENAME TO ").append(ident(name)).append("; ");
-            renamedOldIndexes.forEach((original, now) ->
-                    sql.append("ALTER INDEX ").append(q(schema, now)).append(" RENAME TO ").append(ident(original)).append("; "));
-            // The MV put back holds the rows it had when it was set aside, while the refresh log (keyed by name)
-            // holds the newer refreshes of the MV that replaced it: refreshed here, it is as fresh as the log says.
-            // An MV that was never populated stays so.
-            String mv = q(schema, name);
-            sql.append("DO $opsmv$ BEGIN IF (SELECT relispopulated FROM pg_class WHERE oid = ").append(Carry.literal(mv))
-                    .append("::regclass) THEN REFRESH MATERIALIZED VIEW ").append(mv).append("; END IF; END $opsmv$;");
-            return sql.toString().trim();
+            return undo;
         }
 
         Swapped committed(long held, long commitMillis) {
             Map<String, Long> all = new LinkedHashMap<>(steps);
             all.put("commit", commitMillis);
-            return new Swapped(schema, name, keptAs, renamedOldIndexes, rows, buildMillis, lockWaitMillis, held, attempts, all);
+            return new Swapped(schema, name, undo, rows, buildMillis, lockWaitMillis, held, attempts, all);
         }
     }
 
@@ -165,8 +156,9 @@ public final class SideBySideSwap {
 
     /**
      * Rebuilds {@code schema.name} from {@code definition} (a SELECT) with {@code indexes}. With
-     * {@code keepOld} the old MV stays as {@code <name>_pre_opsmv} (with its indexes renamed where the
-     * new ones take their names); otherwise it is dropped in the swap.
+     * {@code keepOld} the old MV is recorded before it is dropped in the swap: {@link Swapped#undoSql} rebuilds
+     * it from its own definition with everything attached to it ({@link #restoreScript}); otherwise it is
+     * just dropped.
      */
     public Swapped rebuild(String schema, String name, String definition, List<IndexSpec> indexes, boolean keepOld, InSwap inSwap)
             throws SQLException {
@@ -245,6 +237,7 @@ public final class SideBySideSwap {
         if (!lock(schema, name)) {
             throw new SQLException("another rebuild of " + schema + "." + name + " is in progress (it holds the swap lock of that MV)", "55P03");
         }
+        String undo = keepOld ? restoreScript(schema, name, carry) : null;
         String temp = shortName(name, TEMP_SUFFIX);
         try {
             exec("DROP MATERIALIZED VIEW IF EXISTS " + q(schema, temp)); // the leftover of a run that was killed
@@ -270,7 +263,7 @@ public final class SideBySideSwap {
                 }
                 step(steps, "count", t);
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
-                return swap(schema, name, carry.oid, temp, indexes, keepOld, rows, buildMillis, steps, inSwap);
+                return swap(schema, name, carry.oid, temp, indexes, undo, rows, buildMillis, steps, inSwap);
             } catch (SQLException e) {
                 if (!c.getAutoCommit()) {
                     c.rollback();
@@ -366,6 +359,51 @@ public final class SideBySideSwap {
         return out;
     }
 
+    /**
+     * SQL that puts {@code schema.name} back as it is now in place of whatever has that name then: its own
+     * definition (every name qualified), storage parameters, owner (before it is populated: the owner's
+     * rights), rows recomputed by REFRESH where it is populated now, its indexes under their names, and
+     * everything {@link Carry} carries. Kept as text rather than as the old relation itself: an old MV kept
+     * beside the new one would stay bound to what it reads, and a later release that redefines that (v1.1's
+     * view) would stop on it. Its rows are recomputed, not kept, which is what the log needs: the log keyed
+     * by name holds the refreshes of the MV that replaced it.
+     */
+    private String restoreScript(String schema, String name, Carry carry) throws SQLException {
+        long oid = oid(schema, name);
+        String target = q(schema, name);
+        Definition old = definition(schema, name);
+        boolean populated;
+        try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::oid")) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                populated = rs.getBoolean(1);
+            }
+        }
+        List<String> sql = new ArrayList<>();
+        sql.add("DROP MATERIALIZED VIEW IF EXISTS " + target);
+        sql.add(createRelation(true, target, old.columns(), carry.storageOptions(), carry.tablespace, old.query()));
+        sql.add("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + ident(carry.owner));
+        if (populated) {
+            sql.add("REFRESH MATERIALIZED VIEW " + target);
+        }
+        for (IndexSpec i : old.indexes()) {
+            String index = "CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + ident(i.name()) + " ON " + target + " " + i.keySql();
+            if (i.tablespace() == null) {
+                sql.add(index);
+            } else {
+                sql.add("SET LOCAL default_tablespace = " + ident(i.tablespace()));
+                sql.add(index);
+                sql.add("SET LOCAL default_tablespace = ''");
+            }
+        }
+        sql.addAll(carry.script(schema, target, old.columns(), old.indexes()));
+        if (populated) {
+            sql.add("ANALYZE " + target);
+        }
+        return String.join(";\n", sql) + ";";
+    }
+
     private interface CatalogRead<T> {
         T read() throws SQLException;
     }
@@ -415,29 +453,34 @@ public final class SideBySideSwap {
      * is older than the swap sees the new rows, as after a plain REFRESH, instead of an empty MV.
      */
     private void create(String schema, String temp, Carry old, String definition, List<String> columns) throws SQLException {
-        StringBuilder sql = new StringBuilder("CREATE MATERIALIZED VIEW ").append(q(schema, temp));
-        if (columns != null) {
-            // the old MV's column names, whatever names the query's output columns carry
-            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
-        }
-        List<String> options = new ArrayList<>();
-        if (old.reloptions != null) {
-            options.add(old.reloptions);
-        }
-        if (old.toastOptions != null) {
-            options.add(old.toastOptions);
-        }
-        if (!options.isEmpty()) {
-            sql.append(" WITH (").append(String.join(", ", options)).append(')');
-        }
-        if (old.tablespace != null) {
-            sql.append(" TABLESPACE ").append(old.tablespace);
-        }
-        sql.append(" AS ").append(definition).append(" WITH NO DATA");
-        exec(sql.toString());
+        exec(createRelation(true, q(schema, temp), columns, old.storageOptions(), old.tablespace, definition));
         old.ownerTo(c, q(schema, temp));
         exec("REFRESH MATERIALIZED VIEW " + q(schema, temp));
     }
+
+    /**
+     * The one spelling of every relation a rebuild creates: {@code CREATE MATERIALIZED VIEW|VIEW target (columns)
+     * WITH (options) TABLESPACE ts AS query}, an MV created WITH NO DATA (REFRESH populates it as its owner).
+     * {@code columns} null: the query's own column names.
+     */
+    static String createRelation(boolean materialized, String target, List<String> columns, String options, String tablespace, String query) {
+        StringBuilder sql = new StringBuilder("CREATE ").append(materialized ? "MATERIALIZED VIEW " : "VIEW ").append(target);
+        if (columns != null) {
+            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
+        }
+        if (options != null) {
+            sql.append(" WITH (").append(options).append(')');
+        }
+        if (materialized && tablespace != null) {
+            sql.append(" TABLESPACE ").append(tablespace);
+        }
+        sql.append(" AS ").append(query);
+        if (materialized) {
+            sql.append(" WITH NO DATA");
+        }
+        return sql.toString();
+    }
+
 
     private static long step(Map<String, Long> steps, String name, long since) {
         long now = System.nanoTime();
@@ -445,7 +488,7 @@ public final class SideBySideSwap {
         return now;
     }
 
-    private Swapped swap(String schema, String name, long oldOid, String temp, List<IndexSpec> indexes, boolean keepOld, long rows,
+    private Swapped swap(String schema, String name, long oldOid, String temp, List<IndexSpec> indexes, String undo, long rows,
                          long buildMillis, Map<String, Long> buildSteps, InSwap inSwap) throws SQLException {
         SQLException last = null;
         for (int attempt = 1; attempt <= SWAP_ATTEMPTS; attempt++) {
@@ -453,26 +496,10 @@ public final class SideBySideSwap {
             long t0 = System.nanoTime();
             try (Statement st = c.createStatement()) {
                 st.execute("SET LOCAL lock_timeout = '" + lockTimeout.replace("'", "") + "'");
-                String keptAs = null;
-                Map<String, String> renamed = new LinkedHashMap<>();
                 // The first statement takes ACCESS EXCLUSIVE on the old MV: it waits for the queries inside it
                 // (at most lock_timeout); new readers queue behind it until the commit.
-                if (keepOld) {
-                    keptAs = shortName(name, "_pre_opsmv");
-                    st.execute("ALTER MATERIALIZED VIEW " + q(schema, name) + " RENAME TO " + ident(keptAs));
-                } else {
-                    st.execute("DROP MATERIALIZED VIEW " + q(schema, name));
-                }
+                st.execute("DROP MATERIALIZED VIEW " + q(schema, name));
                 long locked = System.nanoTime();
-                if (keepOld) {
-                    for (IndexSpec i : indexes) {
-                        if (indexExists(schema, i.name())) {
-                            String aside = shortName(i.name(), "_pre_opsmv");
-                            st.execute("ALTER INDEX " + q(schema, i.name()) + " RENAME TO " + ident(aside));
-                            renamed.put(i.name(), aside);
-                        }
-                    }
-                }
                 st.execute("ALTER MATERIALIZED VIEW " + q(schema, temp) + " RENAME TO " + ident(name));
                 for (IndexSpec i : indexes) {
                     st.execute("ALTER INDEX " + q(schema, shortName(i.name(), TEMP_SUFFIX)) + " RENAME TO " + ident(i.name()));
@@ -481,7 +508,7 @@ public final class SideBySideSwap {
                 steps.put("wait", (locked - t0) / 1_000_000);
                 long renamedAt = System.nanoTime();
                 steps.put("renames", (renamedAt - locked) / 1_000_000);
-                Swapped swapped = new Swapped(schema, name, keptAs, renamed, rows, buildMillis,
+                Swapped swapped = new Swapped(schema, name, undo, rows, buildMillis,
                         (locked - t0) / 1_000_000, (renamedAt - locked) / 1_000_000, attempt, steps);
                 if (inSwap != null) {
                     inSwap.run(c, swapped);

@@ -18,6 +18,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.migrate.BundleObjects;
+import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.db.Timing;
 import dev.opsmv.api.DriverMatrixService;
@@ -85,7 +86,9 @@ public final class Verifier {
         // what the applied changesets built, replayed from the changelog: nothing to keep in step by hand
         BundleObjects.Owned owned;
         try {
-            owned = BundleObjects.applied(c, Migrator.bundle(c, null));
+            // the changesets' DDL with the source_schema this database was deployed with: the base indexes live there
+            owned = BundleObjects.applied(c, Migrator.bundle(c, null,
+                    Changelog.DEFAULT_SOURCE_SCHEMA.equals(sourceSchema) ? null : sourceSchema));
         } catch (SQLException e) {
             throw e;
         } catch (Exception e) {

@@ -3,51 +3,32 @@ package dev.opsmv.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.ServeProcess;
 
 /** `opsmv serve` as a real process: listens, answers, and stops on SIGTERM. */
 class ServeCommandTest {
     @Test
     void servesUntilSigterm() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
-        OpsmvProcess runner = OpsmvProcess.classpath()
-                .env("PGHOST", db.host()).env("PGPORT", Integer.toString(db.port()))
-                .env("PGDATABASE", db.database()).env("PGUSER", db.user());
-        if (db.hasPassword()) {
-            runner.env("PGPASSWORD", db.passwordForChildEnvironment());
-        }
-        Process p = runner.start("serve", "--port", "0");
-        java.util.concurrent.CompletableFuture<String> stderr = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (java.io.IOException e) {
-                return "(stderr unreadable: " + e + ")";
-            }
-        });
+        ServeProcess serve = ServeProcess.start(ServeProcess.runner(db), "--port", "0");
+        Process p = serve.process();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String line = out.readLine();
+            String line = serve.firstLine();
             assertTrue(line != null && line.startsWith("opsmv serve: listening on http://127.0.0.1:"), String.valueOf(line));
-            Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(line);
-            assertTrue(m.find());
             HttpResponse<String> r = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + m.group(1) + "/api/v1/ops/payments/driver-matrix?limit=3"))
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + serve.port() + "/api/v1/ops/payments/driver-matrix?limit=3"))
                             .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             assertTrue(r.body().contains("\"source\":\"materialized_view\""), r.body());
@@ -56,7 +37,7 @@ class ServeCommandTest {
             p.toHandle().destroy(); // serve stops accepting, answers what is in flight, closes the pool
             assertTrue(p.waitFor(20, TimeUnit.SECONDS), "serve did not stop on SIGTERM");
         }
-        String err = stderr.get(20, TimeUnit.SECONDS);
+        String err = serve.stderr(20);
         assertTrue(err.contains("using materialized view"), err);
         // What README and serve --help document: a stop asked for by SIGTERM is a clean stop (issue 12).
         assertEquals(0, p.exitValue(), "exit " + p.exitValue() + "\n" + err);

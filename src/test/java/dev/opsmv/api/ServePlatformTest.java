@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.ConnectException;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -13,7 +12,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
@@ -22,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.Test;
@@ -34,6 +31,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.ServeProcess;
 import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
 
@@ -86,11 +84,11 @@ class ServePlatformTest {
         }
         OpsmvProcess runner = runner(db).env("OPSMV_PORT", Integer.toString(envPort)).env("OPSMV_POOL_SIZE", "3")
                 .env("OPSMV_STATEMENT_TIMEOUT", "7s").env("OPSMV_LOCK_TIMEOUT", "300ms").env("OPSMV_ACCESS_LOG", "true");
-        Process p = runner.start("serve", "--pool-size", "4");
-        CompletableFuture<String> err = drain(p);
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        ServeProcess serve = ServeProcess.start(runner, "--pool-size", "4");
+        Process p = serve.process();
+        BufferedReader out = serve.stdout();
         try {
-            String line = out.readLine();
+            String line = serve.firstLine();
             assertTrue(line != null && line.startsWith("opsmv serve: listening on http://127.0.0.1:" + envPort + " "), String.valueOf(line));
             HttpResponse<String> r = get("http://127.0.0.1:" + envPort + ApiServer.DRIVER_MATRIX_PATH + "?limit=2");
             assertEquals(200, r.statusCode(), r.body());
@@ -101,7 +99,7 @@ class ServePlatformTest {
             p.toHandle().destroy();
             assertTrue(p.waitFor(30, TimeUnit.SECONDS));
         }
-        String log = err.get(10, TimeUnit.SECONDS);
+        String log = serve.stderr(10);
         assertTrue(log.contains("pool 4, statement timeout 7000 ms, lock timeout 300 ms, access log on"), log);
         assertEquals(0, p.exitValue(), log);
 
@@ -115,13 +113,9 @@ class ServePlatformTest {
     void sigtermFinishesTheRequestsInFlightThenExitsZero() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         // A long lock timeout: requests wait for the test's lock on the MV instead of falling back to the view.
-        Process p = runner(db).env("OPSMV_LOCK_TIMEOUT", "60s").start("serve", "--port", "0", "--shutdown-grace", "30s");
-        CompletableFuture<String> err = drain(p);
-        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-        String line = out.readLine();
-        Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(String.valueOf(line));
-        assertTrue(m.find(), String.valueOf(line));
-        int port = Integer.parseInt(m.group(1));
+        ServeProcess serve = ServeProcess.start(runner(db).env("OPSMV_LOCK_TIMEOUT", "60s"), "--port", "0", "--shutdown-grace", "30s");
+        Process p = serve.process();
+        int port = serve.port();
         String url = "http://127.0.0.1:" + port + ApiServer.DRIVER_MATRIX_PATH + "?origin_tag=cabinet&limit=5";
         assertEquals(200, get(url).statusCode());
         List<CompletableFuture<HttpResponse<String>>> inFlight = new ArrayList<>();
@@ -161,30 +155,14 @@ class ServePlatformTest {
             assertTrue(JSON.readTree(r.body()).get("count").asInt() > 0, r.body());
         }
         assertTrue(p.waitFor(30, TimeUnit.SECONDS), "serve did not exit after the requests in flight");
-        String log = err.get(10, TimeUnit.SECONDS);
+        String log = serve.stderr(10);
         assertEquals(0, p.exitValue(), log);
         assertTrue(log.contains("SIGTERM: stopped accepting; every request in flight answered; exiting 0"), log);
         assertThrows(ConnectException.class, () -> new Socket("127.0.0.1", port).close());
     }
 
     static OpsmvProcess runner(ConnectionSpec db) {
-        OpsmvProcess runner = OpsmvProcess.classpath()
-                .env("PGHOST", db.host()).env("PGPORT", Integer.toString(db.port()))
-                .env("PGDATABASE", db.database()).env("PGUSER", db.user());
-        if (db.hasPassword()) {
-            runner.env("PGPASSWORD", db.passwordForChildEnvironment());
-        }
-        return runner;
-    }
-
-    static CompletableFuture<String> drain(Process p) {
-        return CompletableFuture.supplyAsync(() -> {
-            try {
-                return new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            } catch (java.io.IOException e) {
-                return "(stderr unreadable: " + e + ")";
-            }
-        });
+        return ServeProcess.runner(db);
     }
 
     static HttpResponse<String> get(String url) throws Exception {

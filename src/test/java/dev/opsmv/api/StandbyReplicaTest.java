@@ -4,20 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -32,6 +27,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.ServeProcess;
 import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.StandbyPair;
@@ -233,14 +229,12 @@ class StandbyReplicaTest {
     void serveWithBothServersReadsTheStandbyFirstAndThePrimaryWhenTheStandbyIsGone() throws Exception {
         pair.awaitReplay(Duration.ofSeconds(30));
         // The primary first on the command line: the standby is still preferred.
-        Process p = OpsmvProcess.classpath().start("serve", "--port", "0", "--url", Cli.url(primary), "--url", Cli.url(standby));
+        ServeProcess serve = ServeProcess.start(OpsmvProcess.classpath(), "--port", "0", "--url", Cli.url(primary), "--url", Cli.url(standby));
+        Process p = serve.process();
         try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            String line = out.readLine();
+            String line = serve.firstLine();
             assertTrue(line != null && line.startsWith("opsmv serve: listening on http://127.0.0.1:"), String.valueOf(line));
-            Matcher m = Pattern.compile("http://127\\.0\\.0\\.1:(\\d+)").matcher(line);
-            assertTrue(m.find());
-            String url = "http://127.0.0.1:" + m.group(1) + ApiServer.DRIVER_MATRIX_PATH + "?limit=3";
+            String url = "http://127.0.0.1:" + serve.port() + ApiServer.DRIVER_MATRIX_PATH + "?limit=3";
             for (int i = 0; i < 5; i++) {
                 HttpResponse<String> r = get(url);
                 assertEquals(200, r.statusCode(), r.body());

@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
@@ -40,7 +41,7 @@ class IncidentsIT {
         static Running start(ConnectionSpec db, String... args) throws Exception {
             List<String> all = new ArrayList<>(List.of(args));
             all.add("--url");
-            all.add(Runner.uri(db));
+            all.add(Cli.urlForArgv(db));
             Process p = OpsmvProcess.jar().start(all.toArray(String[]::new));
             var out = new CompletableFuture<String>();
             var err = new CompletableFuture<String>();

@@ -16,16 +16,11 @@ final class Runner {
     private Runner() {
     }
 
-    /** A libpq URI for a test database (the test servers use trust authentication: no password). */
-    static String uri(ConnectionSpec s) {
-        return "postgres://" + s.user() + "@" + s.host() + ":" + s.port() + "/" + s.database();
-    }
-
     /** Runs {@code args --url <uri of db>}. */
     static OpsmvProcess.Result on(ConnectionSpec db, String... args) throws Exception {
         List<String> all = new ArrayList<>(Arrays.asList(args));
         all.add("--url");
-        all.add(uri(db));
+        all.add(Cli.urlForArgv(db));
         return run(all.toArray(String[]::new));
     }
 
@@ -49,10 +44,8 @@ final class Runner {
 
     /** {@link #inProcess} with {@code --url <uri of db>}. */
     static OpsmvProcess.Result inProcessOn(ConnectionSpec db, String... args) {
-        List<String> all = new ArrayList<>(Arrays.asList(args));
-        all.add("--url");
-        all.add(uri(db));
-        return inProcess(all.toArray(String[]::new));
+        Cli.Result r = Cli.on(db, args);
+        return new OpsmvProcess.Result(r.exitCode(), r.out(), r.err());
     }
 
     static OpsmvProcess.Result ok(OpsmvProcess.Result r) {

@@ -44,7 +44,7 @@ class RunnerConnectionIT {
     @Test
     void updateWithALibpqUri() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
-        OpsmvProcess.Result r = ok(Runner.run("update", "--url", Runner.uri(db)));
+        OpsmvProcess.Result r = ok(Runner.run("update", "--url", Cli.urlForArgv(db)));
         assertTrue(r.stdout().contains("last tag " + Releases.LAST), r.toString());
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }
@@ -59,7 +59,7 @@ class RunnerConnectionIT {
     @Test
     void updateWithOnlyDatabaseUrlSet() throws Exception {
         ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
-        OpsmvProcess.Result r = OpsmvProcess.jar().env("DATABASE_URL", Runner.uri(db)).run(300, "update");
+        OpsmvProcess.Result r = OpsmvProcess.jar().env("DATABASE_URL", Cli.urlForArgv(db)).run(300, "update");
         ok(r);
         assertEquals(Catalog.history(deployed), Catalog.history(db));
     }

@@ -23,6 +23,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
@@ -88,7 +89,7 @@ class RunnerDeploymentIT {
             blockerPid = ((Number) Sql.rows(blocker, "SELECT pg_backend_pid() AS pid").get(0).get("pid")).intValue();
 
             long t0 = System.nanoTime();
-            Process p = OpsmvProcess.jar().start("update", "--lock-timeout", "2s", "--url", Runner.uri(db));
+            Process p = OpsmvProcess.jar().start("update", "--lock-timeout", "2s", "--url", Cli.urlForArgv(db));
             var out = p.getInputStream();
             var err = p.getErrorStream();
             var stdout = new java.util.concurrent.CompletableFuture<String>();

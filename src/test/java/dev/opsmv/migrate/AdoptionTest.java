@@ -21,7 +21,9 @@ import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.LegacyDatabase;
+import dev.opsmv.testing.Runbooks;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.StockCli;
 
 /**
  * Issue 10: the first update on the database the runbooks describe (objects built by psql scripts,
@@ -70,18 +72,7 @@ class AdoptionTest {
         Cli.Result health = Cli.run("health", "--url", Cli.url(db));
         assertEquals(0, health.exitCode(), health.toString());
         // the runbook's troubleshooting query reads refreshed_at, written by every refresh since
-        List<Map<String, Object>> last = Sql.rows(db, """
-                SELECT schema_name, mv_name, MAX(refreshed_at) as last_refresh
-                FROM ops.mv_refresh_log
-                WHERE mv_name IN (
-                  'mv_yango_payments_raw_current',
-                  'mv_yango_payments_ledger_latest',
-                  'mv_yango_payments_ledger_latest_enriched',
-                  'mv_yango_receivable_payable_detail',
-                  'mv_claims_payment_status_cabinet'
-                )
-                GROUP BY schema_name, mv_name
-                """);
+        List<Map<String, Object>> last = Sql.rows(db, Runbooks.LAST_REFRESH_OF_UPSTREAM_MVS);
         assertEquals(5, last.size());
         assertEquals(5L, Sql.count(db, "SELECT count(DISTINCT mv_name) FROM ops.mv_refresh_log WHERE refreshed_at > now() - interval '10 minutes'"
                 + " AND mv_name IN ('mv_yango_payments_raw_current', 'mv_yango_payments_ledger_latest', 'mv_yango_payments_ledger_latest_enriched',"
@@ -155,7 +146,9 @@ class AdoptionTest {
         assertTrue(reads.get() > 10, "readers kept reading: " + reads.get());
         assertTrue(replaced.out().contains("replaced: ops.mv_yango_cabinet_claims_for_collection rebuilt with the bundle's definition"), replaced.out());
         assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'"));
-        assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'mv_yango_cabinet_claims_for_collection_pre_opsmv'"));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relkind = 'm' AND relname LIKE '%\\_pre\\_opsmv'"), "no MV kept beside it");
+        assertTrue(String.valueOf(Sql.value(db, "SELECT undo_sql FROM ops.opsmv_adoption WHERE action = 'replace' AND undo_sql IS NOT NULL"))
+                .contains("CREATE MATERIALIZED VIEW \"ops\".\"mv_yango_cabinet_claims_for_collection\""), "the original recorded, to be rebuilt by rollback");
         assertEquals(1L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'ux_mv_yango_cabinet_claims_for_collection_grain'"));
 
         Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
@@ -286,14 +279,14 @@ class AdoptionTest {
         Cli.Result update = Cli.run("update", "--url", Cli.url(viaRunner));
         assertEquals(0, update.exitCode(), update.toString());
 
-        StockCli.Result cli = StockCli.run(viaCli, "update");
+        StockCli.Result cli = StockCli.runnersLine().run(viaCli, "update");
         assertEquals(0, cli.exitCode(), cli.output());
         String rows = "SELECT filename || '::' || id || '::' || author || '::' || exectype || '::' || md5sum FROM databasechangelog ORDER BY orderexecuted";
         assertEquals(Sql.strings(viaRunner, rows), Sql.strings(viaCli, rows));
         assertEquals(Catalog.snapshot(viaRunner), Catalog.snapshot(viaCli));
 
         ConnectionSpec differing = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
-        StockCli.Result halted = StockCli.run(differing, "update");
+        StockCli.Result halted = StockCli.runnersLine().run(differing, "update");
         assertTrue(halted.exitCode() != 0, halted.output());
         assertTrue(halted.output().contains("ops.mv_yango_cabinet_claims_for_collection (materialized view, changeset v1.0-mv_yango_cabinet_claims_for_collection): another definition"),
                 halted.output());

@@ -21,6 +21,7 @@ import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.MvIdentity;
 import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.StockCli;
 
 /**
  * Issue 24, point 2: release v1.1 rebuilds the driver-matrix MV (CREATE beside, DROP, RENAME); the capture before
@@ -114,12 +115,12 @@ class CarryAcrossReleasesTest {
         attachEverything(db, roles);
         List<String> before = MvIdentity.of(db, MV);
 
-        StockCli.Result update = StockCli.run(db, "update");
+        StockCli.Result update = StockCli.runnersLine().run(db, "update");
         assertEquals(0, update.exitCode(), update.output());
         assertEquals(Releases.LAST, lastTag(db));
         assertEquals(onPurpose(before), onPurpose(MvIdentity.of(db, MV)));
 
-        StockCli.Result rollback = StockCli.run(db, "rollback", "--tag=v1.0");
+        StockCli.Result rollback = StockCli.runnersLine().run(db, "rollback", "--tag=v1.0");
         assertEquals(0, rollback.exitCode(), rollback.output());
         assertEquals("v1.0", lastTag(db));
         assertEquals(before, MvIdentity.of(db, MV));

@@ -19,6 +19,7 @@ import dev.opsmv.testing.LegacyDatabase;
 import dev.opsmv.testing.MvIdentity;
 import dev.opsmv.testing.Releases;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.StockCli;
 
 /**
  * Issue 10, "when the live definition is the truth": `opsmv import` writes production's claims MV as
@@ -52,7 +53,7 @@ class ImportTest {
 
         // the database it came from: everything adopted, the claims MV not rebuilt
         long oid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
-        StockCli.Result update = StockCli.runFrom(work, production, "update");
+        StockCli.Result update = StockCli.runnersLine().runFrom(work, production, "update");
         assertEquals(0, update.exitCode(), update.output());
         assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
         assertEquals("MARK_RAN", Sql.value(production, "SELECT exectype FROM databasechangelog WHERE id = '" + Releases.NEXT + "-mv_yango_cabinet_claims_for_collection'"));
@@ -63,7 +64,7 @@ class ImportTest {
 
         // an empty database gets production's definition
         ConnectionSpec fresh = Deployed.fixtureDatabase(1_000, Deployed.SHARED_SEED, 0);
-        StockCli.Result build = StockCli.runFrom(work, fresh, "update");
+        StockCli.Result build = StockCli.runnersLine().runFrom(work, fresh, "update");
         assertEquals(0, build.exitCode(), build.output());
         assertEquals(1L, priorityColumn(fresh));
         assertEquals(Sql.count(production, "SELECT count(*) FROM " + CLAIMS_MV), Sql.count(fresh, "SELECT count(*) FROM " + CLAIMS_MV));
@@ -71,7 +72,7 @@ class ImportTest {
                 + "WHERE c.relname = 'ux_mv_yango_cabinet_claims_for_collection_grain' AND i.indisvalid"));
 
         // rollback to the previous tag restores the previous version, with its grain index
-        StockCli.Result rollback = StockCli.runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
+        StockCli.Result rollback = StockCli.runnersLine().runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
         assertEquals(0, rollback.exitCode(), rollback.output());
         assertEquals(0L, priorityColumn(fresh));
         assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
@@ -89,12 +90,12 @@ class ImportTest {
         List<String> carried = attached.stream().filter(l -> l.contains(reader) || l.startsWith("comment ") || l.contains("claims_by_status_hand")).toList();
         assertEquals(3, carried.size(), attached.toString());
         long dbaOid = Sql.count(dba, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
-        StockCli.Result upgrade = StockCli.runFrom(work, dba, "update");
+        StockCli.Result upgrade = StockCli.runnersLine().runFrom(work, dba, "update");
         assertEquals(0, upgrade.exitCode(), upgrade.output());
         assertEquals(1L, priorityColumn(dba));
         assertTrue(dbaOid != Sql.count(dba, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "rebuilt by the imported release");
         assertTrue(MvIdentity.of(dba, CLAIMS_MV).containsAll(carried), carried + " in " + MvIdentity.of(dba, CLAIMS_MV));
-        StockCli.Result back = StockCli.runFrom(work, dba, "rollback", "--tag=" + Releases.LAST);
+        StockCli.Result back = StockCli.runnersLine().runFrom(work, dba, "rollback", "--tag=" + Releases.LAST);
         assertEquals(0, back.exitCode(), back.output());
         assertEquals(0L, priorityColumn(dba));
         assertEquals(attached, MvIdentity.of(dba, CLAIMS_MV), "the previous version again, with what was attached to it");
@@ -107,6 +108,44 @@ class ImportTest {
 
     static long priorityColumn(ConnectionSpec db) {
         return Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'priority_collection'");
+    }
+
+    /** Issue 25: production's claims MV without aging_bucket and origin_tag, its grain index under a name of its own. */
+    static final String NARROWER_CLAIMS_MV = """
+            CREATE MATERIALIZED VIEW ops.mv_yango_cabinet_claims_for_collection AS
+            SELECT s.driver_id, s.milestone_value, s.claim_id, s.claim_status, s.claim_created_at, s.payment_status,
+                   s.claim_amount, s.paid_amount, (s.claim_amount - s.paid_amount)::numeric(14,2) AS amount_due,
+                   (current_date - s.claim_created_at::date) AS aging_days
+            FROM ops.mv_claims_payment_status_cabinet s
+            WHERE s.payment_status IN ('UNPAID', 'PARTIAL')
+              AND s.driver_id IS NOT NULL AND s.milestone_value IS NOT NULL
+            WITH DATA
+            """;
+
+    @Test
+    void aNarrowerMvIsImportedWithoutTheBundleIndexesItCannotHoldAndAdopted() throws Exception {
+        ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, NARROWER_CLAIMS_MV);
+        Sql.exec(production, "CREATE UNIQUE INDEX claims_grain_prod ON " + CLAIMS_MV + " (driver_id, milestone_value)");
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, imported.exitCode(), imported.toString());
+        assertTrue(imported.out().lines().anyMatch(l -> l.startsWith("not written: ops.idx_mv_yango_cabinet_claims_for_collection_aging")
+                && l.contains("aging_bucket")), "import names the bundle index it leaves out, and why: " + imported.out());
+        String sql = Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"));
+        String imports = sql.substring(0, sql.indexOf("--rollback"));
+        assertTrue(!imports.contains("idx_mv_yango_cabinet_claims_for_collection_aging") && imports.contains("claims_grain_prod"),
+                "the imported version has production's indexes, not one on columns it lacks: " + sql);
+        assertTrue(sql.substring(sql.indexOf("--rollback")).contains("idx_mv_yango_cabinet_claims_for_collection_aging"),
+                "the previous version, which its rollback restores, keeps its index");
+
+        // the database it came from adopts it: no raw error comparing an index on a column the MV has not
+        long oid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result update = StockCli.runnersLine().runFrom(work, production, "update");
+        assertEquals(0, update.exitCode(), update.output());
+        assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
+        assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname = 'idx_mv_yango_cabinet_claims_for_collection_aging'"));
     }
 
     static void copy(Path from, Path to) throws Exception {

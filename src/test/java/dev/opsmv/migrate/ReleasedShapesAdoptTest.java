@@ -20,6 +20,7 @@ import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.TestPostgres;
+import dev.opsmv.testing.StockCli;
 
 /**
  * Issue 25: a database at any release of the bundle whose Liquibase history is gone (a dump of schema
@@ -106,7 +107,7 @@ class ReleasedShapesAdoptTest {
         ConnectionSpec db = withoutHistory(release);
         long logRows = Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log");
         Map<String, Long> oidsBefore = mvOids(db);
-        StockCli.Result update = StockCli.run(db, "update");
+        StockCli.Result update = StockCli.runnersLine().run(db, "update");
         assertEquals(0, update.exitCode(), update.output());
         assertEquals(logRows, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log"));
         assertEquals(fresh, Catalog.snapshot(db));

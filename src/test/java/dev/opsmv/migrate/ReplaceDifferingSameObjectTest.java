@@ -84,6 +84,31 @@ class ReplaceDifferingSameObjectTest {
     }
 
     @Test
+    void anOriginalThatReadsTheViewAReleaseRedefinesIsReplacedAllTheWayAndRolledBack() {
+        // production's driver matrix reads the view (as the runbook's does) and has a column of its own
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
+        String matrix = "ops.mv_payments_driver_matrix_cabinet";
+        Sql.exec(db, "DROP MATERIALIZED VIEW " + matrix,
+                "CREATE MATERIALIZED VIEW " + matrix + " AS SELECT v.*, v.balance_total > 0 AS owes FROM ops.v_payments_driver_matrix_cabinet v",
+                "CREATE UNIQUE INDEX dm_driver ON " + matrix + " (driver_id)",
+                "COMMENT ON MATERIALIZED VIEW " + matrix + " IS 'production''s own'");
+        List<String> legacy = MvIdentity.of(db, matrix);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+
+        Cli.Result replaced = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+        assertEquals(0, replaced.exitCode(), "release v1.1 no longer halts on a kept original that reads the view: " + replaced);
+        assertEquals(dev.opsmv.testing.Releases.LAST, Sql.value(db, "SELECT tag FROM databasechangelog WHERE tag IS NOT NULL ORDER BY orderexecuted DESC LIMIT 1"));
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + matrix + "'::regclass AND attname = 'owes'"));
+        assertTrue(MvIdentity.of(db, matrix).contains("comment production's own"));
+
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+        assertEquals(legacy, MvIdentity.of(db, matrix), "production's MV is back, its own column, index and comment with it");
+        assertEquals(legacyCatalog, Catalog.snapshot(db));
+        assertEquals(0, staleRows(db, matrix));
+    }
+
+    @Test
     void whatTheReplacementCannotCarryStopsTheRunBeforeAnyChange() {
         ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
         Sql.exec(db,

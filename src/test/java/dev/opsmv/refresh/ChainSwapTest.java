@@ -1,7 +1,6 @@
 package dev.opsmv.refresh;
 
 import static dev.opsmv.refresh.RefreshFixtures.checksum;
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +17,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.MvIdentity;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /**
  * Issue 26: an MV that other MVs and views read is swapped with its whole downstream subgraph: each new
@@ -74,12 +74,12 @@ class ChainSwapTest {
                 + "(SELECT payment_key FROM public.yango_payments_raw WHERE status = 'paid' ORDER BY payment_key LIMIT 30)");
         assertTrue(staleRows(db, RAW) > 0, "stale before the refresh");
 
-        RefreshFixtures.Cli dry = cli(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--dry-run");
+        Cli.Result dry = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
         assertTrue(dry.out().lines().anyMatch(l -> l.contains(RAW) && l.contains("SWAP") && l.contains("swapped in together")), dry.out());
         assertTrue(dry.out().lines().anyMatch(l -> l.contains("ops.mv_payments_driver_matrix_cabinet") && l.contains("swapped with " + RAW)), dry.out());
 
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap");
         assertEquals(ExitCode.OK, swap.exitCode(), swap.all());
         Map<String, Long> oidsAfter = oids(db, relations);
         for (String r : relations) {
@@ -130,7 +130,7 @@ class ChainSwapTest {
 
         for (String mode : List.of("error", "slow")) {
             Sql.exec(db, "UPDATE public.t_chain_mode SET mode = '" + mode + "'");
-            RefreshFixtures.Cli failed = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap", "--statement-timeout", "2s");
+            Cli.Result failed = Cli.on(db, "refresh", "mv_t_a", "--cascade", "--method", "swap", "--statement-timeout", "2s");
             assertEquals(ExitCode.PROBLEM, failed.exitCode(), failed.all());
             assertTrue(failed.out().contains(mode.equals("error") ? "the third MV fails" : "statement timeout"), failed.all());
             assertEquals(oidsBefore, oids(db, chain), mode + ": the serving chain is untouched");
@@ -141,7 +141,7 @@ class ChainSwapTest {
         }
 
         Sql.exec(db, "UPDATE public.t_chain_mode SET mode = 'ok'");
-        RefreshFixtures.Cli ok = cli(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
+        Cli.Result ok = Cli.on(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
         assertEquals(ExitCode.OK, ok.exitCode(), ok.all());
         for (String mv : List.of("ops.mv_t_a", "ops.mv_t_b", "ops.mv_t_c")) {
             assertEquals(0, staleRows(db, mv), mv);
@@ -150,9 +150,74 @@ class ChainSwapTest {
     }
 
     @Test
+    void whatCannotBeSwappedWithItsDependentsFallsBackToConcurrentlyWithTheReasonLogged() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
+        Sql.exec(db,
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT driver_id, origin_tag FROM public.drivers",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (driver_id)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT origin_tag, count(*) AS n FROM ops.mv_t_a GROUP BY origin_tag",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (origin_tag)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_c AS SELECT origin_tag FROM ops.mv_t_b",
+                // bound to b's row type: b cannot be dropped, so neither a's chain nor b's can be swapped
+                "CREATE FUNCTION public.t_rows_b() RETURNS SETOF ops.mv_t_b LANGUAGE sql AS 'SELECT * FROM ops.mv_t_b'");
+        Cli.Result r = Cli.on(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
+        assertEquals(ExitCode.OK, r.exitCode(), "never a failure for that alone: " + r.all());
+        Map<String, Map<String, Object>> byMv = new LinkedHashMap<>();
+        RefreshFixtures.log(db, "true").forEach(row -> byMv.put((String) row.get("mv"), row));
+        for (String mv : List.of("ops.mv_t_a", "ops.mv_t_b")) {
+            assertEquals("OK", byMv.get(mv).get("status"), byMv.toString());
+            assertEquals("CONCURRENTLY", byMv.get(mv).get("method"), byMv.toString());
+            assertTrue(String.valueOf(byMv.get(mv).get("fallback_reason")).contains("no chain swap")
+                    && String.valueOf(byMv.get(mv).get("fallback_reason")).contains("function public.t_rows_b()"), byMv.toString());
+        }
+        assertEquals("SWAP", byMv.get("ops.mv_t_c").get("method"), "the leaf nothing else reads is swapped alone");
+        assertEquals(0, scratchSchemas(db));
+    }
+
+    @Test
+    void aRunnerKilledMidChainLeavesTheServingChainAndTheNextRunCleansUp() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
+        SwapRefreshTest.createSlowKey(db);
+        Sql.exec(db,
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT g AS id FROM generate_series(1, 2000) g",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (id)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT id FROM ops.mv_t_a",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (id)",
+                // the second MV's index build takes as long as the test says: the runner dies inside it
+                "CREATE INDEX ix_mv_t_b_slow ON ops.mv_t_b (public.slow_key(id))",
+                "UPDATE public.slow_config SET seconds = 0.01");
+        List<String> chain = List.of("ops.mv_t_a", "ops.mv_t_b");
+        Map<String, Long> oidsBefore = oids(db, chain);
+        Process runner = RefreshFixtures.process(db).start(RefreshFixtures.withUrl(db, "refresh", "mv_t_a", "--cascade", "--method", "swap"));
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (Sql.count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname LIKE 'opsmv\\_swap\\_%' AND c.relname = 'mv_t_b'") == 0) {
+            assertTrue(runner.isAlive(), "the runner ended before the second MV was built");
+            assertTrue(System.nanoTime() < deadline, "no new mv_t_b after 60 s");
+            Thread.sleep(50);
+        }
+        Thread.sleep(300); // inside the slow index build now
+        runner.destroyForcibly(); // SIGKILL: no finally block, no cleanup
+        assertTrue(runner.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
+        assertEquals(oidsBefore, oids(db, chain), "the serving chain is untouched");
+        assertEquals(1, scratchSchemas(db), "the killed run left its scratch schema");
+
+        Sql.exec(db, "UPDATE public.slow_config SET seconds = 0");
+        // the killed runner's backend stops within seconds (client_connection_check_interval); --wait covers that time
+        Cli.Result next = Cli.on(db, "refresh", "mv_t_a", "--cascade", "--method", "swap", "--wait", "60s");
+        assertEquals(ExitCode.OK, next.exitCode(), next.all());
+        assertEquals(0, scratchSchemas(db), "the leftover is gone");
+        for (String mv : chain) {
+            assertNotEquals(oidsBefore.get(mv), oids(db, List.of(mv)).get(mv));
+            assertEquals(List.of("ABANDONED", "OK"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE mv_name = '"
+                    + mv.substring(4) + "' ORDER BY refresh_id"), mv);
+        }
+    }
+
+    @Test
     void withoutCascadeAnMvThatOthersReadIsStillRefusedAndSaysHowToSwapIt() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
         assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
         assertTrue(swap.out().contains("other objects read it") && swap.out().contains("--cascade"), swap.all());
     }

@@ -1,7 +1,6 @@
 package dev.opsmv.refresh;
 
 import static dev.opsmv.refresh.RefreshFixtures.checksum;
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static dev.opsmv.refresh.RefreshFixtures.log;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -24,6 +23,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /** `opsmv refresh` in-process against a real deployed bundle: order, log rows, fallbacks, failures. */
 @Tag("matrix")
@@ -39,12 +39,12 @@ class RefreshCommandTest {
     void refreshAllRefreshesTheSevenMvsInCatalogOrderAndLogsOneOkRowEach() throws Exception {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(400, Deployed.SHARED_SEED);
         // --dry-run first: prints the plan and writes nothing.
-        RefreshFixtures.Cli dry = cli(db, "refresh", "--all", "--dry-run");
+        Cli.Result dry = Cli.on(db, "refresh", "--all", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
         assertTrue(dry.out().contains("ops.mv_payments_driver_matrix_cabinet") && dry.out().contains("CONCURRENTLY"), dry.out());
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log"));
 
-        RefreshFixtures.Cli r = cli(db, "refresh", "--all");
+        Cli.Result r = Cli.on(db, "refresh", "--all");
         assertEquals(ExitCode.OK, r.exitCode(), r.all());
         List<Map<String, Object>> rows = log(db, "true");
         assertEquals(7, rows.size(), rows.toString());
@@ -81,12 +81,12 @@ class RefreshCommandTest {
     @Test
     void unknownMvIsAUsageErrorNamingIt() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_does_not_exist");
+        Cli.Result r = Cli.on(db, "refresh", "mv_does_not_exist");
         assertEquals(ExitCode.USAGE, r.exitCode(), r.all());
         assertTrue(r.err().contains("mv_does_not_exist"), r.err());
-        RefreshFixtures.Cli none = cli(db, "refresh");
+        Cli.Result none = Cli.on(db, "refresh");
         assertEquals(ExitCode.USAGE, none.exitCode(), none.all());
-        RefreshFixtures.Cli badDuration = cli(db, "refresh", "--all", "--statement-timeout", "soon");
+        Cli.Result badDuration = Cli.on(db, "refresh", "--all", "--statement-timeout", "soon");
         assertEquals(ExitCode.USAGE, badDuration.exitCode(), badDuration.all());
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log"));
     }
@@ -103,7 +103,7 @@ class RefreshCommandTest {
                 "CREATE VIEW public.v_scratch_reader AS SELECT count(*) FROM ops.mv_scratch_no_index",
                 "REFRESH MATERIALIZED VIEW ops.mv_yango_payments_ledger_latest_enriched WITH NO DATA");
 
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_scratch_no_index", "ops.mv_yango_payments_ledger_latest_enriched");
+        Cli.Result r = Cli.on(db, "refresh", "mv_scratch_no_index", "ops.mv_yango_payments_ledger_latest_enriched");
         assertEquals(ExitCode.OK, r.exitCode(), r.all());
         Map<String, Map<String, Object>> byMv = new HashMap<>();
         log(db, "true").forEach(row -> byMv.put((String) row.get("mv"), row));
@@ -116,16 +116,16 @@ class RefreshCommandTest {
                 ((Number) byMv.get("ops.mv_yango_payments_ledger_latest_enriched").get("rows_after_refresh")).longValue());
 
         // Populated again: the next refresh is CONCURRENTLY.
-        assertEquals(ExitCode.OK, cli(db, "refresh", "mv_yango_payments_ledger_latest_enriched").exitCode());
+        assertEquals(ExitCode.OK, Cli.on(db, "refresh", "mv_yango_payments_ledger_latest_enriched").exitCode());
         assertEquals("CONCURRENTLY", Sql.value(db, "SELECT method FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1"));
 
         // --concurrently always refuses (ERROR, reason); never forces PLAIN.
-        RefreshFixtures.Cli always = cli(db, "refresh", "mv_scratch_no_index", "--concurrently", "always");
+        Cli.Result always = Cli.on(db, "refresh", "mv_scratch_no_index", "--concurrently", "always");
         assertEquals(ExitCode.PROBLEM, always.exitCode(), always.all());
         Map<String, Object> refused = Sql.rows(db, "SELECT status, error_message FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1").get(0);
         assertEquals("ERROR", refused.get("status"));
         assertTrue(refused.get("error_message").toString().contains(RefreshMethod.NO_UNIQUE_INDEX), refused.toString());
-        RefreshFixtures.Cli never = cli(db, "refresh", "mv_yango_payments_raw_current", "--concurrently", "never",
+        Cli.Result never = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--concurrently", "never",
                 "--statement-timeout", "5min", "--lock-timeout", "10s");
         assertEquals(ExitCode.OK, never.exitCode(), never.all());
         Map<String, Object> plain = Sql.rows(db, "SELECT method, fallback_reason FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1").get(0);
@@ -140,7 +140,7 @@ class RefreshCommandTest {
         try (Connection c = db.open(); Statement st = c.createStatement()) {
             SourceFixture.injectDuplicateClaims(st, 3, 4);
         }
-        RefreshFixtures.Cli r = cli(db, "refresh", "--all");
+        Cli.Result r = Cli.on(db, "refresh", "--all");
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         List<Map<String, Object>> rows = log(db, "mv_name = 'mv_yango_cabinet_claims_for_collection'");
         assertEquals(1, rows.size(), "no second (PLAIN) attempt: " + rows);
@@ -168,7 +168,7 @@ class RefreshCommandTest {
                 FROM generate_series(1, 101) g
                 """);
         MvGraph graph = graph(db);
-        RefreshFixtures.Cli r = cli(db, "refresh", "--all", "mv_zz_unrelated");
+        Cli.Result r = Cli.on(db, "refresh", "--all", "mv_zz_unrelated");
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         Map<String, Map<String, Object>> byMv = new HashMap<>();
         log(db, "true").forEach(row -> byMv.put((String) row.get("mv"), row));

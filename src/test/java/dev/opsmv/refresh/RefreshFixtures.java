@@ -1,42 +1,16 @@
 package dev.opsmv.refresh;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.opsmv.cli.Main;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.OpsmvProcess;
 import dev.opsmv.testing.Sql;
 
-/** Shared helpers of the refresh tests: running the CLI, scratch MVs, checksums. */
+/** Shared helpers of the refresh tests: the runner as a process, scratch MVs, checksums (in-process runs: testing.Cli.on). */
 final class RefreshFixtures {
     private RefreshFixtures() {
-    }
-
-    /** A --url for the CLI; the password (if the test server has one) goes through PGPASSWORD for processes. */
-    static String url(ConnectionSpec db) {
-        return "postgres://" + db.user() + "@" + db.host() + ":" + db.port() + "/" + db.database();
-    }
-
-    record Cli(int exitCode, String out, String err) {
-        String all() {
-            return out + err;
-        }
-    }
-
-    /** The runner in-process (fast): same code path as the jar, exit code returned. */
-    static Cli cli(ConnectionSpec db, String... args) {
-        List<String> argv = new ArrayList<>(List.of(args));
-        argv.add("--url");
-        argv.add(url(db));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), argv.toArray(String[]::new));
-        Cli r = new Cli(code, out.toString(), err.toString());
-        System.out.println("[opsmv " + String.join(" ", args) + "] exit " + code + "\n" + r.all());
-        return r;
     }
 
     /** The runner as a separate JVM (for processes that must die). */
@@ -51,7 +25,7 @@ final class RefreshFixtures {
     static String[] withUrl(ConnectionSpec db, String... args) {
         List<String> argv = new ArrayList<>(List.of(args));
         argv.add("--url");
-        argv.add(url(db));
+        argv.add(Cli.urlForArgv(db));
         return argv.toArray(String[]::new);
     }
 

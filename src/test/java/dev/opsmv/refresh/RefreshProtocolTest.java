@@ -1,6 +1,5 @@
 package dev.opsmv.refresh;
 
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -24,6 +23,7 @@ import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /**
  * Issue 13: one refresh protocol. `opsmv refresh --all` and the pg_cron procedure
@@ -76,7 +76,7 @@ class RefreshProtocolTest {
             graph = plan.graph();
         }
 
-        RefreshFixtures.Cli r = cli(db, "refresh", "--all");
+        Cli.Result r = Cli.on(db, "refresh", "--all");
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         Map<String, String> runner = statuses(db, "application_name = 'opsmv-refresh' AND run_id IS NOT NULL");
 
@@ -116,7 +116,7 @@ class RefreshProtocolTest {
             Thread.sleep(50);
         }
         // While it refreshes, the runner finds the MV's lock taken (same key, ops.opsmv_refresh_lock_key).
-        RefreshFixtures.Cli busy = cli(db, "refresh", "mv_zz_slow");
+        Cli.Result busy = Cli.on(db, "refresh", "mv_zz_slow");
         assertEquals(ExitCode.BUSY, busy.exitCode(), busy.all());
         call.get(60, TimeUnit.SECONDS);
         assertEquals(List.of("OK"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE application_name = 'opsmv-pg_cron'"));
@@ -156,7 +156,7 @@ class RefreshProtocolTest {
 
         RefreshFixtures.setSlow(db, 0);
         long last = Sql.count(db, "SELECT max(refresh_id) FROM ops.mv_refresh_log");
-        RefreshFixtures.Cli next = cli(db, "refresh", "--all");
+        Cli.Result next = Cli.on(db, "refresh", "--all");
         assertEquals(ExitCode.OK, next.exitCode(), next.all());
         assertEquals(Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_policy WHERE refresh_enabled"),
                 Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refresh_id > " + last));

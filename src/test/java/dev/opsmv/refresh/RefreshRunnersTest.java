@@ -1,6 +1,5 @@
 package dev.opsmv.refresh;
 
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static dev.opsmv.refresh.RefreshFixtures.process;
 import static dev.opsmv.refresh.RefreshFixtures.withUrl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,6 +25,7 @@ import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /** Runners as separate processes: busy, --wait, SIGKILL, readers during the two kinds of refresh, --every + SIGTERM. */
 @Tag("matrix")
@@ -128,7 +128,7 @@ class RefreshRunnersTest {
         try (RunningWatch watch = new RunningWatch(db)) {
             Process a = start(db, "refresh", "mv_zz_slow");
             awaitRunning(db, a);
-            RefreshFixtures.Cli b = cli(db, "refresh", "mv_zz_slow");
+            Cli.Result b = Cli.on(db, "refresh", "mv_zz_slow");
             assertEquals(ExitCode.BUSY, b.exitCode(), b.all());
             assertTrue(b.out().contains("busy"), b.out());
             assertTrue(a.waitFor(60, TimeUnit.SECONDS));
@@ -140,7 +140,7 @@ class RefreshRunnersTest {
             // Once c's refresh sleeps it has read its 4 s: the refresh d makes after waiting for it need not sleep too.
             awaitSleeping(db, c);
             RefreshFixtures.setSlow(db, 0);
-            RefreshFixtures.Cli d = cli(db, "refresh", "mv_zz_slow", "--wait", "60s");
+            Cli.Result d = Cli.on(db, "refresh", "mv_zz_slow", "--wait", "60s");
             assertEquals(ExitCode.OK, d.exitCode(), d.all());
             assertTrue(c.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, c.exitValue(), () -> drain(c));
@@ -165,7 +165,7 @@ class RefreshRunnersTest {
 
         // Straight after the kill its backend may still run the REFRESH and hold the lock: then the MV is
         // busy, and the row is not abandoned yet.
-        RefreshFixtures.Cli early = cli(db, "refresh", "mv_zz_slow", "--wait", "1s");
+        Cli.Result early = Cli.on(db, "refresh", "mv_zz_slow", "--wait", "1s");
         boolean backendWasAlive = early.exitCode() == ExitCode.BUSY;
         if (backendWasAlive) {
             assertEquals("RUNNING", Sql.value(db, "SELECT status FROM ops.mv_refresh_log WHERE refresh_id = " + row.get("refresh_id")));
@@ -179,7 +179,7 @@ class RefreshRunnersTest {
                 + " ms after the first check (busy straight after the kill: " + backendWasAlive + ")");
 
         RefreshFixtures.setSlow(db, 0);
-        RefreshFixtures.Cli next = backendWasAlive ? cli(db, "refresh", "mv_zz_slow") : early;
+        Cli.Result next = backendWasAlive ? Cli.on(db, "refresh", "mv_zz_slow") : early;
         assertEquals(ExitCode.OK, next.exitCode(), next.all());
         Map<String, Object> old = Sql.rows(db, "SELECT status, error_message, refresh_finished_at FROM ops.mv_refresh_log WHERE refresh_id = "
                 + row.get("refresh_id")).get(0);
@@ -227,7 +227,7 @@ class RefreshRunnersTest {
         });
         reader.start();
         Thread.sleep(200);
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_slow", "--concurrently", concurrently);
+        Cli.Result r = Cli.on(db, "refresh", "mv_zz_slow", "--concurrently", concurrently);
         stop.set(true);
         reader.join();
         assertEquals(ExitCode.OK, r.exitCode(), r.all());

@@ -1,6 +1,5 @@
 package dev.opsmv.refresh;
 
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -19,6 +18,7 @@ import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /** The optional least-privilege changelog, the pg_cron procedure, and `schedule` without pg_cron. */
 @Tag("matrix")
@@ -50,13 +50,13 @@ class RefresherRoleTest {
             }
             // The runner itself, connected as that role: it goes through ops.opsmv_refresh for MVs it does not own.
             ConnectionSpec loginSpec = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
-            RefreshFixtures.Cli r = cli(loginSpec, "refresh", "--all");
+            Cli.Result r = Cli.on(loginSpec, "refresh", "--all");
             assertEquals(ExitCode.OK, r.exitCode(), r.all());
             assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refreshed_by = '" + login + "' AND run_id IS NOT NULL"));
             // the direct call of ops.opsmv_refresh above was a refresh outside the runner: the event trigger logged it
             assertEquals(1, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refreshed_by = '" + login + "' AND run_id IS NULL "
                     + "AND fallback_reason = 'refreshed outside opsmv'"));
-            RefreshFixtures.Cli outside = cli(loginSpec, "refresh", "mv_scratch_outside");
+            Cli.Result outside = Cli.on(loginSpec, "refresh", "mv_scratch_outside");
             assertEquals(ExitCode.PROBLEM, outside.exitCode(), outside.all());
             assertTrue(outside.out().contains("42501"), outside.out());
 
@@ -85,14 +85,14 @@ class RefresherRoleTest {
     @Test
     void scheduleWithoutPgCronIsAClearErrorAndChangesNothing() {
         ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
-        RefreshFixtures.Cli dry = cli(db, "schedule", "--pg-cron", "0 * * * *", "--dry-run");
+        Cli.Result dry = Cli.on(db, "schedule", "--pg-cron", "0 * * * *", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
         assertTrue(dry.out().startsWith("SELECT cron.schedule('opsmv-refresh', '0 * * * *', 'CALL ops.opsmv_refresh_scheduled(ARRAY[''ops.mv_yango_payments_raw_current'', ''ops.mv_yango_payments_ledger_latest''"),
                 dry.out());
-        RefreshFixtures.Cli r = cli(db, "schedule", "--pg-cron", "0 * * * *");
+        Cli.Result r = Cli.on(db, "schedule", "--pg-cron", "0 * * * *");
         assertEquals(ExitCode.DATABASE, r.exitCode(), r.all());
         assertTrue(r.err().contains("pg_cron is not installed"), r.err());
-        RefreshFixtures.Cli bad = cli(db, "schedule", "--pg-cron", "hourly");
+        Cli.Result bad = Cli.on(db, "schedule", "--pg-cron", "hourly");
         assertEquals(ExitCode.USAGE, bad.exitCode(), bad.all());
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_namespace WHERE nspname = 'cron'"));
     }

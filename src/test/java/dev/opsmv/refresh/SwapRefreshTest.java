@@ -1,7 +1,6 @@
 package dev.opsmv.refresh;
 
 import static dev.opsmv.refresh.RefreshFixtures.checksum;
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static dev.opsmv.refresh.RefreshFixtures.log;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -38,6 +37,7 @@ import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /**
  * Issue 16: {@code refresh --method swap} (and auto's choice of it) on a real server: the MV rebuilt
@@ -96,7 +96,7 @@ class SwapRefreshTest {
                 "ALTER MATERIALIZED VIEW " + MATRIX + " SET (fillfactor = 90, autovacuum_enabled = false)");
         try {
             // the plan says what auto does with each MV, and why: this one is small, CONCURRENTLY is cheaper
-            RefreshFixtures.Cli dry = cli(db, "refresh", "--all", "--dry-run");
+            Cli.Result dry = Cli.on(db, "refresh", "--all", "--dry-run");
             assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
             assertTrue(dry.out().lines().anyMatch(l -> l.contains(MATRIX) && l.contains("CONCURRENTLY") && l.contains("below 4.0 MB")), dry.out());
             assertTrue(dry.out().lines().anyMatch(l -> l.contains("ops.mv_yango_payments_raw_current") && l.contains("CONCURRENTLY")
@@ -108,7 +108,7 @@ class SwapRefreshTest {
             Sql.exec(db, "UPDATE public.claims_cabinet SET status = CASE status WHEN 'rejected' THEN 'accepted' ELSE 'rejected' END WHERE claim_id IN (SELECT claim_id FROM public.claims_cabinet ORDER BY claim_id LIMIT 20)");
             assertTrue(differences(db) > 0, "the MV is stale before the refresh");
 
-            RefreshFixtures.Cli r = cli(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
+            Cli.Result r = Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
             assertEquals(ExitCode.OK, r.exitCode(), r.all());
             assertTrue(r.out().contains("SWAP") && r.out().contains("swap lock held"), r.out());
 
@@ -134,7 +134,7 @@ class SwapRefreshTest {
             assertEquals("SWAP", Sql.value(db, "SELECT method FROM ops.mv_refresh_log WHERE refresh_id = (SELECT max(refresh_id) FROM ops.mv_refresh_log)"));
 
             // and the next refresh, by any method, works on the MV now serving
-            RefreshFixtures.Cli all = cli(db, "refresh", "--all");
+            Cli.Result all = Cli.on(db, "refresh", "--all");
             assertEquals(ExitCode.OK, all.exitCode(), all.all());
             assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND method = 'CONCURRENTLY'"));
             assertEquals(before, identity(db, MATRIX));
@@ -175,7 +175,7 @@ class SwapRefreshTest {
                 "CREATE UNIQUE INDEX ux_mv_zz_small ON ops.mv_zz_small (id)",
                 "CREATE MATERIALIZED VIEW ops.mv_zz_no_key AS SELECT id % 10 AS bucket FROM zz_src.t WHERE id <= 100");
         assertTrue(Sql.count(db, "SELECT relpages::bigint * 8192 FROM pg_class WHERE oid = 'ops.mv_zz_leaf'::regclass") >= RefreshMethod.SWAP_MIN_BYTES);
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_leaf", "mv_zz_small", "mv_zz_no_key");
+        Cli.Result r = Cli.on(db, "refresh", "mv_zz_leaf", "mv_zz_small", "mv_zz_no_key");
         assertEquals(ExitCode.OK, r.exitCode(), r.all());
         assertEquals(List.of("ops.mv_zz_leaf SWAP", "ops.mv_zz_no_key SWAP", "ops.mv_zz_small CONCURRENTLY"),
                 log(db, "true").stream().map(l -> l.get("mv") + " " + l.get("method")).sorted().toList());
@@ -191,7 +191,7 @@ class SwapRefreshTest {
             rr.setAutoCommit(false);
             st.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
             st.executeQuery("SELECT count(*) FROM public.drivers").close(); // the snapshot is taken, the MV not yet locked
-            RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_leaf", "--method", "swap");
+            Cli.Result r = Cli.on(db, "refresh", "mv_zz_leaf", "--method", "swap");
             assertEquals(ExitCode.OK, r.exitCode(), r.all());
             try (ResultSet rs = st.executeQuery("SELECT count(*) FROM ops.mv_zz_leaf")) {
                 rs.next();
@@ -207,7 +207,7 @@ class SwapRefreshTest {
         createLeaf(db);
         List<String> before = identity(db, "ops.mv_zz_leaf");
         Sql.exec(db, "UPDATE zz_src.t SET v = v + 10000 WHERE id <= 10");
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_leaf", "--method", "swap");
+        Cli.Result r = Cli.on(db, "refresh", "mv_zz_leaf", "--method", "swap");
         assertEquals(ExitCode.OK, r.exitCode(), r.all());
         assertEquals(before, identity(db, "ops.mv_zz_leaf"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM (SELECT id, v * 2 FROM zz_src.t EXCEPT SELECT * FROM ops.mv_zz_leaf) d"));
@@ -268,7 +268,7 @@ class SwapRefreshTest {
                 && last.contains("'opsmv-tests-long-reader'") && last.contains("idle in transaction"), last);
 
         // and with nothing in the way, the next run swaps
-        RefreshFixtures.Cli ok = cli(db, "refresh", "mv_zz_leaf", "--method", "swap");
+        Cli.Result ok = Cli.on(db, "refresh", "mv_zz_leaf", "--method", "swap");
         assertEquals(ExitCode.OK, ok.exitCode(), ok.all());
         assertNotEquals(oid, oid(db, "ops.mv_zz_leaf"));
         assertEquals(data, checksum(db, "ops.mv_zz_leaf"));
@@ -277,7 +277,7 @@ class SwapRefreshTest {
     private static void assertFailsAndChangesNothing(ConnectionSpec db, long oid, String data, String sqlState, String... options) {
         List<String> argv = new ArrayList<>(List.of("refresh", "mv_zz_leaf", "--method", "swap"));
         argv.addAll(List.of(options));
-        RefreshFixtures.Cli r = cli(db, argv.toArray(String[]::new));
+        Cli.Result r = Cli.on(db, argv.toArray(String[]::new));
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         List<Map<String, Object>> rows = log(db, "mv_name = 'mv_zz_leaf'");
         Map<String, Object> row = rows.get(rows.size() - 1);
@@ -350,7 +350,7 @@ class SwapRefreshTest {
             readers.forEach(Thread::start);
             client.start();
             Thread.sleep(1000);
-            RefreshFixtures.Cli r = cli(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap", "--lock-timeout", "1s");
+            Cli.Result r = Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap", "--lock-timeout", "1s");
             swapped.set(true);
             Thread.sleep(1000);
             stop.set(true);
@@ -397,7 +397,7 @@ class SwapRefreshTest {
 
         Sql.exec(db, "UPDATE public.slow_config SET seconds = 0");
         // the killed runner's backend stops within seconds (client_connection_check_interval); --wait covers that time
-        RefreshFixtures.Cli next = cli(db, "refresh", "mv_zz_slow_index", "--method", "swap", "--wait", "60s");
+        Cli.Result next = Cli.on(db, "refresh", "mv_zz_slow_index", "--method", "swap", "--wait", "60s");
         assertEquals(ExitCode.OK, next.exitCode(), next.all());
         assertEquals(0, leftovers(db), "the leftover is gone");
         assertNotEquals(oid, oid(db, "ops.mv_zz_slow_index"));
@@ -422,7 +422,7 @@ class SwapRefreshTest {
                 "UPDATE public.two_src SET v = 1 WHERE id = 2");
         long oid = oid(db, "ops.mv_zz_two");
         long t0 = System.nanoTime();
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_zz_two", "--method", "swap");
+        Cli.Result r = Cli.on(db, "refresh", "mv_zz_two", "--method", "swap");
         long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0);
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         List<Map<String, Object>> rows = log(db, "mv_name = 'mv_zz_two'");
@@ -437,7 +437,7 @@ class SwapRefreshTest {
 
         // with the duplicate gone and a fast key, the swap builds both indexes on two sessions and succeeds
         Sql.exec(db, "UPDATE public.two_src SET v = 2 WHERE id = 2", "UPDATE public.slow_config SET seconds = 0");
-        RefreshFixtures.Cli ok = cli(db, "refresh", "mv_zz_two", "--method", "swap");
+        Cli.Result ok = Cli.on(db, "refresh", "mv_zz_two", "--method", "swap");
         assertEquals(ExitCode.OK, ok.exitCode(), ok.all());
         assertNotEquals(oid, oid(db, "ops.mv_zz_two"));
         assertEquals(2, Sql.count(db, "SELECT count(*) FROM pg_index WHERE indrelid = 'ops.mv_zz_two'::regclass AND indisvalid"));
@@ -484,7 +484,7 @@ class SwapRefreshTest {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         String raw = "ops.mv_yango_payments_raw_current";
         long oid = oid(db, raw);
-        RefreshFixtures.Cli r = cli(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
+        Cli.Result r = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--method", "swap");
         assertEquals(ExitCode.PROBLEM, r.exitCode(), r.all());
         Map<String, Object> row = log(db, "true").get(0);
         assertEquals("ERROR", row.get("status"));
@@ -499,11 +499,11 @@ class SwapRefreshTest {
         createLeaf(db);
         Sql.exec(db, "CREATE VIEW public.v_zz_report AS SELECT count(*) FROM ops.mv_zz_leaf");
         long leaf = oid(db, "ops.mv_zz_leaf");
-        RefreshFixtures.Cli auto = cli(db, "refresh", "mv_zz_leaf");
+        Cli.Result auto = Cli.on(db, "refresh", "mv_zz_leaf");
         assertEquals(ExitCode.OK, auto.exitCode(), auto.all());
         assertEquals("CONCURRENTLY", Sql.value(db, "SELECT method FROM ops.mv_refresh_log ORDER BY refresh_id DESC LIMIT 1"));
         assertEquals(leaf, oid(db, "ops.mv_zz_leaf"));
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_zz_leaf", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_zz_leaf", "--method", "swap");
         assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
         assertTrue(swap.out().contains("public.v_zz_report"), swap.out());
         assertEquals(leaf, oid(db, "ops.mv_zz_leaf"));
@@ -519,13 +519,13 @@ class SwapRefreshTest {
         Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT opsmv_refresher TO " + login);
         ConnectionSpec asLogin = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
         try {
-            assertEquals(ExitCode.OK, cli(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap").exitCode());
+            assertEquals(ExitCode.OK, Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap").exitCode());
             // the allow-list and the function are keyed by the MV's name: the refresher refreshes the new MV
-            RefreshFixtures.Cli all = cli(asLogin, "refresh", "--all");
+            Cli.Result all = Cli.on(asLogin, "refresh", "--all");
             assertEquals(ExitCode.OK, all.exitCode(), all.all());
             assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE refreshed_by = '" + login
                     + "' AND status = 'OK' AND method = 'CONCURRENTLY'"), "auto never swaps an MV this login does not own");
-            RefreshFixtures.Cli swap = cli(asLogin, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
+            Cli.Result swap = Cli.on(asLogin, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
             assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
             assertTrue(swap.out().contains("connect as its owner"), swap.out());
             assertEquals(0, leftovers(db));
@@ -540,14 +540,14 @@ class SwapRefreshTest {
     @Test
     void methodAndItsOlderSpellingAreOneChoice() {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
-        RefreshFixtures.Cli both = cli(db, "refresh", "--all", "--method", "swap", "--concurrently", "always");
+        Cli.Result both = Cli.on(db, "refresh", "--all", "--method", "swap", "--concurrently", "always");
         assertEquals(ExitCode.USAGE, both.exitCode(), both.all());
         assertTrue(both.err().contains("--method and --concurrently"), both.err());
-        RefreshFixtures.Cli bad = cli(db, "refresh", "--all", "--method", "rebuild");
+        Cli.Result bad = Cli.on(db, "refresh", "--all", "--method", "rebuild");
         assertEquals(ExitCode.USAGE, bad.exitCode(), bad.all());
         assertTrue(bad.err().contains("'rebuild' is not one of auto, concurrently, plain, swap"), bad.err());
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log"));
-        RefreshFixtures.Cli old = cli(db, "refresh", "mv_payments_driver_matrix_cabinet", "--concurrently", "always");
+        Cli.Result old = Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--concurrently", "always");
         assertEquals(ExitCode.OK, old.exitCode(), old.all());
         assertEquals("CONCURRENTLY", Sql.value(db, "SELECT method FROM ops.mv_refresh_log"));
     }

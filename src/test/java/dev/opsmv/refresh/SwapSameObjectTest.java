@@ -1,7 +1,6 @@
 package dev.opsmv.refresh;
 
 import static dev.opsmv.refresh.RefreshFixtures.checksum;
-import static dev.opsmv.refresh.RefreshFixtures.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -18,6 +17,7 @@ import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.MvIdentity;
 import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.Cli;
 
 /**
  * Issue 24: an MV rebuilt beside the serving one is the same object with new rows. Its rows are what
@@ -50,18 +50,18 @@ class SwapSameObjectTest {
                 "CREATE UNIQUE INDEX ux_mv_t_who ON ops.mv_t_who (id)",
                 "ALTER MATERIALIZED VIEW ops.mv_t_who OWNER TO " + owner);
 
-        RefreshFixtures.Cli plain = cli(db, "refresh", "mv_t_who", "--method", "plain");
+        Cli.Result plain = Cli.on(db, "refresh", "mv_t_who", "--method", "plain");
         assertEquals(ExitCode.OK, plain.exitCode(), plain.all());
         List<String> byRefresh = Sql.strings(db, "SELECT who || ' ' || count(*) FROM ops.mv_t_who GROUP BY who");
         assertEquals(List.of(owner + " 25"), byRefresh, "PostgreSQL's REFRESH: the owner's rights, 25 public rows");
         String plainRows = checksum(db, "ops.mv_t_who");
 
-        RefreshFixtures.Cli concurrently = cli(db, "refresh", "mv_t_who", "--method", "concurrently");
+        Cli.Result concurrently = Cli.on(db, "refresh", "mv_t_who", "--method", "concurrently");
         assertEquals(ExitCode.OK, concurrently.exitCode(), concurrently.all());
         assertEquals(plainRows, checksum(db, "ops.mv_t_who"));
 
         long oid = Sql.count(db, "SELECT 'ops.mv_t_who'::regclass::oid::bigint");
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_t_who", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_t_who", "--method", "swap");
         assertEquals(ExitCode.OK, swap.exitCode(), swap.all());
         assertNotEquals(oid, Sql.count(db, "SELECT 'ops.mv_t_who'::regclass::oid::bigint"), "rebuilt beside, swapped in");
         assertEquals(byRefresh, Sql.strings(db, "SELECT who || ' ' || count(*) FROM ops.mv_t_who GROUP BY who"),
@@ -106,7 +106,7 @@ class SwapSameObjectTest {
         assertTrue(before.stream().anyMatch(l -> l.startsWith("toast reloptions autovacuum_enabled=false")), before.toString());
         long oid = SwapRefreshTest.oid(db, MATRIX);
 
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap");
         assertEquals(ExitCode.OK, swap.exitCode(), swap.all());
         assertNotEquals(oid, SwapRefreshTest.oid(db, MATRIX));
         assertEquals(before, MvIdentity.of(db, MATRIX),
@@ -126,12 +126,12 @@ class SwapSameObjectTest {
                 "CREATE FUNCTION public.t_rows() RETURNS SETOF ops.mv_t_rowtype LANGUAGE sql AS 'SELECT * FROM ops.mv_t_rowtype'");
         long oid = SwapRefreshTest.oid(db, "ops.mv_t_rowtype");
 
-        RefreshFixtures.Cli dry = cli(db, "refresh", "mv_t_rowtype", "--dry-run");
+        Cli.Result dry = Cli.on(db, "refresh", "mv_t_rowtype", "--dry-run");
         assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
         assertTrue(dry.out().lines().anyMatch(l -> l.contains("ops.mv_t_rowtype") && l.contains("PLAIN")
                 && l.contains("no swap") && l.contains("function public.t_rows()")), "auto's choice and its reason: " + dry.out());
 
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_t_rowtype", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_t_rowtype", "--method", "swap");
         assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
         assertTrue(swap.out().contains("function public.t_rows()") && swap.out().contains("row type"), swap.all());
         assertEquals(oid, SwapRefreshTest.oid(db, "ops.mv_t_rowtype"), "refused before any work");
@@ -139,7 +139,7 @@ class SwapSameObjectTest {
 
         Sql.exec(db, "INSERT INTO public.drivers (driver_id, origin_tag, lead_date, week_start, park_id) "
                 + "SELECT max(driver_id) + 1, 'cabinet', current_date, date_trunc('week', current_date)::date, 'p1' FROM public.drivers");
-        RefreshFixtures.Cli auto = cli(db, "refresh", "mv_t_rowtype");
+        Cli.Result auto = Cli.on(db, "refresh", "mv_t_rowtype");
         assertEquals(ExitCode.OK, auto.exitCode(), auto.all());
         assertEquals(Sql.count(db, "SELECT count(*) FROM public.drivers"), Sql.count(db, "SELECT count(*) FROM public.t_rows()"),
                 "refreshed, and the function that returns its rows still works");
@@ -156,18 +156,18 @@ class SwapSameObjectTest {
         assertEquals(Boolean.FALSE, Sql.value(db, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ops.t_invalid_origin'::regclass"));
         long oid = SwapRefreshTest.oid(db, "ops.mv_t_invalid");
 
-        RefreshFixtures.Cli swap = cli(db, "refresh", "mv_t_invalid", "--method", "swap");
+        Cli.Result swap = Cli.on(db, "refresh", "mv_t_invalid", "--method", "swap");
         assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
         assertTrue(swap.out().contains("t_invalid_origin") && swap.out().contains("INVALID") && swap.out().contains("reindex"), swap.all());
         assertEquals(oid, SwapRefreshTest.oid(db, "ops.mv_t_invalid"));
 
         // a plain REFRESH rebuilds that index too and fails the same way: auto never picks the swap for it and says why
-        RefreshFixtures.Cli dry = cli(db, "refresh", "mv_t_invalid", "--dry-run");
+        Cli.Result dry = Cli.on(db, "refresh", "mv_t_invalid", "--dry-run");
         assertTrue(dry.out().lines().anyMatch(l -> l.contains("ops.mv_t_invalid") && !l.contains("SWAP") && l.contains("t_invalid_origin is INVALID")),
                 dry.out());
         // once the leftover is gone, the swap works again
         Sql.exec(db, "DROP INDEX ops.t_invalid_origin");
-        RefreshFixtures.Cli swapped = cli(db, "refresh", "mv_t_invalid", "--method", "swap");
+        Cli.Result swapped = Cli.on(db, "refresh", "mv_t_invalid", "--method", "swap");
         assertEquals(ExitCode.OK, swapped.exitCode(), swapped.all());
         assertEquals("SWAP", Sql.value(db, "SELECT method FROM ops.mv_refresh_log WHERE mv_name = 'mv_t_invalid' ORDER BY refresh_started_at DESC LIMIT 1"));
     }

@@ -17,6 +17,7 @@ import org.junit.jupiter.api.Test;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Runbooks;
 import dev.opsmv.testing.Sql;
 
 /**
@@ -184,18 +185,7 @@ class RunbookSqlTest {
                 ORDER BY refresh_started_at DESC
                 LIMIT 1;
                 """).size());
-        List<Map<String, Object>> last = Sql.rows(db, """
-                SELECT schema_name, mv_name, MAX(refreshed_at) as last_refresh
-                FROM ops.mv_refresh_log
-                WHERE mv_name IN (
-                  'mv_yango_payments_raw_current',
-                  'mv_yango_payments_ledger_latest',
-                  'mv_yango_payments_ledger_latest_enriched',
-                  'mv_yango_receivable_payable_detail',
-                  'mv_claims_payment_status_cabinet'
-                )
-                GROUP BY schema_name, mv_name;
-                """);
+        List<Map<String, Object>> last = Sql.rows(db, Runbooks.LAST_REFRESH_OF_UPSTREAM_MVS);
         assertEquals(5, last.size());
         assertTrue(last.stream().allMatch(r -> r.get("last_refresh") != null), last.toString());
         assertEquals(0, Sql.rows(db, """

@@ -105,6 +105,16 @@ public final class LegacyDatabase {
         return out;
     }
 
+    /** The runbook's CREATE statement of one MV or view of schema ops, as {@link #build} runs it (MVs WITH DATA). */
+    public static String runbookObject(String name) {
+        try {
+            return runbookObjects().stream().filter(s -> s.contains(" ops." + name + " AS\n")).findFirst()
+                    .orElseThrow(() -> new IllegalArgumentException("no runbook object " + name));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static String resource(String name) throws IOException {
         try (InputStream in = LegacyDatabase.class.getResourceAsStream(name)) {
             if (in == null) {

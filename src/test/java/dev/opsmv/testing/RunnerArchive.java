@@ -61,7 +61,7 @@ final class RunnerArchive {
         }
         long t0 = System.nanoTime();
         OpsmvProcess.Result r = training.run(300, "update", "--url",
-                "postgres://" + db.user() + "@" + db.host() + ":" + db.port() + "/" + db.database());
+                Cli.urlForArgv(db));
         if (r.exitCode() != 0 || !Files.exists(partial)) {
             Files.deleteIfExists(partial);
             throw new IOException("the training update ended " + r);

@@ -235,6 +235,35 @@ class VerifyCommandTest {
         return Long.parseLong(m.group(1));
     }
 
+    /**
+     * Issue 29: --source-schema says where the base indexes are (the changelog's source_schema the database was
+     * deployed with). Source tables in schema erp, deployed with --source-schema erp: verify with the same option
+     * finds every base index there; without it, it looks in public and names each one missing.
+     */
+    @Test
+    void sourceSchemaSaysWhereTheBaseIndexesAre() {
+        ConnectionSpec erp = Deployed.fixtureDatabase(200, Deployed.SHARED_SEED, 0);
+        Sql.exec(erp, "CREATE SCHEMA erp");
+        for (String table : List.of("drivers", "milestones_achieved", "payment_calc", "claims_cabinet", "yango_payments_raw")) {
+            Sql.exec(erp, "ALTER TABLE public." + table + " SET SCHEMA erp");
+        }
+        Cli.Result update = Cli.run("update", "--source-schema", "erp", "--url", Cli.url(erp));
+        assertEquals(0, update.exitCode(), update.toString());
+
+        Cli.Result r = Cli.run("verify", "--source-schema", "erp", "--url", Cli.url(erp));
+        List<String> base = r.out().lines().filter(l -> l.contains(" base index ")).toList();
+        assertEquals(6, base.size(), r.toString());
+        assertTrue(base.stream().allMatch(l -> l.startsWith("✓ base index erp.idx_") && l.contains(": present and valid on erp.")), r.toString());
+
+        Cli.Result wrong = Cli.run("verify", "--url", Cli.url(erp));
+        assertEquals(1, wrong.exitCode(), wrong.toString());
+        assertTrue(wrong.out().lines().filter(l -> l.contains(" base index ")).allMatch(l -> l.startsWith("✗ base index public.idx_")
+                && l.contains(": missing")), wrong.toString());
+
+        Cli.Result bad = Cli.run("verify", "--source-schema", "Erp;drop", "--url", Cli.url(erp));
+        assertEquals(2, bad.exitCode(), bad.toString());
+    }
+
     @Test
     void exitsThreeWhenItCannotConnect() {
         Cli.Result r = Cli.run("verify", "--url", "postgres://postgres@127.0.0.1:" + Cli.deadPort() + "/nope");
