@@ -16,6 +16,9 @@ public final class Changelog {
     /** Default for the lock_timeout changelog parameter. */
     public static final String DEFAULT_LOCK_TIMEOUT = "5s";
 
+    /** The changesets of ops.opsmv_carry_capture / _restore (release v1.5), which every rebuilding changeset calls. */
+    public static final String CARRY_CHANGESETS = "v1.5-opsmv-carr";
+
     /** Default for the source_schema changelog parameter: where the production source tables live. */
     public static final String DEFAULT_SOURCE_SCHEMA = "public";
     /** The changeset that builds the unique grain index behind the duplicate-claims precondition. */

@@ -11,9 +11,13 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * `opsmv import`: when production's definition of a bundle MV is the truth, it becomes the bundle's
@@ -66,8 +70,11 @@ public final class Import {
         if (Files.exists(changelogDir.resolve("releases").resolve(rel + ".yaml"))) {
             throw new IllegalArgumentException("release " + rel + " exists already in " + changelogDir.resolve("releases") + ": name another with --release");
         }
-        List<Path> written = new ArrayList<>();
+        // Everything is composed first, proven on this database, and only then written: a release that
+        // cannot be applied is never written (nor half of one).
+        Map<Path, String> files = new LinkedHashMap<>();
         List<String> objects = new ArrayList<>();
+        List<String> changesets = new ArrayList<>();
         StringBuilder catalogue = new StringBuilder("--liquibase formatted sql\n\n--changeset opsmv:" + rel + "-catalogue splitStatements:false\n"
                 + "--comment: Definitions imported by `opsmv import` on " + LocalDate.now() + " (release " + rel + "), for the adoption gate: "
                 + "the database they came from adopts them as they are.\nSET LOCAL lock_timeout = '${lock_timeout}';\n");
@@ -78,10 +85,10 @@ public final class Import {
         for (Mv mv : differing) {
             int version = nextVersion(mv.name());
             String changeset = rel + "-" + mv.name();
-            Path file = changelogDir.resolve("ops").resolve("mviews").resolve(String.format("%s_v%02d.sql", mv.name(), version));
-            Files.writeString(file, mvFile(mv, changeset, version), StandardCharsets.UTF_8);
-            written.add(file);
+            Path file = Path.of("ops", "mviews", String.format("%s_v%02d.sql", mv.name(), version));
+            files.put(file, mvFile(mv, changeset, version));
             objects.add(mv.schema() + "." + mv.name());
+            changesets.add(changeset);
             releaseYaml.append("  - include: { file: ../ops/mviews/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
             seq += 1;
             catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
@@ -104,25 +111,92 @@ public final class Import {
             catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_index WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
             catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_object WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
         }
-        Path catalogueFile = changelogDir.resolve("ops").resolve("adoption").resolve("catalogue_" + rel + ".sql");
-        Files.writeString(catalogueFile, catalogue.toString(), StandardCharsets.UTF_8);
-        written.add(catalogueFile);
-        Path catalogueYaml = changelogDir.resolve("ops").resolve("adoption").resolve("catalogue.yaml");
-        Files.writeString(catalogueYaml, Files.readString(catalogueYaml) + "  - include: { file: " + catalogueFile.getFileName()
+        Path catalogueFile = Path.of("ops", "adoption", "catalogue_" + rel + ".sql");
+        files.put(catalogueFile, catalogue.toString());
+        Path catalogueYaml = Path.of("ops", "adoption", "catalogue.yaml");
+        files.put(catalogueYaml, Files.readString(changelogDir.resolve(catalogueYaml)) + "  - include: { file: " + catalogueFile.getFileName()
                 + ", relativeToChangelogFile: true }\n");
-        written.add(catalogueYaml);
 
         releaseYaml.append("  - changeSet:\n      id: ").append(rel).append("-tag\n      author: opsmv\n      changes:\n        - tagDatabase:\n")
                 .append("            tag: ").append(rel).append("\n            keepTagOnRollback: true\n");
-        Path releaseFile = changelogDir.resolve("releases").resolve(rel + ".yaml");
-        Files.writeString(releaseFile, releaseYaml.toString(), StandardCharsets.UTF_8);
-        written.add(releaseFile);
-        Path master = changelogDir.resolve("db.changelog-master.yaml");
-        Files.writeString(master, Files.readString(master) + "  - include:\n      file: releases/" + rel + ".yaml\n      relativeToChangelogFile: true\n");
-        written.add(master);
+        files.put(Path.of("releases", rel + ".yaml"), releaseYaml.toString());
+        Path master = Path.of("db.changelog-master.yaml");
+        files.put(master, Files.readString(changelogDir.resolve(master)) + "  - include:\n      file: releases/" + rel + ".yaml\n      relativeToChangelogFile: true\n");
+
+        prove(files, rel, changesets);
+
+        List<Path> written = new ArrayList<>();
+        for (Map.Entry<Path, String> f : files.entrySet()) {
+            Path target = changelogDir.resolve(f.getKey());
+            Files.writeString(target, f.getValue(), StandardCharsets.UTF_8);
+            written.add(target);
+        }
         List<String> notWritten = new ArrayList<>();
         differing.forEach(mv -> notWritten.addAll(mv.notWritten()));
         return new Result(rel, written, objects, notWritten);
+    }
+
+    /**
+     * Applies the release about to be written, as Liquibase parses it from a copy of the changelog with the
+     * files in place, inside a transaction that is rolled back: the catalogue, then each imported version's
+     * rollback (this database holds the imported version: back to the previous one) and its changeset
+     * (previous to imported), so both directions are shown to apply here. The MVs are built WITH NO DATA:
+     * the live MV already computes the imported query on these rows, and the data of its unique indexes was
+     * checked when they were read; the serving MV's lock is held for milliseconds, not for two rebuilds.
+     */
+    private void prove(Map<Path, String> files, String rel, List<String> changesets) throws Exception {
+        Path scratch = Files.createTempDirectory("opsmv-import");
+        Path copy = scratch.resolve("changelog");
+        boolean autoCommit = c.getAutoCommit();
+        String step = rel + "-catalogue";
+        try {
+            copyTree(changelogDir, copy);
+            for (Map.Entry<Path, String> f : files.entrySet()) {
+                Files.writeString(copy.resolve(f.getKey()), f.getValue(), StandardCharsets.UTF_8);
+            }
+            Migrator proof = migrator.readingFrom(copy);
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                AdoptionPlan.installMachinery(c, proof);
+                for (String sql : proof.changeSetSql(cs -> cs.getId().startsWith(Changelog.CARRY_CHANGESETS))) {
+                    st.execute(sql);
+                }
+                for (String changeset : changesets) {
+                    step = changeset + " (its rollback)";
+                    st.execute(withNoData(proof.rollbackSql(changeset)));
+                    step = changeset;
+                    st.execute(withNoData(proof.changeSetSql(changeset)));
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException("import: release " + rel + " does not apply on this database, so nothing was written: " + step + " fails with \""
+                        + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("") + "\"; change what it names in production "
+                        + "(or in the bundle) and import again");
+            } finally {
+                c.rollback();
+                c.setAutoCommit(autoCommit);
+            }
+        } finally {
+            try (Stream<Path> walk = Files.walk(scratch)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    private static String withNoData(String sql) {
+        return sql.replace("\nWITH DATA;", "\nWITH NO DATA;");
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path f : (Iterable<Path>) walk::iterator) {
+                Path target = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(f, target);
+                }
+            }
+        }
     }
 
     /** The MVs whose live definition is not the bundle's latest, read in a transaction that is rolled back. */
@@ -247,12 +321,15 @@ public final class Import {
             }
         }
         // A bundle index the live MV lacks is written onto the imported version only where that version has
-        // every column it reads: built on an empty copy of the live MV's columns, in this rolled-back transaction.
+        // every column it reads and, for a unique one, where production's rows are unique on it: built on a
+        // copy of the live MV's rows (its columns only, when it is not populated), in this rolled-back
+        // transaction. The release is proven later with MVs built empty, so the rows are checked here.
         List<String> notApplicable = new ArrayList<>();
         List<String> notWritten = new ArrayList<>();
         try (Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS pg_temp.opsmv_import_probe");
-            st.execute("CREATE TEMP TABLE opsmv_import_probe AS SELECT * FROM " + qualified + " WITH NO DATA");
+            st.execute("CREATE TEMP TABLE opsmv_import_probe AS SELECT * FROM " + qualified
+                    + (populated(qualified) ? " WITH DATA" : " WITH NO DATA"));
             for (Index b : previous) {
                 if (liveIndexes.stream().anyMatch(i -> i.name().equals(b.name()))) {
                     continue;
@@ -262,16 +339,29 @@ public final class Import {
                     st.execute("CREATE " + (b.unique() ? "UNIQUE " : "") + "INDEX ON pg_temp.opsmv_import_probe " + b.key());
                 } catch (SQLException e) {
                     notApplicable.add(b.name());
-                    notWritten.add(schema + "." + b.name() + " " + b.key() + ": not written onto the imported " + schema + "." + name
-                            + " (" + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("")
-                            + "): queries of the bundle that filter on those columns find no index there (and no column); "
-                            + "add the columns to production's definition and import again to keep it");
+                    String why = e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("");
+                    notWritten.add(schema + "." + b.name() + " " + b.key() + ": not written onto the imported " + schema + "." + name + " (" + why + "): "
+                            + ("23505".equals(e.getSQLState())
+                                    ? "production's rows are not unique on it, so the imported version keeps production's own indexes; "
+                                            + "fix the duplicates (opsmv check-duplicates) and import again to keep it"
+                                    : "queries of the bundle that filter on those columns find no index there (and no column); "
+                                            + "add the columns to production's definition and import again to keep it"));
                 }
                 st.execute("ROLLBACK TO SAVEPOINT opsmv_import_probe");
             }
             st.execute("DROP TABLE pg_temp.opsmv_import_probe");
         }
         return new Mv(schema, name, previousChangeset, live, previousDefinition, liveIndexes, previous, comment, notWritten, notApplicable);
+    }
+
+    private boolean populated(String qualified) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::regclass")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     /** The imported version's indexes: the live ones, plus the bundle's that the live MV lacks (by name) and whose columns it has. */
@@ -294,7 +384,10 @@ public final class Import {
                 .append("). Built beside the serving MV and swapped in, in this transaction: readers wait only for the renames. The database it was imported from adopts it (marked ran).\n");
         f.append("--preconditions onFail:MARK_RAN onError:HALT\n");
         f.append("--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('").append(changeset).append("')\n");
-        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), List.of(), String.format("_v%02d", version), ""));
+        // to the imported version: the previous version's indexes it cannot hold are removed on purpose, not carried
+        List<String> onlyPrevious = mv.previousIndexes().stream().map(Index::name)
+                .filter(n -> newIndexes(mv).stream().noneMatch(i -> i.name().equals(n))).toList();
+        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), onlyPrevious, String.format("_v%02d", version), ""));
         // back to the previous version: the indexes only the imported version has are its own, not carried back
         List<String> onlyNew = newIndexes(mv).stream().map(Index::name)
                 .filter(n -> mv.previousIndexes().stream().noneMatch(p -> p.name().equals(n))).toList();

@@ -105,6 +105,21 @@ public final class Migrator {
         return m;
     }
 
+    /**
+     * This changelog as it would read from {@code changelogDir}, a directory laid out as the bundle's
+     * {@code changelog/} (e.g. a copy with files not yet written into the real one): same parameters,
+     * same history table. For reading and proving statements only.
+     */
+    public Migrator readingFrom(java.nio.file.Path changelogDir) throws Exception {
+        java.nio.file.Path dir = changelogDir.toAbsolutePath();
+        String file = dir.getFileName() + changelogFile.substring(changelogFile.indexOf('/'));
+        Migrator m = new Migrator(connection, file, parameters, historyTable, lockTable,
+                new liquibase.resource.DirectoryResourceAccessor(dir.getParent()));
+        m.lockTimeout = lockTimeout;
+        m.quiet = quiet;
+        return m;
+    }
+
     /** The source fixture, with its own history table; quiet (its progress is not the user's business). */
     public static Migrator fixture(Connection connection) {
         return new Migrator(connection, Changelog.FIXTURE, new LinkedHashMap<>(),
@@ -255,6 +270,24 @@ public final class Migrator {
                 }
             }
             return out;
+        });
+    }
+
+    /** The rollback statements of changeset {@code id}, as Liquibase would run them. */
+    public String rollbackSql(String id) throws Exception {
+        return withScope(database -> {
+            for (ChangeSet cs : parseChangeLog(database).getChangeSets()) {
+                if (cs.getId().equals(id)) {
+                    StringBuilder sql = new StringBuilder();
+                    for (var change : cs.getRollback().getChanges()) {
+                        if (change instanceof liquibase.change.core.RawSQLChange raw) {
+                            sql.append(raw.getSql()).append('\n');
+                        }
+                    }
+                    return sql.toString();
+                }
+            }
+            throw new IllegalStateException("changeset " + id + " is not in " + changelogFile);
         });
     }
 

@@ -135,7 +135,7 @@ class ImportTest {
                 && l.contains("aging_bucket")), "import names the bundle index it leaves out, and why: " + imported.out());
         String sql = Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"));
         String imports = sql.substring(0, sql.indexOf("--rollback"));
-        assertTrue(!imports.contains("idx_mv_yango_cabinet_claims_for_collection_aging") && imports.contains("claims_grain_prod"),
+        assertTrue(!imports.contains("CREATE INDEX idx_mv_yango_cabinet_claims_for_collection_aging") && imports.contains("claims_grain_prod"),
                 "the imported version has production's indexes, not one on columns it lacks: " + sql);
         assertTrue(sql.substring(sql.indexOf("--rollback")).contains("idx_mv_yango_cabinet_claims_for_collection_aging"),
                 "the previous version, which its rollback restores, keeps its index");
@@ -146,6 +146,72 @@ class ImportTest {
         assertEquals(0, update.exitCode(), update.output());
         assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "not rebuilt");
         assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname = 'idx_mv_yango_cabinet_claims_for_collection_aging'"));
+
+        // a database at the previous release builds the narrower version (the index it cannot hold removed on
+        // purpose) and its rollback gives the previous version back with that index
+        ConnectionSpec fresh = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        List<String> previous = MvIdentity.of(fresh, CLAIMS_MV);
+        StockCli.Result build = StockCli.runnersLine().runFrom(work, fresh, "update");
+        assertEquals(0, build.exitCode(), build.output());
+        assertEquals(0L, Sql.count(fresh, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + CLAIMS_MV + "'::regclass AND attname = 'aging_bucket'"));
+        assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_class WHERE relname = 'claims_grain_prod'"));
+        StockCli.Result back = StockCli.runnersLine().runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
+        assertEquals(0, back.exitCode(), back.output());
+        assertEquals(previous, MvIdentity.of(fresh, CLAIMS_MV));
+    }
+
+    /**
+     * Issue 25: import proves its release before writing it. PostgreSQL names an index made without a name
+     * up to the 63-byte limit; the rebuilt version's temporary index name ({@code <name>_vNN}) is then cut
+     * back to the live index's own name and cannot be created beside it. Import finds that on the database,
+     * in a transaction it rolls back, and writes nothing.
+     */
+    @Test
+    void aReleaseThatCannotBeAppliedIsNotWritten() throws Exception {
+        ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        String longName = "claims_for_collection_by_driver_milestone_status_amount_due_idx";
+        assertEquals(63, longName.length());
+        Sql.exec(production, "CREATE INDEX " + longName + " ON " + CLAIMS_MV + " (driver_id, milestone_value, claim_status)");
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+        List<String> before = tree(changelog);
+        List<String> catalogBefore = MvIdentity.of(production, CLAIMS_MV);
+        long oid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+
+        assertEquals(1, imported.exitCode(), imported.toString());
+        List<String> lines = imported.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), imported.toString());
+        assertTrue(lines.get(0).contains("release " + Releases.NEXT + " does not apply on this database, so nothing was written")
+                && lines.get(0).contains(Releases.NEXT + "-mv_yango_cabinet_claims_for_collection")
+                && lines.get(0).contains(longName) && !lines.get(0).contains("SQLSTATE"), lines.get(0));
+        assertEquals(before, tree(changelog), "no file written or changed");
+        assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"));
+        assertEquals(catalogBefore, MvIdentity.of(production, CLAIMS_MV), "the database as it was");
+        assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname IN ('opsmv_bundle_object', 'opsmv_carried')"),
+                "the machinery the proof installed is rolled back with it");
+
+        // named shorter, the same production imports, and its release is the one proven
+        Sql.exec(production, "ALTER INDEX ops." + longName + " RENAME TO claims_by_driver_milestone_status");
+        Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, again.exitCode(), again.toString());
+        assertTrue(Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"))
+                .contains("claims_by_driver_milestone_status"));
+    }
+
+    /** Every file under {@code dir} with its content's hash, to see that nothing was written. */
+    static List<String> tree(Path dir) throws Exception {
+        try (Stream<Path> files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).sorted()
+                    .map(f -> {
+                        try {
+                            return dir.relativize(f) + " " + java.util.Arrays.hashCode(Files.readAllBytes(f));
+                        } catch (java.io.IOException e) {
+                            throw new java.io.UncheckedIOException(e);
+                        }
+                    }).toList();
+        }
     }
 
     static void copy(Path from, Path to) throws Exception {
