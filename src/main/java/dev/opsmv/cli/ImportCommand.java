@@ -16,8 +16,11 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "import", mixinStandardHelpOptions = true,
         description = {"Makes production's definitions the bundle's next version: each bundle MV whose live definition differs from "
                 + "the bundle's latest is written as ops/mviews/<name>_vNN.sql (rebuilt beside the serving MV and swapped in; its rollback "
-                + "restores the previous version), with a catalogue changeset (the database it came from adopts it unchanged) and a "
+                + "restores the previous version), each differing plain view with the bundle's columns as ops/views/<name>_vNN.sql "
+                + "(CREATE OR REPLACE VIEW), with a catalogue changeset (the database it came from adopts them unchanged) and a "
                 + "release file with its tag, included by the master changelog.",
+                "Before writing, applies the release (each version's rollback, then its changeset) in a transaction it rolls back: "
+                        + "a release that does not apply is one line and no file.",
                 "Changes nothing in the database. Review and commit the files, rebuild the runner (or run liquibase with --search-path), then update."})
 final class ImportCommand implements Callable<Integer> {
     @Spec
@@ -52,7 +55,7 @@ final class ImportCommand implements Callable<Integer> {
                 throw new CommandFailure(ExitCode.PROBLEM, e.getMessage());
             }
             if (result.objects().isEmpty()) {
-                out.println("import: nothing to import: every bundle MV here has the bundle's latest definition");
+                out.println("import: nothing to import: every bundle view and MV here has the bundle's latest definition");
                 return ExitCode.OK;
             }
             out.println("import: release " + result.release() + " makes production's definition the bundle's for " + String.join(", ", result.objects()));

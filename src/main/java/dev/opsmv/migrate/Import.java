@@ -26,7 +26,9 @@ import java.util.stream.Stream;
  * a capture and a restore of what is attached to the MV; its rollback restores the previous version the same
  * way), a catalogue changeset so that the
  * adoption gate recognises the imported definition on the database it came from (adopted, nothing
- * rebuilt), and a release file with its tag, included by the master changelog.
+ * rebuilt), and a release file with its tag, included by the master changelog. A differing plain view with the
+ * bundle's columns is written as {@code ops/views/<name>_vNN.sql} (CREATE OR REPLACE VIEW both ways). Nothing is
+ * written until the release has been applied on the database in a transaction that is rolled back.
  */
 public final class Import {
     /**
@@ -38,6 +40,17 @@ public final class Import {
     /** What one MV looks like here (live) and in the bundle's latest version (previous). */
     record Mv(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition,
               List<Index> liveIndexes, List<Index> previousIndexes, String comment, List<String> notWritten, List<String> notApplicable) {
+    }
+
+    /** A plain view whose live definition is not the bundle's latest; same columns as that version (else refused). */
+    record View(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition) {
+    }
+
+    /** What import makes the bundle's: views first (an MV may read one), then MVs. */
+    record Differing(List<View> views, List<Mv> mvs) {
+        boolean isEmpty() {
+            return views.isEmpty() && mvs.isEmpty();
+        }
     }
 
     /** {@code key}: what follows "ON table" in CREATE INDEX; {@code ownChangeset}: built by a changeset of its own (the grain). */
@@ -62,8 +75,9 @@ public final class Import {
         if (!Files.isRegularFile(changelogDir.resolve("db.changelog-master.yaml"))) {
             throw new IllegalArgumentException(changelogDir + " holds no db.changelog-master.yaml: --into must be the bundle's changelog/ directory");
         }
-        List<Mv> differing = differing();
-        if (differing.isEmpty()) {
+        Differing found = differing();
+        List<Mv> differing = found.mvs();
+        if (found.isEmpty()) {
             return new Result(null, List.of(), List.of(), List.of());
         }
         String rel = release != null ? release : nextRelease();
@@ -82,8 +96,22 @@ public final class Import {
                 + "). Each MV is rebuilt beside the serving one and swapped in; the database they were imported from adopts them\n"
                 + "# unchanged. `rollback --tag` to the previous release restores the previous versions.\ndatabaseChangeLog:\n");
         int seq = 2000 + 10 * existingCatalogues();
+        for (View v : found.views()) {
+            int version = nextVersion("views", v.name());
+            String changeset = rel + "-" + v.name();
+            Path file = Path.of("ops", "views", String.format("%s_v%02d.sql", v.name(), version));
+            files.put(file, viewFile(v, changeset, version));
+            objects.add(v.schema() + "." + v.name());
+            changesets.add(changeset);
+            releaseYaml.append("  - include: { file: ../ops/views/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
+            seq += 1;
+            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
+                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'view', ").append(lit(v.schema())).append(", ")
+                    .append(lit(v.name())).append(", $def$\n").append(v.liveDefinition()).append("\n$def$)\n")
+                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
+        }
         for (Mv mv : differing) {
-            int version = nextVersion(mv.name());
+            int version = nextVersion("mviews", mv.name());
             String changeset = rel + "-" + mv.name();
             Path file = Path.of("ops", "mviews", String.format("%s_v%02d.sql", mv.name(), version));
             files.put(file, mvFile(mv, changeset, version));
@@ -107,9 +135,9 @@ public final class Import {
             }
         }
         catalogue.append("--rollback SET LOCAL lock_timeout = '${lock_timeout}';\n");
-        for (Mv mv : differing) {
-            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_index WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
-            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_object WHERE changeset_id = ").append(lit(rel + "-" + mv.name())).append(";\n");
+        for (String changeset : changesets) {
+            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_index WHERE changeset_id = ").append(lit(changeset)).append(";\n");
+            catalogue.append("--rollback DELETE FROM ops.opsmv_bundle_object WHERE changeset_id = ").append(lit(changeset)).append(";\n");
         }
         Path catalogueFile = Path.of("ops", "adoption", "catalogue_" + rel + ".sql");
         files.put(catalogueFile, catalogue.toString());
@@ -199,12 +227,13 @@ public final class Import {
         }
     }
 
-    /** The MVs whose live definition is not the bundle's latest, read in a transaction that is rolled back. */
-    private List<Mv> differing() throws Exception {
+    /** The views and MVs whose live definition is not the bundle's latest, read in a transaction that is rolled back. */
+    private Differing differing() throws Exception {
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
         List<Mv> out = new ArrayList<>();
-        List<String> views = new ArrayList<>();
+        List<View> views = new ArrayList<>();
+        List<String> refused = new ArrayList<>();
         try (Statement st = c.createStatement()) {
             AdoptionPlan.installMachinery(c, migrator);
             // fully qualified names in what pg_get_viewdef writes, so the file names the source schema
@@ -244,7 +273,12 @@ public final class Import {
                     continue;
                 }
                 if (!"matview".equals(o[2])) {
-                    views.add(o[0] + "." + o[1]);
+                    String why = columnsChange(o[0], o[1], o[4]);
+                    if (why == null) {
+                        views.add(new View(o[0], o[1], o[3], liveDefinition(o[0], o[1]), o[4]));
+                    } else {
+                        refused.add(why);
+                    }
                     continue;
                 }
                 out.add(read(o[0], o[1], o[3], o[4]));
@@ -253,11 +287,87 @@ public final class Import {
             c.rollback();
             c.setAutoCommit(autoCommit);
         }
-        if (!views.isEmpty()) {
-            throw new IllegalStateException("import writes materialized views only; these views differ from the bundle too: " + String.join(", ", views)
-                    + ". Make them the bundle's with a changeset of your own (docs/DEFINITION_CHANGES.md), or replace them, then import again");
+        if (!refused.isEmpty()) {
+            throw new IllegalStateException("import: nothing written: " + String.join("; ", refused)
+                    + ". A view whose columns change is rebuilt with what reads it: write that release by hand (docs/DEFINITION_CHANGES.md), then import again");
+        }
+        return new Differing(views, out);
+    }
+
+    /**
+     * Null when the live view has the columns of the bundle's latest version (names and types, in order), so
+     * CREATE OR REPLACE VIEW turns either into the other and keeps its grants, owner, comment and readers;
+     * else why not. PostgreSQL cannot drop or retype a view's columns in place: a change of columns is a
+     * drop and create, which the view's readers (the driver matrix MV reads its view) would have to follow.
+     */
+    private String columnsChange(String schema, String name, String previousDefinition) throws SQLException {
+        List<String> live = columns("'\"" + schema + "\".\"" + name + "\"'::regclass");
+        List<String> previous;
+        try (Statement st = c.createStatement()) {
+            st.execute("SAVEPOINT opsmv_import_view");
+            try {
+                st.execute("CREATE TEMP VIEW opsmv_import_view_probe AS " + previousDefinition);
+                previous = columns("'pg_temp.opsmv_import_view_probe'::regclass");
+            } finally {
+                st.execute("ROLLBACK TO SAVEPOINT opsmv_import_view");
+            }
+        }
+        if (live.equals(previous)) {
+            return null;
+        }
+        List<String> added = live.stream().filter(col -> !previous.contains(col)).toList();
+        List<String> gone = previous.stream().filter(col -> !live.contains(col)).toList();
+        List<String> what = new ArrayList<>();
+        if (!added.isEmpty()) {
+            what.add("production adds " + String.join(", ", added));
+        }
+        if (!gone.isEmpty()) {
+            what.add("production lacks the bundle's " + String.join(", ", gone));
+        }
+        if (what.isEmpty()) {
+            what.add("the same columns in another order");
+        }
+        return schema + "." + name + " differs from the bundle in its columns too (" + String.join("; ", what) + ")";
+    }
+
+    private List<String> columns(String regclass) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT attname || ' ' || format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = "
+                     + regclass + " AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
         }
         return out;
+    }
+
+    private String liveDefinition(String schema, String name) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::regclass, true)")) {
+            ps.setString(1, "\"" + schema + "\".\"" + name + "\"");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1).strip().replaceAll(";$", "");
+            }
+        }
+    }
+
+    private String viewFile(View v, String changeset, int version) {
+        String q = v.schema() + "." + v.name();
+        StringBuilder f = new StringBuilder("--liquibase formatted sql\n\n");
+        f.append("--changeset opsmv:").append(changeset).append('\n');
+        f.append("--comment: Version ").append(version).append(" of ").append(q).append(": the definition production ran, imported by `opsmv import` on ")
+                .append(LocalDate.now()).append(" (the previous version is ").append(v.previousChangeset())
+                .append("). Same columns as the previous version, so CREATE OR REPLACE VIEW keeps its grants, owner, comment and readers; "
+                        + "an MV that reads it computes the new query at its next refresh. On the database it was imported from it replaces the view with itself.\n");
+        f.append("SET LOCAL lock_timeout = '${lock_timeout}';\n");
+        f.append("CREATE OR REPLACE VIEW ").append(q).append(" AS\n").append(schemaParameter(v.liveDefinition())).append(";\n");
+        f.append("--rollback SET LOCAL lock_timeout = '${lock_timeout}';\n");
+        f.append("--rollback CREATE OR REPLACE VIEW ").append(q).append(" AS\n");
+        for (String line : (schemaParameter(v.previousDefinition()) + ";").split("\n")) {
+            f.append("--rollback ").append(line).append('\n');
+        }
+        return f.toString();
     }
 
     private Mv read(String schema, String name, String previousChangeset, String previousDefinition) throws SQLException {
@@ -438,10 +548,10 @@ public final class Import {
         return definition.replaceAll("(?<![\\w\"])" + Pattern.quote(sourceSchema) + "\\.", Matcher.quoteReplacement("${source_schema}."));
     }
 
-    private int nextVersion(String name) throws IOException {
+    private int nextVersion(String folder, String name) throws IOException {
         int max = 0;
         Pattern p = Pattern.compile(Pattern.quote(name) + "_v(\\d+)\\.sql");
-        try (var files = Files.list(changelogDir.resolve("ops").resolve("mviews"))) {
+        try (var files = Files.list(changelogDir.resolve("ops").resolve(folder))) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 Matcher m = p.matcher(f.getFileName().toString());
                 if (m.matches()) {

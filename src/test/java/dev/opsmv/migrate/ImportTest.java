@@ -200,6 +200,58 @@ class ImportTest {
                 .contains("claims_by_driver_milestone_status"));
     }
 
+    static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
+
+    /**
+     * Issue 25: a plain view production changed is imported too. Same columns: CREATE OR REPLACE VIEW both
+     * ways, the MV that reads it untouched; other columns: refused in one line, nothing written.
+     */
+    @Test
+    void aDifferingViewIsImportedWhenItKeepsItsColumnsAndRefusedWhenNot() throws Exception {
+        ConnectionSpec production = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        String bundleView = (String) Sql.value(production, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)");
+        String productionView = bundleView.replace("WHERE d.driver_id IS NOT NULL", "WHERE d.driver_id IS NOT NULL AND d.park_id IS NOT NULL");
+        assertTrue(!productionView.equals(bundleView), bundleView);
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+        List<String> before = tree(changelog);
+
+        // another column: refused, nothing written
+        int from = bundleView.lastIndexOf("\n   FROM ");
+        assertTrue(from > 0, bundleView);
+        Sql.exec(production, "CREATE OR REPLACE VIEW " + VIEW + " AS " + bundleView.substring(0, from) + ", 1 AS production_extra" + bundleView.substring(from));
+        Cli.Result refused = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(1, refused.exitCode(), refused.toString());
+        List<String> lines = refused.err().lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(1, lines.size(), refused.toString());
+        assertTrue(lines.get(0).contains(VIEW) && lines.get(0).contains("production_extra integer") && lines.get(0).contains("nothing written"), lines.get(0));
+        assertEquals(before, tree(changelog));
+
+        // the same columns, another filter: imported
+        ConnectionSpec changed = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        Sql.exec(changed, "CREATE OR REPLACE VIEW " + VIEW + " AS " + productionView);
+        long mvOid = Sql.count(changed, "SELECT 'ops.mv_payments_driver_matrix_cabinet'::regclass::oid::bigint");
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(changed));
+        assertEquals(0, imported.exitCode(), imported.toString());
+        String file = Files.readString(changelog.resolve("ops/views/v_payments_driver_matrix_cabinet_v03.sql"));
+        assertTrue(file.contains("CREATE OR REPLACE VIEW " + VIEW) && file.contains("d.park_id IS NOT NULL") && file.contains("${source_schema}.drivers"), file);
+
+        // where it came from: the view replaced by itself, the MV that reads it not rebuilt
+        StockCli.Result update = StockCli.runnersLine().runFrom(work, changed, "update");
+        assertEquals(0, update.exitCode(), update.output());
+        assertEquals(mvOid, Sql.count(changed, "SELECT 'ops.mv_payments_driver_matrix_cabinet'::regclass::oid::bigint"));
+        assertEquals(productionView, Sql.value(changed, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)"));
+
+        // a database at the previous release gets production's view; rollback gives the bundle's back
+        ConnectionSpec fresh = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        StockCli.Result build = StockCli.runnersLine().runFrom(work, fresh, "update");
+        assertEquals(0, build.exitCode(), build.output());
+        assertEquals(productionView, Sql.value(fresh, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)"));
+        StockCli.Result back = StockCli.runnersLine().runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
+        assertEquals(0, back.exitCode(), back.output());
+        assertEquals(bundleView, Sql.value(fresh, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)"));
+    }
+
     /** Every file under {@code dir} with its content's hash, to see that nothing was written. */
     static List<String> tree(Path dir) throws Exception {
         try (Stream<Path> files = Files.walk(dir)) {
