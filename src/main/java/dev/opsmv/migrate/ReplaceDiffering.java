@@ -15,7 +15,9 @@ import dev.opsmv.swap.SideBySideSwap;
  * with the bundle's definition and indexes beside the one that serves and swapped in; the old one is
  * dropped in the swap, its definition and everything attached to it recorded in ops.opsmv_adoption as
  * the undo, so that rolling the bundle back rebuilds the original MV in place (its rows recomputed). After this the
- * MV is identical to the bundle's and the adoption gate adopts it like any other.
+ * MV is identical to the bundle's and the adoption gate adopts it like any other. An MV that other views or
+ * MVs read is rebuilt with them ({@link SideBySideSwap#replace}): they are rebuilt on it from their own
+ * definitions and swapped in by the same transaction, and the undo puts them back too.
  */
 public final class ReplaceDiffering {
     private final Connection c;
@@ -64,7 +66,7 @@ public final class ReplaceDiffering {
         for (AdoptionPlan.Item item : differing) {
             String[] name = objectName(item.changesetId());
             SideBySideSwap swap = new SideBySideSwap(c, lockTimeout, indexSession);
-            done.add(swap.rebuild(name[0], name[1], definition(item.changesetId()), indexes(item.changesetId()), true,
+            done.add(swap.replace(name[0], name[1], definition(item.changesetId()), indexes(item.changesetId()),
                     (tx, swapped) -> record(tx, item, swapped)));
         }
         return done;

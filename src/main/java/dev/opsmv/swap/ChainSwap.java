@@ -41,6 +41,13 @@ final class ChainSwap {
         }
     }
 
+    /**
+     * The root rebuilt from another definition than its own ({@code update --replace-differing}): a query in
+     * catalog terms (every name qualified) and the indexes to build on it.
+     */
+    record Replacement(String definition, List<IndexSpec> indexes) {
+    }
+
     /** What a chain swap did, per MV of the subgraph (the views have no rows). */
     record Result(Map<String, Long> rows, long buildMillis, long lockWaitMillis, long lockHeldMillis, int attempts) {
     }
@@ -121,6 +128,11 @@ final class ChainSwap {
      * (the refresh log's OK rows), with the rows of each new MV.
      */
     Result swap(String schema, String root, InChainSwap inSwap) throws SQLException {
+        return swap(schema, root, null, inSwap);
+    }
+
+    /** As {@link #swap(String, String, InChainSwap)}, the root built from {@code replacement} when not null. */
+    Result swap(String schema, String root, Replacement replacement, InChainSwap inSwap) throws SQLException {
         c.setAutoCommit(true);
         List<String> why = obstacles(c, schema, root);
         if (!why.isEmpty()) {
@@ -133,6 +145,11 @@ final class ChainSwap {
         Map<Member, Carry> carries = new LinkedHashMap<>();
         for (String m : subgraph(c, schema, root)) {
             Member member = read(schema, SideBySideSwap.oidOf(c, m));
+            if (replacement != null && member.oid() == rootOid) {
+                // its columns are the new query's own
+                member = new Member(member.oid(), member.name(), true, replacement.definition(), null, member.options(),
+                        member.tablespace(), replacement.indexes());
+            }
             members.add(member);
             carries.put(member, Carry.of(c, member.oid()));
         }
@@ -198,6 +215,52 @@ final class ChainSwap {
         }
     }
 
+    /**
+     * Why the readers of {@code schema.root} could not be rebuilt on {@code definition}: each reader created
+     * empty on an empty root of that definition, in a scratch schema, in a transaction that is rolled back
+     * (a reader that needs a column the definition lacks, or of another type, fails here, not after the build).
+     */
+    List<String> readersOn(String schema, String root, String definition) throws SQLException {
+        long rootOid = SideBySideSwap.oidOf(c, q(schema, root));
+        List<Member> readers = new ArrayList<>();
+        for (String m : subgraph(c, schema, root)) {
+            long oid = SideBySideSwap.oidOf(c, m);
+            if (oid != rootOid) {
+                readers.add(read(schema, oid));
+            }
+        }
+        List<String> out = new ArrayList<>();
+        String scratch = "opsmv_probe_" + rootOid;
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
+        try (Statement st = c.createStatement()) {
+            st.execute("CREATE SCHEMA " + ident(scratch));
+            st.execute("SET LOCAL search_path = " + ident(scratch) + ", " + ident(schema) + ", pg_catalog");
+            st.execute(SideBySideSwap.createRelation(true, q(scratch, root), null, null, null, definition));
+            for (Member m : readers) {
+                st.execute("SAVEPOINT opsmv_reader");
+                try {
+                    st.execute(SideBySideSwap.createRelation(m.materialized(), q(scratch, m.name()), m.columns(), null, null, m.query()));
+                    st.execute("RELEASE SAVEPOINT opsmv_reader");
+                } catch (SQLException e) {
+                    st.execute("ROLLBACK TO SAVEPOINT opsmv_reader");
+                    out.add(schema + "." + m.name() + " reads it and cannot be rebuilt on the new definition ("
+                            + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("")
+                            + "): redefine or drop that reader, then run again");
+                }
+            }
+        } finally {
+            if (savepoint != null) {
+                c.rollback(savepoint);
+            } else {
+                c.rollback();
+                c.setAutoCommit(true);
+            }
+        }
+        return out;
+    }
+
     /** Extra statements that commit with the swap, given the rows of each new MV. */
     interface InChainSwap {
         void run(Connection tx, Map<String, Long> rows) throws SQLException;
@@ -209,8 +272,11 @@ final class ChainSwap {
         boolean materialized;
         String options;
         String tablespace;
+        // read-only: in a transaction of its own, or in the caller's under a savepoint; rolled back either way
+        // (what SET LOCAL changed goes with it)
         boolean autoCommit = c.getAutoCommit();
         c.setAutoCommit(false);
+        java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
         try (Statement st = c.createStatement()) {
             // the relations of the MVs' schema come out unqualified (bound, when built, to the scratch schema's first),
             // everything else qualified
@@ -235,13 +301,14 @@ final class ChainSwap {
             st.execute("SET LOCAL search_path = pg_catalog");
             List<IndexSpec> indexes = SideBySideSwap.indexes(c, oid);
             List<String> columns = SideBySideSwap.columns(c, oid);
-            c.commit();
             return new Member(oid, name, materialized, query, columns, options, tablespace, indexes);
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
         } finally {
-            c.setAutoCommit(autoCommit);
+            if (savepoint != null) {
+                c.rollback(savepoint);
+            } else {
+                c.rollback();
+                c.setAutoCommit(true);
+            }
         }
     }
 

@@ -167,7 +167,7 @@ public final class SideBySideSwap {
 
     /** The MV's query, columns and indexes from the catalog. */
     public Definition definition(String schema, String name) throws SQLException {
-        long oid = oid(schema, name);
+        long oid = oidOf(c, q(schema, name));
         return inCatalogTerms(() -> {
             String query;
             try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::oid)")) {
@@ -295,11 +295,73 @@ public final class SideBySideSwap {
      * and its own indexes that read a column the new definition does not have. Empty: it can go ahead.
      */
     public List<String> rebuildObstacles(String schema, String name, String definition, List<IndexSpec> bundleIndexes) throws SQLException {
+        if (chain(c, schema, name).size() > 1) {
+            List<String> out = new ArrayList<>(ChainSwap.obstacles(c, schema, name));
+            if (out.isEmpty()) {
+                out.addAll(withOldIndexes(schema, definition, oid(schema, name), bundleIndexes).cannot());
+                out.addAll(new ChainSwap(c, lockTimeout, indexSession).readersOn(schema, name, definition));
+            }
+            return out;
+        }
         List<String> out = new ArrayList<>(obstacles(c, schema, name));
         if (out.isEmpty()) {
             out.addAll(withOldIndexes(schema, definition, oid(schema, name), bundleIndexes).cannot());
         }
         return out;
+    }
+
+    /**
+     * {@code update --replace-differing}: {@code schema.name} rebuilt from {@code definition} with
+     * {@code bundleIndexes} (and its own hand-made indexes it can carry) and swapped in. An MV that other views
+     * or MVs read is rebuilt with them, each reader from its own definition on the new MV, and all are swapped
+     * in by one transaction ({@link ChainSwap}); {@link Swapped#undoSql} then puts back the original and its
+     * readers as they are now. Either way the old relations are recorded, never kept.
+     */
+    public Swapped replace(String schema, String name, String definition, List<IndexSpec> bundleIndexes, InSwap inSwap) throws SQLException {
+        c.setAutoCommit(true);
+        List<String> members = chain(c, schema, name);
+        if (members.size() == 1) {
+            return rebuild(schema, name, definition, bundleIndexes, true, inSwap);
+        }
+        List<String> why = rebuildObstacles(schema, name, definition, bundleIndexes);
+        if (!why.isEmpty()) {
+            throw new SQLException("cannot rebuild " + schema + "." + name + " with what reads it: " + String.join("; ", why), "55000");
+        }
+        Carried carried = withOldIndexes(schema, definition, oid(schema, name), bundleIndexes);
+        List<String> undo = new ArrayList<>();
+        for (int i = members.size() - 1; i >= 0; i--) {
+            undo.add("DROP " + (materialized(members.get(i)) ? "MATERIALIZED VIEW" : "VIEW") + " IF EXISTS " + members.get(i) + ";");
+        }
+        for (String member : members) {
+            long oid = oidOf(c, member);
+            String[] sn = inCatalogTerms(() -> {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?::oid")) {
+                    ps.setLong(1, oid);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        return new String[] {rs.getString(1), rs.getString(2)};
+                    }
+                }
+            });
+            undo.add(restoreScript(sn[0], sn[1], Carry.of(c, oid)));
+        }
+        String undoSql = String.join("\n", undo);
+        ChainSwap.Result r = new ChainSwap(c, lockTimeout, indexSession).swap(schema, name,
+                new ChainSwap.Replacement(definition, carried.indexes()),
+                (tx, rows) -> inSwap.run(tx, new Swapped(schema, name, undoSql, rows.getOrDefault(name, 0L), 0, 0, 0, 1, Map.of())));
+        return new Swapped(schema, name, undoSql, r.rows().getOrDefault(name, 0L), r.buildMillis(), r.lockWaitMillis(), r.lockHeldMillis(),
+                r.attempts(), Map.of());
+    }
+
+    private boolean materialized(String qualified) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT relkind = 'm' FROM pg_class WHERE oid = ?::regclass")) {
+            ps.setString(1, qualified);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
+        }
     }
 
     /** The indexes a rebuild builds, and the old MV's own indexes it cannot carry (with the columns they miss). */
@@ -369,8 +431,8 @@ public final class SideBySideSwap {
      * by name holds the refreshes of the MV that replaced it.
      */
     private String restoreScript(String schema, String name, Carry carry) throws SQLException {
-        long oid = oid(schema, name);
         String target = q(schema, name);
+        long oid = oidOf(c, target);
         Definition old = definition(schema, name);
         boolean populated;
         try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::oid")) {
@@ -381,6 +443,14 @@ public final class SideBySideSwap {
             }
         }
         List<String> sql = new ArrayList<>();
+        if (!materialized(target)) {
+            // a reader of a replaced MV (replace): put back with its definition, owner and what Carry carries
+            sql.add("DROP VIEW IF EXISTS " + target);
+            sql.add(createRelation(false, target, old.columns(), carry.storageOptions(), null, old.query()));
+            sql.add("ALTER VIEW " + target + " OWNER TO " + ident(carry.owner));
+            sql.addAll(carry.script(schema, target, old.columns(), List.of()));
+            return String.join(";\n", sql) + ";";
+        }
         sql.add("DROP MATERIALIZED VIEW IF EXISTS " + target);
         sql.add(createRelation(true, target, old.columns(), carry.storageOptions(), carry.tablespace, old.query()));
         sql.add("ALTER MATERIALIZED VIEW " + target + " OWNER TO " + ident(carry.owner));

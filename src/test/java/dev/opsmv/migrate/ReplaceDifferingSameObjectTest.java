@@ -108,6 +108,79 @@ class ReplaceDifferingSameObjectTest {
         assertEquals(0, staleRows(db, matrix));
     }
 
+    /**
+     * Issue 25 point 4: production's claims status MV differs and the claims MV reads it. Both are rebuilt
+     * side by side (the claims MV from its own definition on the bundle's status MV) and swapped in by one
+     * transaction; rollback puts production's pair back, each computed from its own query.
+     */
+    @Test
+    void anMvThatOthersReadIsReplacedWithItsReadersAndRolledBack() {
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
+        String status = "ops.mv_claims_payment_status_cabinet";
+        String reader = role(db, "reader");
+        String statusDefinition = LegacyDatabase.runbookObject("mv_claims_payment_status_cabinet");
+        int from = statusDefinition.indexOf("\nFROM public.claims_cabinet");
+        assertTrue(from > 0, statusDefinition);
+        Sql.exec(db, "DROP MATERIALIZED VIEW " + CLAIMS_MV, "DROP MATERIALIZED VIEW " + status,
+                // production's own column on the status MV, and the claims MV built on it again as the runbook does
+                statusDefinition.substring(0, from) + ",\n       (c.amount > 100) AS large_claim" + statusDefinition.substring(from),
+                "CREATE UNIQUE INDEX mv_claims_payment_status_cabinet_claim_id_idx ON " + status + " (claim_id)",
+                LegacyDatabase.runbookObject("mv_yango_cabinet_claims_for_collection"),
+                "CREATE ROLE " + reader + " NOLOGIN",
+                "GRANT SELECT ON " + CLAIMS_MV + " TO " + reader,
+                "COMMENT ON MATERIALIZED VIEW " + CLAIMS_MV + " IS 'read by collections'");
+        List<String> legacyStatus = MvIdentity.of(db, status);
+        List<String> legacyClaims = MvIdentity.of(db, CLAIMS_MV);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+        long statusOid = Sql.count(db, "SELECT '" + status + "'::regclass::oid::bigint");
+        long claimsOid = Sql.count(db, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+
+        Cli.Result replaced = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+
+        assertEquals(0, replaced.exitCode(), replaced.toString());
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + status + "'::regclass AND attname = 'large_claim'"));
+        assertTrue(statusOid != Sql.count(db, "SELECT '" + status + "'::regclass::oid::bigint"));
+        assertTrue(claimsOid != Sql.count(db, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "its reader was rebuilt with it");
+        List<String> claimsNow = MvIdentity.of(db, CLAIMS_MV);
+        assertTrue(claimsNow.contains("comment read by collections") && claimsNow.stream().anyMatch(l -> l.startsWith("grant " + reader + " SELECT")),
+                claimsNow.toString());
+        assertEquals(0, staleRows(db, status));
+        assertEquals(0, staleRows(db, CLAIMS_MV), "the reader computed on the new status MV");
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'opsmv_swap_%' OR nspname LIKE 'opsmv_probe_%'"));
+
+        Cli.Result rollback = Cli.run("rollback", "--tag", "opsmv-empty", "--url", Cli.url(db));
+        assertEquals(0, rollback.exitCode(), rollback.toString());
+        assertEquals(legacyStatus, MvIdentity.of(db, status), "production's status MV is back");
+        assertEquals(legacyClaims, MvIdentity.of(db, CLAIMS_MV), "and its reader, with its grant and comment");
+        assertEquals(legacyCatalog, Catalog.snapshot(db));
+        assertEquals(0, staleRows(db, status));
+        assertEquals(0, staleRows(db, CLAIMS_MV));
+    }
+
+    /**
+     * A reader that needs what the bundle's definition does not have stops the run before any change, naming it.
+     */
+    @Test
+    void aReaderThatCannotBeRebuiltOnTheBundlesDefinitionStopsTheRunBeforeAnyChange() {
+        ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
+        String status = "ops.mv_claims_payment_status_cabinet";
+        String statusDefinition = LegacyDatabase.runbookObject("mv_claims_payment_status_cabinet");
+        int from = statusDefinition.indexOf("\nFROM public.claims_cabinet");
+        Sql.exec(db, "DROP MATERIALIZED VIEW " + CLAIMS_MV, "DROP MATERIALIZED VIEW " + status,
+                statusDefinition.substring(0, from) + ",\n       (c.amount > 100) AS large_claim" + statusDefinition.substring(from),
+                "CREATE MATERIALIZED VIEW " + CLAIMS_MV + " AS SELECT claim_id, driver_id, milestone_value, large_claim FROM " + status);
+        List<String> legacyCatalog = Catalog.snapshot(db);
+
+        Cli.Result stopped = Cli.run("update", "--replace-differing", "--url", Cli.url(db));
+
+        assertEquals(1, stopped.exitCode(), stopped.toString());
+        String last = stopped.err().strip().lines().reduce((a, b) -> b).orElse("");
+        assertTrue(last.contains("stopped before any change") && last.contains(CLAIMS_MV + " reads it and cannot be rebuilt")
+                && last.contains("large_claim") && !last.contains("SQLSTATE"), stopped.err());
+        assertEquals(legacyCatalog, Catalog.snapshot(db), "nothing changed");
+        assertEquals(0L, Sql.count(db, "SELECT count(*) FROM pg_class WHERE relname = 'databasechangelog'"));
+    }
+
     @Test
     void whatTheReplacementCannotCarryStopsTheRunBeforeAnyChange() {
         ConnectionSpec db = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
