@@ -200,6 +200,24 @@ class ImportTest {
                 .contains("claims_by_driver_milestone_status"));
     }
 
+    /** A unique bundle index is written onto the imported version only where production's rows are unique on it. */
+    @Test
+    void aUniqueBundleIndexProductionsRowsWouldViolateIsNotWritten() throws Exception {
+        ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 3, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        assertTrue(Sql.count(production, "SELECT count(*) FROM (SELECT driver_id, milestone_value FROM " + CLAIMS_MV
+                + " GROUP BY 1, 2 HAVING count(*) > 1) d") > 0, "the fixture has duplicate grains");
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+
+        assertEquals(0, imported.exitCode(), imported.toString());
+        assertTrue(imported.out().lines().anyMatch(l -> l.startsWith("not written: ops.ux_mv_yango_cabinet_claims_for_collection_grain")
+                && l.contains("not unique") && l.contains("check-duplicates")), imported.out());
+        String sql = Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"));
+        assertTrue(!sql.substring(0, sql.indexOf("--rollback")).contains("CREATE UNIQUE INDEX ux_mv_yango_cabinet_claims_for_collection_grain"), sql);
+    }
+
     static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
 
     /**
