@@ -18,6 +18,8 @@ public final class Changelog {
 
     /** The changesets of ops.opsmv_carry_capture / _restore (release v1.5), which every rebuilding changeset calls. */
     public static final String CARRY_CHANGESETS = "v1.5-opsmv-carr";
+    /** ops.opsmv_rebuild (release v1.6), which the releases `opsmv import` writes call. */
+    public static final String REBUILD_CHANGESET = "v1.6-opsmv-rebuild-function";
 
     /** Default for the source_schema changelog parameter: where the production source tables live. */
     public static final String DEFAULT_SOURCE_SCHEMA = "public";

@@ -168,9 +168,10 @@ public final class Import {
      * Applies the release about to be written, as Liquibase parses it from a copy of the changelog with the
      * files in place, inside a transaction that is rolled back: the catalogue, then each imported version's
      * rollback (this database holds the imported version: back to the previous one) and its changeset
-     * (previous to imported), so both directions are shown to apply here. The MVs are built WITH NO DATA:
-     * the live MV already computes the imported query on these rows, and the data of its unique indexes was
-     * checked when they were read; the serving MV's lock is held for milliseconds, not for two rebuilds.
+     * (previous to imported), so both directions are shown to apply here. ops.opsmv_rebuild builds the MVs
+     * empty there ({@code opsmv.rebuild_empty}): the live MV already computes the imported query on these rows,
+     * and the data of its unique indexes was checked when they were read; the serving MV's lock is held for
+     * milliseconds, not for two rebuilds.
      */
     private void prove(Map<Path, String> files, String rel, List<String> changesets) throws Exception {
         Path scratch = Files.createTempDirectory("opsmv-import");
@@ -186,14 +187,16 @@ public final class Import {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
                 AdoptionPlan.installMachinery(c, proof);
-                for (String sql : proof.changeSetSql(cs -> cs.getId().startsWith(Changelog.CARRY_CHANGESETS))) {
+                for (String sql : proof.changeSetSql(cs -> cs.getId().startsWith(Changelog.CARRY_CHANGESETS)
+                        || cs.getId().equals(Changelog.REBUILD_CHANGESET))) {
                     st.execute(sql);
                 }
+                st.execute("SET LOCAL opsmv.rebuild_empty = 'on'");
                 for (String changeset : changesets) {
                     step = changeset + " (its rollback)";
-                    st.execute(withNoData(proof.rollbackSql(changeset)));
+                    st.execute(proof.rollbackSql(changeset));
                     step = changeset;
-                    st.execute(withNoData(proof.changeSetSql(changeset)));
+                    st.execute(proof.changeSetSql(changeset));
                 }
             } catch (SQLException e) {
                 throw new IllegalStateException("import: release " + rel + " does not apply on this database, so nothing was written: " + step + " fails with \""
@@ -208,10 +211,6 @@ public final class Import {
                 walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
         }
-    }
-
-    private static String withNoData(String sql) {
-        return sql.replace("\nWITH DATA;", "\nWITH NO DATA;");
     }
 
     private static void copyTree(Path from, Path to) throws IOException {
@@ -374,7 +373,6 @@ public final class Import {
         String qualified = "\"" + schema + "\".\"" + name + "\"";
         String live;
         String comment;
-        List<String> dependents = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::regclass, true), obj_description(?::regclass, 'pg_class')")) {
             ps.setString(1, qualified);
             ps.setString(2, qualified);
@@ -383,21 +381,6 @@ public final class Import {
                 live = rs.getString(1).strip().replaceAll(";$", "");
                 comment = rs.getString(2);
             }
-        }
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT DISTINCT rw.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid
-                WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
-                  AND d.refobjid = ?::regclass AND rw.ev_class <> d.refobjid""")) {
-            ps.setString(1, qualified);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    dependents.add(rs.getString(1));
-                }
-            }
-        }
-        if (!dependents.isEmpty()) {
-            throw new IllegalStateException(schema + "." + name + " differs from the bundle but other views read it (" + String.join(", ", dependents)
-                    + "): import rebuilds an MV by swapping it, which they would not follow; import it by hand with their rebuild (docs/DEFINITION_CHANGES.md)");
         }
         List<Index> liveIndexes = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(
@@ -491,56 +474,52 @@ public final class Import {
         f.append("--changeset opsmv:").append(changeset).append('\n');
         f.append("--comment: Version ").append(version).append(" of ").append(q).append(": the definition production ran, imported by `opsmv import` on ")
                 .append(LocalDate.now()).append(" (the previous version is ").append(mv.previousChangeset())
-                .append("). Built beside the serving MV and swapped in, in this transaction: readers wait only for the renames. The database it was imported from adopts it (marked ran).\n");
+                .append("). Built beside the serving MV, with every view and MV that reads it built again on it, and swapped in, in this transaction: "
+                        + "readers wait only for the swap. The database it was imported from adopts it (marked ran).\n");
         f.append("--preconditions onFail:MARK_RAN onError:HALT\n");
         f.append("--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('").append(changeset).append("')\n");
         // to the imported version: the previous version's indexes it cannot hold are removed on purpose, not carried
         List<String> onlyPrevious = mv.previousIndexes().stream().map(Index::name)
                 .filter(n -> newIndexes(mv).stream().noneMatch(i -> i.name().equals(n))).toList();
-        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), onlyPrevious, String.format("_v%02d", version), ""));
+        f.append(swap(mv, mv.liveDefinition(), newIndexes(mv), onlyPrevious, ""));
         // back to the previous version: the indexes only the imported version has are its own, not carried back
         List<String> onlyNew = newIndexes(mv).stream().map(Index::name)
                 .filter(n -> mv.previousIndexes().stream().noneMatch(p -> p.name().equals(n))).toList();
-        f.append(swap(mv, mv.previousDefinition(), mv.previousIndexes(), onlyNew, String.format("_v%02d", version - 1), "--rollback "));
+        f.append(swap(mv, mv.previousDefinition(), mv.previousIndexes(), onlyNew, "--rollback "));
         return f.toString();
     }
 
     /**
-     * Build beside, index, analyze, swap: the statements of a version change (release v1.1's pattern), between a
-     * capture of what is attached to the serving MV and its restore onto the rebuilt one (release v1.5's
-     * ops.opsmv_carry_capture / ops.opsmv_carry_restore: owner, grants, comments, settings, hand-made indexes).
-     * {@code dropped}: indexes of the serving MV that this direction removes on purpose (not carried).
+     * One direction of a version change: ops.opsmv_rebuild (release v1.6) builds the MV from {@code definition}
+     * with {@code indexes} beside the serving one, and every view and MV that reads it again on it, then swaps
+     * them in, carrying what is attached to each (ops.opsmv_carry_capture / _restore). {@code dropped}: indexes
+     * of the serving MV that this direction removes on purpose (not carried).
      */
-    private String swap(Mv mv, String definition, List<Index> indexes, List<String> dropped, String suffix, String prefix) {
-        String schema = mv.schema();
-        String temp = mv.name() + suffix;
-        StringBuilder s = new StringBuilder();
+    private String swap(Mv mv, String definition, List<Index> indexes, List<String> dropped, String prefix) {
         List<String> lines = new ArrayList<>();
         lines.add("SET LOCAL lock_timeout = '${lock_timeout}';");
-        lines.add("SELECT ops.opsmv_carry_capture(" + lit(schema) + ", " + lit(mv.name())
-                + (dropped.isEmpty() ? "" : ", ARRAY[" + String.join(", ", dropped.stream().map(Import::lit).toList()) + "]") + ");");
-        lines.add("CREATE MATERIALIZED VIEW " + schema + "." + temp + " AS");
+        lines.add("SELECT ops.opsmv_rebuild(" + lit(mv.schema()) + ", " + lit(mv.name()) + ", $def$");
         lines.addAll(List.of(schemaParameter(definition).split("\n")));
-        lines.add("WITH DATA;");
+        StringBuilder json = new StringBuilder("[");
         for (Index i : indexes) {
-            lines.add("-- lint: the MV was created in this transaction, no other session sees it before commit");
-            lines.add("-- squawk-ignore require-concurrent-index-creation");
-            lines.add("CREATE " + (i.unique() ? "UNIQUE " : "") + "INDEX " + i.name() + suffix + " ON " + schema + "." + temp + " " + i.key() + ";");
+            json.append(json.length() > 1 ? ", " : "").append("{\"name\": ").append(jsonString(i.name())).append(", \"unique\": ").append(i.unique())
+                    .append(", \"key\": ").append(jsonString(i.key())).append('}');
         }
-        lines.add("ANALYZE " + schema + "." + temp + ";");
-        lines.add("DROP MATERIALIZED VIEW " + schema + "." + mv.name() + ";");
-        lines.add("ALTER MATERIALIZED VIEW " + schema + "." + temp + " RENAME TO " + mv.name() + ";");
-        for (Index i : indexes) {
-            lines.add("ALTER INDEX " + schema + "." + i.name() + suffix + " RENAME TO " + i.name() + ";");
-        }
+        json.append(']');
+        lines.add("$def$, " + lit(json.toString()) + "::jsonb"
+                + (dropped.isEmpty() ? "" : ", ARRAY[" + String.join(", ", dropped.stream().map(Import::lit).toList()) + "]::text[]") + ");");
         if (mv.comment() != null && prefix.isEmpty()) {
-            lines.add("COMMENT ON MATERIALIZED VIEW " + schema + "." + mv.name() + " IS " + lit(mv.comment()) + ";");
+            lines.add("COMMENT ON MATERIALIZED VIEW " + mv.schema() + "." + mv.name() + " IS " + lit(mv.comment()) + ";");
         }
-        lines.add("SELECT ops.opsmv_carry_restore(" + lit(schema) + ", " + lit(mv.name()) + ");");
+        StringBuilder s = new StringBuilder();
         for (String line : lines) {
             s.append(prefix).append(line).append('\n');
         }
         return s.toString();
+    }
+
+    private static String jsonString(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
     }
 
     /** The source schema back to its changelog parameter, so the file deploys wherever ${source_schema} points. */

@@ -161,17 +161,19 @@ class ImportTest {
     }
 
     /**
-     * Issue 25: import proves its release before writing it. PostgreSQL names an index made without a name
-     * up to the 63-byte limit; the rebuilt version's temporary index name ({@code <name>_vNN}) is then cut
-     * back to the live index's own name and cannot be created beside it. Import finds that on the database,
-     * in a transaction it rolls back, and writes nothing.
+     * Issue 25: import proves its release before writing it. A report view in another schema reads the claims
+     * MV: the imported release's rebuild (ops.opsmv_rebuild) cannot rebuild it with the MV, and import finds that
+     * on the database, in a transaction it rolls back, and writes nothing.
      */
     @Test
     void aReleaseThatCannotBeAppliedIsNotWritten() throws Exception {
         ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0, LegacyDatabase.CLAIMS_MV_OF_PRODUCTION);
+        // PostgreSQL names an index made without a name up to the 63-byte limit: imported under it, unchanged
         String longName = "claims_for_collection_by_driver_milestone_status_amount_due_idx";
         assertEquals(63, longName.length());
-        Sql.exec(production, "CREATE INDEX " + longName + " ON " + CLAIMS_MV + " (driver_id, milestone_value, claim_status)");
+        Sql.exec(production, "CREATE INDEX " + longName + " ON " + CLAIMS_MV + " (driver_id, milestone_value, claim_status)",
+                "CREATE SCHEMA reporting",
+                "CREATE VIEW reporting.claims_due AS SELECT driver_id, amount_due FROM " + CLAIMS_MV);
         Path changelog = work.resolve("changelog");
         copy(Path.of("changelog"), changelog);
         List<String> before = tree(changelog);
@@ -185,19 +187,73 @@ class ImportTest {
         assertEquals(1, lines.size(), imported.toString());
         assertTrue(lines.get(0).contains("release " + Releases.NEXT + " does not apply on this database, so nothing was written")
                 && lines.get(0).contains(Releases.NEXT + "-mv_yango_cabinet_claims_for_collection")
-                && lines.get(0).contains(longName) && !lines.get(0).contains("SQLSTATE"), lines.get(0));
+                && lines.get(0).contains("reporting.claims_due reads") && !lines.get(0).contains("SQLSTATE"), lines.get(0));
         assertEquals(before, tree(changelog), "no file written or changed");
         assertEquals(oid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"));
         assertEquals(catalogBefore, MvIdentity.of(production, CLAIMS_MV), "the database as it was");
         assertEquals(0L, Sql.count(production, "SELECT count(*) FROM pg_class WHERE relname IN ('opsmv_bundle_object', 'opsmv_carried')"),
                 "the machinery the proof installed is rolled back with it");
 
-        // named shorter, the same production imports, and its release is the one proven
-        Sql.exec(production, "ALTER INDEX ops." + longName + " RENAME TO claims_by_driver_milestone_status");
+        // without that view, the same production imports, the long index name as it is
+        Sql.exec(production, "DROP VIEW reporting.claims_due");
         Cli.Result again = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
         assertEquals(0, again.exitCode(), again.toString());
-        assertTrue(Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql"))
-                .contains("claims_by_driver_milestone_status"));
+        assertTrue(Files.readString(changelog.resolve("ops/mviews/mv_yango_cabinet_claims_for_collection_v02.sql")).contains(longName));
+    }
+
+    /**
+     * Issue 25: production's claims status MV differs and the claims MV reads it. The imported release
+     * rebuilds it with its reader (ops.opsmv_rebuild) both ways; the database it came from adopts it unchanged.
+     */
+    @Test
+    void anMvThatOthersReadIsImportedAndItsReleaseRebuildsItsReaders() throws Exception {
+        String status = "ops.mv_claims_payment_status_cabinet";
+        ConnectionSpec production = LegacyDatabase.build(300, Deployed.SHARED_SEED, 0);
+        String statusDefinition = LegacyDatabase.runbookObject("mv_claims_payment_status_cabinet");
+        int from = statusDefinition.indexOf("\nFROM public.claims_cabinet");
+        assertTrue(from > 0, statusDefinition);
+        Sql.exec(production, "DROP MATERIALIZED VIEW " + CLAIMS_MV, "DROP MATERIALIZED VIEW " + status,
+                statusDefinition.substring(0, from) + ",\n       (c.amount > 100) AS large_claim" + statusDefinition.substring(from),
+                "CREATE UNIQUE INDEX mv_claims_payment_status_cabinet_claim_id_idx ON " + status + " (claim_id)",
+                LegacyDatabase.runbookObject("mv_yango_cabinet_claims_for_collection"));
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, imported.exitCode(), imported.toString());
+        assertTrue(imported.out().contains("for " + status), imported.out());
+        assertTrue(Files.readString(changelog.resolve("ops/mviews/mv_claims_payment_status_cabinet_v02.sql")).contains("large_claim"));
+
+        // where it came from: adopted, nothing rebuilt
+        long statusOid = Sql.count(production, "SELECT '" + status + "'::regclass::oid::bigint");
+        long claimsOid = Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result update = StockCli.runnersLine().runFrom(work, production, "update");
+        assertEquals(0, update.exitCode(), update.output());
+        assertEquals(statusOid, Sql.count(production, "SELECT '" + status + "'::regclass::oid::bigint"));
+        assertEquals(claimsOid, Sql.count(production, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"));
+
+        // a database at the previous release: the status MV and its reader rebuilt, and rolled back
+        ConnectionSpec fresh = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        String reader = "opsmv_t_import_chain_" + ProcessHandle.current().pid() + "_" + fresh.database();
+        Sql.exec(fresh, "CREATE ROLE " + reader + " NOLOGIN", "GRANT SELECT ON " + CLAIMS_MV + " TO " + reader);
+        List<String> statusBefore = MvIdentity.of(fresh, status);
+        List<String> claimsBefore = MvIdentity.of(fresh, CLAIMS_MV);
+        long freshClaimsOid = Sql.count(fresh, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint");
+        StockCli.Result build = StockCli.runnersLine().runFrom(work, fresh, "update");
+        assertEquals(0, build.exitCode(), build.output());
+        assertEquals(1L, Sql.count(fresh, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + status + "'::regclass AND attname = 'large_claim'"));
+        assertTrue(freshClaimsOid != Sql.count(fresh, "SELECT '" + CLAIMS_MV + "'::regclass::oid::bigint"), "its reader was rebuilt on it");
+        assertEquals(claimsBefore, MvIdentity.of(fresh, CLAIMS_MV), "the reader as it was: indexes, grant");
+        assertEquals(Sql.count(fresh, "SELECT count(*) FROM (" + claimsQuery(fresh) + ") q"), Sql.count(fresh, "SELECT count(*) FROM " + CLAIMS_MV));
+        StockCli.Result back = StockCli.runnersLine().runFrom(work, fresh, "rollback", "--tag=" + Releases.LAST);
+        assertEquals(0, back.exitCode(), back.output());
+        assertEquals(statusBefore, MvIdentity.of(fresh, status));
+        assertEquals(claimsBefore, MvIdentity.of(fresh, CLAIMS_MV));
+        assertEquals(0L, Sql.count(fresh, "SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'opsmv_rebuild_%'"));
+    }
+
+    private static String claimsQuery(ConnectionSpec db) {
+        return String.valueOf(Sql.value(db, "SELECT pg_get_viewdef('" + CLAIMS_MV + "'::regclass)")).trim().replaceAll(";$", "");
     }
 
     /** A unique bundle index is written onto the imported version only where production's rows are unique on it. */
