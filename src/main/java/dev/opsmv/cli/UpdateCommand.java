@@ -5,13 +5,12 @@ import java.sql.Connection;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
 import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
-import dev.opsmv.migrate.ChangelogLock;
-import dev.opsmv.migrate.Deployment;
-import dev.opsmv.migrate.History;
 import dev.opsmv.migrate.Preflight;
-import dev.opsmv.migrate.ReplaceDiffering;
+import dev.opsmv.migrate.Update;
 import dev.opsmv.swap.SideBySideSwap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -57,75 +56,69 @@ final class UpdateCommand implements Callable<Integer> {
         Changelog.checkLockTimeout(lockTimeout);
         PrintWriter out = output.text();
         try (Connection c = connection.openPrimary()) {
-            Deployment deployment = new Deployment(connection.spec(), c, lockTimeout, source.parameter());
-            if (toTag != null) {
-                List<String> tags = deployment.migrator().changelogTags();
-                if (!tags.contains(toTag)) {
-                    throw new CommandFailure(ExitCode.USAGE, "unknown tag '" + toTag + "' for --to-tag: the changelog declares " + String.join(", ", tags));
-                }
+            Update.Result result;
+            try {
+                result = new Update(connection.spec(), c, lockTimeout, source.value(), source.parameter()).run(toTag, replaceDiffering, new Printed(out));
+            } catch (Update.Stopped stopped) {
+                throw new CommandFailure(stopped.usage() ? ExitCode.USAGE : ExitCode.PROBLEM, stopped.getMessage());
             }
-            History history = new History(c);
-            // before the pre-flight: a lock left by a dead runner is cleared (one line on stderr), any other holder stops here (exit 5)
-            ChangelogLock.bundle(c).requireFree(command.commandLine().getErr()::println);
+            result.adopted().forEach(out::println);
+            out.println("update: done, " + result.applied() + " changeset(s) applied; last tag " + result.lastTag().orElse("(none)"));
+            output.doc().put("applied", result.applied()).put("last_tag", result.lastTag().orElse(null));
+        }
+        return output.done(ExitCode.OK);
+    }
 
-            Preflight.Report report = new Preflight(c, source.value(), deployment.migrator()).run();
-            String table = Preflight.CLAIMS_MV + " (as computed from " + source.value() + ".claims_cabinet)";
-            Reports.duplicates(out, "pre-flight: ", table, report.duplicates());
+    /** What update found, as text lines and in the JSON document. */
+    private final class Printed implements Update.Progress {
+        private final PrintWriter out;
+
+        Printed(PrintWriter out) {
+            this.out = out;
+        }
+
+        @Override
+        public void cleared(String line) {
+            command.commandLine().getErr().println(line);
+        }
+
+        @Override
+        public void preflight(Preflight.Report report, String claimsTable) {
+            Reports.duplicates(out, "pre-flight: ", claimsTable, report.duplicates());
             Reports.invalidIndexes(out, "pre-flight: ", report.invalidIndexes());
             output.doc().put("database", connection.spec().describe()).put("to_tag", toTag);
             Reports.duplicatesJson(output.doc().putObject("pre_flight"), report.duplicates());
-            ((com.fasterxml.jackson.databind.node.ObjectNode) output.doc().get("pre_flight")).set("invalid_indexes", Output.tree(report.invalidIndexes()));
-            if (report.duplicates().any() && deployment.migrator().pendingChangeSets().stream()
-                    .anyMatch(id -> id.contains("::" + Changelog.GRAIN_CHANGESET_ID + "::"))) {
-                throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + report.duplicates().total()
-                        + " duplicate grain(s) in " + table + " (listed above) would stop the grain index changeset; "
-                        + "remove the extra claims and run update again");
-            }
+            ((ObjectNode) output.doc().get("pre_flight")).set("invalid_indexes", Output.tree(report.invalidIndexes()));
+        }
 
-            AdoptionPlan plan = AdoptionPlan.read(c, deployment.migrator());
+        @Override
+        public void plan(AdoptionPlan plan) {
             Reports.plan(out, "plan: ", plan, true);
             output.doc().set("plan", Reports.planJson(plan));
-            List<AdoptionPlan.Item> blocking = plan.blocking();
-            boolean replaceable = !blocking.isEmpty() && blocking.stream().allMatch(AdoptionPlan.Item::replaceable);
-            if (!blocking.isEmpty() && !(replaceDiffering && replaceable)) {
-                throw new CommandFailure(ExitCode.PROBLEM, "update stopped before any change: " + blocking.size()
-                        + " object(s) differ from the bundle (listed above with their differences). "
-                        + (replaceable ? "Rebuild them with the bundle's definition: opsmv update --replace-differing; or "
-                                + "make the live definitions the bundle's next version: opsmv import"
-                                : "Each line above says what to run; then run update again"));
-            }
-            if (!blocking.isEmpty()) {
-                out.flush();
-                // the rebuilt MV's indexes on two sessions, as a swap refresh builds them
-                SideBySideSwap.SessionOpener indexSession = SideBySideSwap.SessionOpener.to(connection.spec(), "opsmv-update-index");
-                List<SideBySideSwap.Swapped> replaced;
-                try {
-                    replaced = new ReplaceDiffering(c, deployment.migrator(), lockTimeout, indexSession).replace(blocking);
-                } catch (ReplaceDiffering.Refused refused) {
-                    throw new CommandFailure(ExitCode.PROBLEM, refused.getMessage());
-                }
-                for (var swapped : replaced) {
-                    output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
-                            .put("rows", swapped.rows())
-                            .put("restored_by", "rollback: the original is rebuilt from its recorded definition");
-                    out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("
-                            + swapped.rows() + " rows, built in " + swapped.buildMillis() + " ms, swapped in " + swapped.swapMillis()
-                            + " ms); the original's definition and everything attached to it are recorded: rollback rebuilds it");
-                }
-            }
+        }
 
-            long before = history.appliedCount();
+        @Override
+        public void replacing() {
+            out.flush();
+        }
+
+        @Override
+        public void replaced(List<SideBySideSwap.Swapped> replaced) {
+            for (var swapped : replaced) {
+                output.doc().withArray("replaced").addObject().put("mv", swapped.schema() + "." + swapped.name())
+                        .put("rows", swapped.rows())
+                        .put("restored_by", "rollback: the original is rebuilt from its recorded definition");
+                out.println("replaced: " + swapped.schema() + "." + swapped.name() + " rebuilt with the bundle's definition ("
+                        + swapped.rows() + " rows, built in " + swapped.buildMillis() + " ms, swapped in " + swapped.swapMillis()
+                        + " ms); the original's definition and everything attached to it are recorded: rollback rebuilds it");
+            }
+        }
+
+        @Override
+        public void applying() {
             out.println("update: applying " + (toTag == null ? "all pending changesets" : "changesets up to tag " + toTag)
                     + " to " + connection.spec().describe() + " (lock timeout " + lockTimeout + ")");
             out.flush();
-            deployment.update(toTag);
-            if (plan.meetsExistingObjects()) {
-                AdoptionPlan.adopted(c).forEach(out::println);
-            }
-            out.println("update: done, " + (history.appliedCount() - before) + " changeset(s) applied; last tag "
-                    + history.lastTag().orElse("(none)"));
-            output.doc().put("applied", history.appliedCount() - before).put("last_tag", history.lastTag().orElse(null));
         }
-        return output.done(ExitCode.OK);
     }
 }
