@@ -23,7 +23,8 @@ import dev.opsmv.migrate.Migrator;
  */
 public final class Bench {
     /**
-     * @param only null for every section; "endpoint" for sections 4 and 4b alone (after the data and the deployment)
+     * @param only null for every section; "endpoint" for sections 4 and 4b alone, "refresh" for section 2 alone (after
+     *             the data and the deployment)
      * @param loadSeconds how long each line of sections 4 and 4b runs
      */
     public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only, int loadSeconds) {
@@ -70,6 +71,10 @@ public final class Bench {
                 report.line(String.format(Locale.ROOT, "Deployment (`update`, every MV built WITH DATA): %.1f s", Measure.secs(u0)));
                 Measure.exec(c, "VACUUM ANALYZE");
 
+                if ("refresh".equals(options.only())) {
+                    new RefreshCost(report, log).run(c, Chain.load(c));
+                    return written(report.finish(options));
+                }
                 if (options.all()) {
                     new QueryLatency(report, log).run(c, options.queryRuns());
                 }
@@ -99,7 +104,10 @@ public final class Bench {
                 new WriterDuringUpdate(report, log).run(server.spec("opsmv_bench_deploy"), options.drivers(), options.seed());
             }
         }
-        String markdown = report.finish(options);
+        return written(report.finish(options));
+    }
+
+    private String written(String markdown) throws java.io.IOException {
         if (options.out() != null) {
             Files.writeString(options.out(), markdown, StandardCharsets.UTF_8);
             log.println("== report written to " + options.out());

@@ -164,6 +164,7 @@ final class ChainSwap {
             exec("DROP SCHEMA IF EXISTS " + ident(scratch) + " CASCADE"); // the leftover of a run that was killed
             long started = System.nanoTime();
             Map<String, Long> rows = new LinkedHashMap<>();
+            Analyzes analyzes = new Analyzes(c, indexSession);
             try {
                 exec("CREATE SCHEMA " + ident(scratch));
                 for (String owner : carries.values().stream().map(k -> k.owner).distinct().toList()) {
@@ -173,7 +174,7 @@ final class ChainSwap {
                 exec("SET search_path = " + ident(scratch) + ", " + ident(schema) + ", pg_catalog");
                 try {
                     for (Member m : members) {
-                        Long n = build(scratch, m, carries.get(m));
+                        Long n = build(scratch, m, carries.get(m), analyzes);
                         if (n != null) {
                             rows.put(m.name(), n);
                         }
@@ -181,11 +182,14 @@ final class ChainSwap {
                 } finally {
                     exec("RESET search_path");
                 }
+                analyzes.await();
+                analyzes.close();
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
                 Result done = swap(schema, scratch, members, rows, buildMillis, rootOid, inSwap);
                 exec("DROP SCHEMA IF EXISTS " + ident(scratch) + " CASCADE");
                 return done;
             } catch (SQLException e) {
+                analyzes.close(); // before the DROP SCHEMA, which would wait for a running ANALYZE
                 if (!c.getAutoCommit()) {
                     c.rollback();
                     c.setAutoCommit(true);
@@ -207,6 +211,8 @@ final class ChainSwap {
                     }
                 }
                 throw e;
+            } finally {
+                analyzes.close();
             }
         } finally {
             for (String name : locked) {
@@ -313,7 +319,7 @@ final class ChainSwap {
     }
 
     /** One new relation in the scratch schema, with everything it carries; the rows of an MV, null for a view. */
-    private Long build(String scratch, Member m, Carry carry) throws SQLException {
+    private Long build(String scratch, Member m, Carry carry, Analyzes analyzes) throws SQLException {
         String target = q(scratch, m.name());
         exec(SideBySideSwap.createRelation(m.materialized(), target, m.columns(), m.options(), m.tablespace(), m.query()));
         carry.ownerTo(c, target);
@@ -326,7 +332,7 @@ final class ChainSwap {
         new IndexBuilds(c, indexSession, name -> name).build(scratch, m.name(), m.indexes());
         long rows = m.indexes().isEmpty() ? 0 : reltuples(target);
         carry.apply(c, scratch, target, m.indexes(), name -> name);
-        exec("ANALYZE " + target);
+        analyzes.analyze(target);
         if (rows <= 0) {
             try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + target)) {
                 rs.next();

@@ -90,6 +90,9 @@ class ChainSwapTest {
             assertEquals(0, staleRows(db, mv), mv + " computed from the new upstream");
         }
         assertEquals(0, scratchSchemas(db));
+        // each new MV analyzed before it serves (on a session beside the build): the planner has its statistics
+        assertEquals(7L, Sql.count(db, "SELECT count(DISTINCT s.starelid) FROM pg_statistic s JOIN pg_class c ON c.oid = s.starelid "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'ops' AND c.relkind = 'm'"));
         List<Map<String, Object>> log = RefreshFixtures.log(db, "true");
         assertEquals(7, log.size(), log.toString());
         assertEquals(1, log.stream().map(r -> r.get("run_id")).distinct().count(), "one run_id");
