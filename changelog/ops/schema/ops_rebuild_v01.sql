@@ -1,7 +1,7 @@
 --liquibase formatted sql
 
 --changeset opsmv:v1.6-opsmv-rebuild-function splitStatements:false rollbackSplitStatements:false
---comment: ops.opsmv_rebuild: the rebuild a release changeset runs when an MV's definition changes (written by `opsmv import`). The MV is built beside the serving one from the new definition, and every view and MV that reads it, transitively, is built again on it from its own definition, in a scratch schema (names of the MV's schema are deparsed unqualified and bind to the scratch schema first); then the old relations are dropped, readers first, and the new ones moved in with ALTER … SET SCHEMA, in the changeset's transaction: readers of the old relations wait only for that. What is attached to each MV is carried by ops.opsmv_carry_capture / _restore; a reading view gets its owner, comment and grants back. The same steps as the runner's chain swap (swap.ChainSwap), in SQL so that the stock Liquibase CLI runs them.
+--comment: ops.opsmv_rebuild: the rebuild a release changeset runs when an MV's definition changes (written by `opsmv import`). The MV is built beside the serving one from the new definition, and every view and MV that reads it, transitively, is built again on it from its own definition, in a scratch schema (names of the MV's schema are deparsed unqualified and bind to the scratch schema first); then the old relations are dropped, readers first, and the new ones moved in with ALTER … SET SCHEMA, in the changeset's transaction: readers of the old relations wait only for that. Each MV is created empty, handed to its owner and populated by REFRESH, so its query runs with the owner's rights, never the deploying role's. What is attached to each MV is carried by ops.opsmv_carry_capture / _restore; a reading view gets its owner, comment and grants back. The same steps as the runner's chain swap (swap.ChainSwap), in SQL so that the stock Liquibase CLI runs them.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE OR REPLACE FUNCTION ops.opsmv_rebuild(p_schema text, p_mv text, p_definition text, p_indexes jsonb, p_dropped_indexes text[] DEFAULT '{}')
 RETURNS void
@@ -19,6 +19,8 @@ DECLARE
     v_x jsonb;
     v_g jsonb;
     v_i integer;
+    v_t text;
+    v_owner text;
     r record;
 BEGIN
     IF v_rel IS NULL OR (SELECT relkind FROM pg_class WHERE oid = v_rel) <> 'm' THEN
@@ -77,8 +79,19 @@ BEGIN
     -- the build, beside the serving relations: nothing of p_schema is locked beyond reading
     EXECUTE format('DROP SCHEMA IF EXISTS %I CASCADE', v_scratch); -- the leftover of a failed run is rolled back with it; this one of a crash is not
     EXECUTE format('CREATE SCHEMA %I', v_scratch);
+    -- each relation is created empty, handed to its owner, then populated by REFRESH, which runs the query as
+    -- that owner (as PostgreSQL's own REFRESH of the old one did): never with the deploying role's rights.
+    -- The owners take their relations there: ALTER OWNER wants CREATE on the schema of a non-superuser's.
+    v_owner := (SELECT facts->>'owner' FROM ops.opsmv_carried WHERE schema_name = p_schema AND mv_name = p_mv);
+    FOR v_t IN SELECT DISTINCT o FROM (SELECT v_owner AS o UNION ALL SELECT rd->>'owner' FROM jsonb_array_elements(v_readers) rd) s WHERE o IS NOT NULL LOOP
+        EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', v_scratch, v_t);
+    END LOOP;
     PERFORM set_config('search_path', format('%I, %I, pg_catalog, pg_temp', v_scratch, p_schema), true);
-    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH %s', v_scratch, p_mv, p_definition, CASE WHEN v_empty THEN 'NO DATA' ELSE 'DATA' END);
+    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH NO DATA', v_scratch, p_mv, p_definition);
+    EXECUTE format('ALTER MATERIALIZED VIEW %I.%I OWNER TO %I', v_scratch, p_mv, v_owner);
+    IF NOT v_empty THEN
+        EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', v_scratch, p_mv);
+    END IF;
     FOR v_x IN SELECT * FROM jsonb_array_elements(coalesce(p_indexes, '[]'::jsonb)) LOOP
         EXECUTE format('CREATE %sINDEX %I ON %I.%I %s', CASE WHEN (v_x->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
                        v_x->>'name', v_scratch, p_mv, v_x->>'key');
@@ -88,8 +101,11 @@ BEGIN
     END IF;
     FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP
         IF (v_r->>'materialized')::boolean THEN
-            EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH %s', v_scratch, v_r->>'name', v_r->>'query',
-                           CASE WHEN v_empty OR NOT (v_r->>'populated')::boolean THEN 'NO DATA' ELSE 'DATA' END);
+            EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH NO DATA', v_scratch, v_r->>'name', v_r->>'query');
+            EXECUTE format('ALTER MATERIALIZED VIEW %I.%I OWNER TO %I', v_scratch, v_r->>'name', v_r->>'owner');
+            IF NOT v_empty AND (v_r->>'populated')::boolean THEN
+                EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', v_scratch, v_r->>'name');
+            END IF;
             FOR v_x IN SELECT * FROM jsonb_array_elements(v_r->'indexes') LOOP
                 EXECUTE format('CREATE %sINDEX %I ON %I.%I %s', CASE WHEN (v_x->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
                                v_x->>'name', v_scratch, v_r->>'name', v_x->>'key');
@@ -100,6 +116,8 @@ BEGIN
         ELSE
             EXECUTE format('CREATE VIEW %I.%I%s AS %s', v_scratch, v_r->>'name',
                            CASE WHEN v_r->>'options' IS NULL THEN '' ELSE ' WITH (' || (v_r->>'options') || ')' END, v_r->>'query');
+            -- a view reads with its owner's rights: the owner before any MV reading it is populated
+            EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', v_scratch, v_r->>'name', v_r->>'owner');
         END IF;
     END LOOP;
     PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
@@ -115,7 +133,7 @@ BEGIN
         EXECUTE format('ALTER %s %I.%I SET SCHEMA %I', CASE WHEN (v_r->>'materialized')::boolean THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
                        v_scratch, v_r->>'name', p_schema);
     END LOOP;
-    EXECUTE format('DROP SCHEMA %I', v_scratch);
+    EXECUTE format('DROP SCHEMA %I', v_scratch); -- empty now; the grants on it go with it
 
     PERFORM ops.opsmv_carry_restore(p_schema, p_mv);
     FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP

@@ -23,7 +23,7 @@ import dev.opsmv.migrate.Migrator;
  */
 public final class Bench {
     /**
-     * @param only null for every section; "endpoint" for sections 4 and 4b alone, "refresh" for section 2 alone (after
+     * @param only null for every section; "endpoint" for sections 4 and 4b alone, "refresh" for section 2 alone, "readers" for section 5 alone (after
      *             the data and the deployment)
      * @param loadSeconds how long each line of sections 4 and 4b runs
      */
@@ -73,6 +73,10 @@ public final class Bench {
 
                 if ("refresh".equals(options.only())) {
                     new RefreshCost(report, log).run(c, Chain.load(c));
+                    return written(report.finish(options));
+                }
+                if ("readers".equals(options.only())) {
+                    new ReadersDuringRefresh(report, log).run(db);
                     return written(report.finish(options));
                 }
                 if (options.all()) {

@@ -35,7 +35,7 @@ final class BenchCommand implements Callable<Integer> {
     int loadSeconds;
 
     @Option(names = "--only", paramLabel = "SECTIONS",
-            description = "Only these sections, after the data and the deployment: 'endpoint' runs 4 and 4b (the endpoint under load, and against the JDBC floor); 'refresh' runs 2 (the MVs refreshed by each method, the chain swap against its floor).")
+            description = "Only these sections, after the data and the deployment: 'endpoint' runs 4 and 4b (the endpoint under load, and against the JDBC floor); 'refresh' runs 2 (the MVs refreshed by each method, the chain swap against its floor); 'readers' runs 5 (readers during each kind of refresh).")
     String only;
 
     @Override
@@ -51,8 +51,8 @@ final class BenchCommand implements Callable<Integer> {
         if (loadSeconds < 1) {
             throw new IllegalArgumentException("--load-seconds must be at least 1 (got " + loadSeconds + ")");
         }
-        if (only != null && !only.equals("endpoint") && !only.equals("refresh")) {
-            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--only takes 'endpoint' or 'refresh' (got '" + only + "')");
+        if (only != null && !only.equals("endpoint") && !only.equals("refresh") && !only.equals("readers")) {
+            throw new picocli.CommandLine.ParameterException(command.commandLine(), "--only takes 'endpoint', 'refresh' or 'readers' (got '" + only + "')");
         }
         new Bench(new Bench.Options(drivers, seed, pgVersion, out, queryRuns, only, loadSeconds), command.commandLine().getOut()).run();
         return ExitCode.OK;

@@ -13,8 +13,8 @@ import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 
 /**
  * The ANALYZE of each new MV of a chain swap, on a session of its own while the main one goes on to the next
- * MV: ANALYZE takes SHARE UPDATE EXCLUSIVE on the MV it samples, which neither the next MV's REFRESH (reading
- * it) nor the next MV's index builds conflict with. Without a second session (none given, none to be had)
+ * MV's REFRESH: ANALYZE takes SHARE UPDATE EXCLUSIVE on the MV it samples, which the next MV's REFRESH (reading
+ * it) does not conflict with. Without a second session (none given, none to be had)
  * each ANALYZE runs in turn on the main session, as before.
  */
 final class Analyzes implements AutoCloseable {

@@ -329,6 +329,9 @@ final class ChainSwap {
         }
         // PostgreSQL's REFRESH: the query as the owner, in its restricted mode, reading the new upstream
         exec("REFRESH MATERIALIZED VIEW " + target);
+        // the previous MV's ANALYZE ran beside this REFRESH; the index builds take two sessions of their own:
+        // never three busy backends at once (readers share the cores)
+        analyzes.await();
         new IndexBuilds(c, indexSession, name -> name).build(scratch, m.name(), m.indexes());
         long rows = m.indexes().isEmpty() ? 0 : reltuples(target);
         carry.apply(c, scratch, target, m.indexes(), name -> name);

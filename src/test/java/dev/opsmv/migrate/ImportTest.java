@@ -256,6 +256,35 @@ class ImportTest {
         return String.valueOf(Sql.value(db, "SELECT pg_get_viewdef('" + CLAIMS_MV + "'::regclass)")).trim().replaceAll(";$", "");
     }
 
+    /**
+     * The release import writes computes each MV with its owner's rights, as PostgreSQL's REFRESH does, not with
+     * the deploying role's (issue 24's rule, for the changesets' ops.opsmv_rebuild).
+     */
+    @Test
+    void anImportedReleaseComputesTheMvWithItsOwnersRights() throws Exception {
+        String computedBy = LegacyDatabase.CLAIMS_MV_OF_PRODUCTION.replace("AS priority_collection",
+                "AS priority_collection, current_user::text AS computed_by");
+        assertTrue(computedBy.contains("computed_by"));
+        ConnectionSpec production = LegacyDatabase.build(200, Deployed.SHARED_SEED, 0, computedBy);
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
+        Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
+        assertEquals(0, imported.exitCode(), imported.toString());
+
+        ConnectionSpec fresh = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        String owner = "opsmv_t_import_owner_" + ProcessHandle.current().pid() + "_" + fresh.database();
+        Sql.exec(fresh, "CREATE ROLE " + owner + " NOLOGIN",
+                "GRANT USAGE, CREATE ON SCHEMA ops TO " + owner,
+                "GRANT SELECT ON ALL TABLES IN SCHEMA ops TO " + owner,
+                "GRANT USAGE ON SCHEMA public TO " + owner,
+                "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + owner,
+                "ALTER MATERIALIZED VIEW " + CLAIMS_MV + " OWNER TO " + owner);
+        StockCli.Result build = StockCli.runnersLine().runFrom(work, fresh, "update");
+        assertEquals(0, build.exitCode(), build.output());
+        assertEquals(List.of(owner), Sql.strings(fresh, "SELECT DISTINCT computed_by FROM " + CLAIMS_MV));
+        assertEquals(owner, Sql.value(fresh, "SELECT pg_get_userbyid(relowner)::text FROM pg_class WHERE oid = '" + CLAIMS_MV + "'::regclass"));
+    }
+
     /** A unique bundle index is written onto the imported version only where production's rows are unique on it. */
     @Test
     void aUniqueBundleIndexProductionsRowsWouldViolateIsNotWritten() throws Exception {
