@@ -66,6 +66,12 @@ final class RefreshCommand implements Callable<Integer> {
             description = "When another runner refreshes an MV, wait up to D for it instead of reporting BUSY.")
     Duration wait;
 
+    @Option(names = "--swap-space-limit", paramLabel = "SIZE", converter = SizeConverter.class,
+            description = "A swap (and a chain swap) builds the new MVs beside the serving ones: their size is needed free a second "
+                    + "time. Above SIZE (e.g. 500MB, 2GB; pg_total_relation_size of what would be rebuilt) refresh CONCURRENTLY "
+                    + "instead (PLAIN where PostgreSQL cannot), the reason logged. Default: no limit.")
+    Long swapSpaceLimit;
+
     @Option(names = "--dry-run", description = "Print the plan (order, method and why) and change nothing.")
     boolean dryRun;
 
@@ -97,7 +103,7 @@ final class RefreshCommand implements Callable<Integer> {
             return output.done(ExitCode.OK);
         }
         RefreshEngine engine = new RefreshEngine(connection.spec(),
-                new RefreshEngine.Options(mode(), statementTimeout, lockTimeout, wait), line -> out.println(line));
+                new RefreshEngine.Options(mode(), statementTimeout, lockTimeout, wait, swapSpaceLimit), line -> out.println(line));
         if (every == null) {
             return output.done(once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out));
         }
@@ -123,7 +129,7 @@ final class RefreshCommand implements Callable<Integer> {
 
     private RefreshPlan plan(Connection c) throws Exception {
         try {
-            return RefreshPlan.build(c, names, all, cascade, mode());
+            return RefreshPlan.build(c, names, all, cascade, mode(), swapSpaceLimit);
         } catch (IllegalStateException cycle) {
             throw new CommandFailure(ExitCode.PROBLEM, cycle.getMessage());
         }

@@ -40,8 +40,15 @@ public final class RefreshEngine {
      */
     public static final Duration DEFAULT_SWAP_LOCK_TIMEOUT = Duration.ofSeconds(2);
 
-    /** What a run was asked. Timeouts and wait may be null (none / do not wait). */
-    public record Options(RefreshMode mode, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {
+    /**
+     * What a run was asked. Timeouts and wait may be null (none / do not wait); {@code swapSpaceLimit}: bytes a swap
+     * may need free a second time before the MVs are refreshed CONCURRENTLY instead (null: no limit).
+     */
+    public record Options(RefreshMode mode, Duration statementTimeout, Duration lockTimeout, Duration maxWait, Long swapSpaceLimit) {
+        public Options(RefreshMode mode, Duration statementTimeout, Duration lockTimeout, Duration maxWait) {
+            this(mode, statementTimeout, lockTimeout, maxWait, null);
+        }
+
         public static Options defaults() {
             return new Options(RefreshMode.AUTO, null, null, null);
         }
@@ -81,7 +88,7 @@ public final class RefreshEngine {
         try (Connection log = spec.open(APPLICATION_NAME + "-log"); Connection work = spec.open(APPLICATION_NAME)) {
             log.setAutoCommit(true);
             work.setAutoCommit(true);
-            RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.mode());
+            RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.mode(), options.swapSpaceLimit());
             return new Run(plan, log, work).execute(stop);
         }
     }

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import dev.opsmv.db.Sizes;
 import dev.opsmv.swap.SideBySideSwap;
 
 /**
@@ -48,6 +49,16 @@ public final class RefreshPlan {
      */
     public static RefreshPlan build(Connection c, Collection<String> names, boolean all, boolean cascade, RefreshMode mode)
             throws SQLException {
+        return build(c, names, all, cascade, mode, null);
+    }
+
+    /**
+     * As {@link #build(Connection, Collection, boolean, boolean, RefreshMode)}; {@code swapSpaceLimit}: the bytes a swap
+     * may need free a second time (pg_total_relation_size of what it rebuilds); above it the MVs are refreshed
+     * CONCURRENTLY instead (PLAIN where PostgreSQL cannot), the reason logged. Null: no limit.
+     */
+    public static RefreshPlan build(Connection c, Collection<String> names, boolean all, boolean cascade, RefreshMode mode,
+                                    Long swapSpaceLimit) throws SQLException {
         MvGraph graph = MvGraph.load(c);
         Set<String> selected = new TreeSet<>();
         for (String name : names) {
@@ -66,7 +77,20 @@ public final class RefreshPlan {
             steps.put(mv, RefreshMethod.decide(c, mv, mode));
         }
         Map<String, String> swapFallbacks = new LinkedHashMap<>();
-        Map<String, List<String>> chains = chains(c, graph, selected, steps, mode, swapFallbacks);
+        Map<String, List<String>> chains = chains(c, graph, selected, steps, mode, swapFallbacks, swapSpaceLimit);
+        if (swapSpaceLimit != null) {
+            for (Map.Entry<String, RefreshMethod> e : steps.entrySet()) {
+                String mv = e.getKey();
+                if (RefreshMethod.SWAP.equals(e.getValue().method()) && chains.values().stream().noneMatch(m -> m.contains(mv))) {
+                    long space = bytes(c, List.of(mv), "pg_total_relation_size(oid)");
+                    if (space > swapSpaceLimit) {
+                        String why = overLimit(space, swapSpaceLimit, "no swap");
+                        swapFallbacks.put(mv, why);
+                        e.setValue(withoutSwap(c, mv, why));
+                    }
+                }
+            }
+        }
         return new RefreshPlan(graph, steps, chains, swapFallbacks);
     }
 
@@ -77,7 +101,7 @@ public final class RefreshPlan {
      * rebuild's fixed cost). What cannot be swapped keeps its own method, the reason in its line.
      */
     private static Map<String, List<String>> chains(Connection c, MvGraph graph, Set<String> selected, Map<String, RefreshMethod> steps,
-                                                     RefreshMode mode, Map<String, String> swapFallbacks) throws SQLException {
+                                                     RefreshMode mode, Map<String, String> swapFallbacks, Long swapSpaceLimit) throws SQLException {
         Map<String, List<String>> chains = new LinkedHashMap<>();
         if (mode != RefreshMode.SWAP && mode != RefreshMode.AUTO) {
             return chains;
@@ -114,10 +138,20 @@ public final class RefreshPlan {
             if (mode == RefreshMode.AUTO && bytes < RefreshMethod.SWAP_MIN_BYTES) {
                 continue;
             }
-            chains.put(mv, members);
-            taken.addAll(members);
             // the new subgraph stands beside the old one until the swap: its size (with indexes) is needed free again
             long space = bytes(c, members, "pg_total_relation_size(oid)");
+            if (swapSpaceLimit != null && space > swapSpaceLimit) {
+                String why = overLimit(space, swapSpaceLimit, "no chain swap");
+                if (mode == RefreshMode.SWAP) {
+                    swapFallbacks.put(mv, why);
+                    steps.put(mv, withoutSwap(c, mv, why));
+                } else if (own.method() != null) {
+                    steps.put(mv, new RefreshMethod(own.method(), own.fallbackReason(), own.refusal(), own.why() + "; " + why));
+                }
+                continue;
+            }
+            chains.put(mv, members);
+            taken.addAll(members);
             steps.put(mv, new RefreshMethod(RefreshMethod.SWAP, null, null, "rebuilt with " + (members.size() - 1)
                     + " MV(s) and the views that read it beside them, swapped in together; needs about "
                     + String.format(java.util.Locale.ROOT, "%.1f MB", space / 1048576.0) + " free while they are built"));
@@ -126,6 +160,10 @@ public final class RefreshPlan {
             }
         }
         return chains;
+    }
+
+    private static String overLimit(long space, long limit, String what) {
+        return what + ": needs " + Sizes.mb(space) + " free a second time, over --swap-space-limit " + Sizes.mb(limit);
     }
 
     /** CONCURRENTLY where PostgreSQL allows it, else PLAIN, with {@code why} as the logged fallback reason. */

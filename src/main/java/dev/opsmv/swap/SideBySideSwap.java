@@ -656,7 +656,8 @@ public final class SideBySideSwap {
      */
     public ChainSwapped refreshChain(String schema, String root, InChainSwap inSwap) throws SQLException {
         List<String> members = chain(c, schema, root);
-        ChainSwap.Result r = new ChainSwap(c, lockTimeout, indexSession).swap(schema, root, inSwap::run);
+        // null: nothing to run in the swap transaction (a method reference on null would throw before the build)
+        ChainSwap.Result r = new ChainSwap(c, lockTimeout, indexSession).swap(schema, root, inSwap == null ? null : inSwap::run);
         return new ChainSwapped(members, r.rows(), r.buildMillis(), r.lockWaitMillis(), r.lockHeldMillis(), r.attempts());
     }
 

@@ -224,4 +224,51 @@ class ChainSwapTest {
         assertEquals(ExitCode.PROBLEM, swap.exitCode(), swap.all());
         assertTrue(swap.out().contains("other objects read it") && swap.out().contains("--cascade"), swap.all());
     }
+
+    /**
+     * Issue 26 item 4: a swap needs what it rebuilds free a second time; over the limit the user sets, the MVs are
+     * refreshed CONCURRENTLY instead, the reason (with the size) in --dry-run and in the log; under it they swap.
+     */
+    @Test
+    void overTheSwapSpaceLimitTheChainIsRefreshedConcurrentlyWithTheReasonLogged() {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
+        List<String> mvs = Sql.strings(db, "SELECT 'ops.' || matviewname FROM pg_matviews WHERE schemaname = 'ops' ORDER BY 1");
+        Map<String, Long> oidsBefore = oids(db, mvs);
+
+        Cli.Result dry = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--swap-space-limit", "1kB", "--dry-run");
+        assertEquals(ExitCode.OK, dry.exitCode(), dry.all());
+        assertTrue(dry.out().lines().anyMatch(l -> l.contains(RAW) && l.contains("CONCURRENTLY")
+                && l.matches(".*no chain swap: needs \\d+\\.\\d MB free a second time, over --swap-space-limit 0\\.0 MB.*")), dry.out());
+        assertTrue(dry.out().lines().noneMatch(l -> l.contains(" SWAP ")), dry.out());
+
+        Cli.Result limited = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--swap-space-limit", "1kB");
+        assertEquals(ExitCode.OK, limited.exitCode(), "never a failure for that alone: " + limited.all());
+        assertEquals(oidsBefore, oids(db, mvs), "nothing rebuilt beside the serving MVs");
+        for (Map<String, Object> row : RefreshFixtures.log(db, "true")) {
+            assertEquals("OK", row.get("status"), row.toString());
+            assertEquals("CONCURRENTLY", row.get("method"), row.toString());
+            assertTrue(String.valueOf(row.get("fallback_reason")).contains("over --swap-space-limit 0.0 MB"), row.toString());
+        }
+
+        // under a limit large enough: the chain swap as without one
+        Cli.Result roomy = Cli.on(db, "refresh", "mv_yango_payments_raw_current", "--cascade", "--method", "swap", "--swap-space-limit", "10GB");
+        assertEquals(ExitCode.OK, roomy.exitCode(), roomy.all());
+        assertNotEquals(oidsBefore.get(RAW), oids(db, List.of(RAW)).get(RAW), "swapped");
+
+        Cli.Result bad = Cli.on(db, "refresh", "--all", "--swap-space-limit", "lots");
+        assertEquals(ExitCode.USAGE, bad.exitCode(), bad.all());
+        assertTrue(bad.err().contains("--swap-space-limit") && bad.err().contains("500MB"), bad.all());
+    }
+
+    /** Nothing to run in the swap transaction (null) is allowed: it once threw before the build began. */
+    @Test
+    void aChainSwapWithNothingToRunInItsTransactionSwaps() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, Deployed.SHARED_SEED);
+        long before = oids(db, List.of(RAW)).get(RAW);
+        try (java.sql.Connection c = db.open("opsmv-tests")) {
+            new dev.opsmv.swap.SideBySideSwap(c, "2s").refreshChain("ops", "mv_yango_payments_raw_current", null);
+        }
+        assertNotEquals(before, oids(db, List.of(RAW)).get(RAW));
+        assertEquals(0, scratchSchemas(db));
+    }
 }
