@@ -355,6 +355,9 @@ public final class ApiServer implements AutoCloseable {
             body.put("source", r.source());
             body.put("fallback_reason", r.fallbackReason());
             return Reply.json(200, body);
+        } catch (MissingColumn e) {
+            LOG.warn("readyz: 503: {}", e.getMessage());
+            return Reply.json(503, error(e.getMessage(), null));
         } catch (SQLException e) {
             String msg = unavailable(e);
             LOG.warn("readyz: 503: {}", msg);
@@ -379,6 +382,9 @@ public final class ApiServer implements AutoCloseable {
             DriverMatrixService.Result r = driverMatrix.query(q);
             headers.put(SOURCE_HEADER, r.source());
             return new Reply(200, JSON_TYPE, r.body(), r.length(), r.source());
+        } catch (MissingColumn e) {
+            LOG.warn("driver-matrix: {}", e.getMessage());
+            return Reply.json(e.parameter() != null ? 400 : 500, error(e.getMessage(), e.parameter()));
         } catch (SQLException e) {
             return databaseError(headers, e, "driver-matrix");
         }

@@ -11,6 +11,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Types;
 import java.time.OffsetDateTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -24,6 +26,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
 
+import dev.opsmv.db.Relations;
 import dev.opsmv.db.Replication;
 import dev.opsmv.health.HealthJson;
 
@@ -108,6 +111,9 @@ public final class DriverMatrixService {
                 decided(SOURCE_MV, null);
                 return r;
             } catch (SQLException e) {
+                if ("42703".equals(e.getSQLState())) {
+                    throw missingColumn(c, q, e);
+                }
                 fallback = fallbackReason(e);
                 if (fallback == null) {
                     throw e;
@@ -159,6 +165,30 @@ public final class DriverMatrixService {
                 LOG.info("driver-matrix: falling back to the plain view: {}", fallback);
             }
         }
+    }
+
+    /**
+     * An undefined column in the MV's statement: which of the columns the request reads the MV lacks, from the
+     * catalog, said in one line. Looked up only on that error, so a request costs nothing more. (The view is no
+     * way out: an MV imported narrower has a view of the bundle's columns only when the view was left as it was.)
+     */
+    private static SQLException missingColumn(Connection c, DriverMatrixQuery q, SQLException e) throws SQLException {
+        if (!c.getAutoCommit()) {
+            c.rollback();
+        }
+        List<String> read = new ArrayList<>(List.of("week_start", "driver_id"));
+        if (q.originTag() != null) {
+            read.add("origin_tag");
+        }
+        List<String> missing = Relations.missingColumns(c, "ops", MV_NAME, read);
+        if (missing.isEmpty()) {
+            return e;
+        }
+        boolean filterOnly = missing.equals(List.of("origin_tag"));
+        return new MissingColumn(Relations.missingColumnsLine(DriverMatrixQuery.MV, missing, filterOnly
+                ? "the origin_tag filter cannot be served here; leave origin_tag out"
+                : "no driver-matrix request can be served from it; make the columns part of the MV's definition (docs/DEFINITION_CHANGES.md)"),
+                filterOnly ? "origin_tag" : null, e);
     }
 
     /** Why the MV query may give way to the view; null when the error is not one the view can avoid. */

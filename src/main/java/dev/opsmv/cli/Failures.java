@@ -21,7 +21,7 @@ final class Failures {
         if (ex instanceof BadConnectionUrl || ex instanceof IllegalArgumentException) {
             return ExitCode.USAGE;
         }
-        if (ex instanceof SourceFixture.RealSourceTables) {
+        if (ex instanceof SourceFixture.RealSourceTables || ex instanceof dev.opsmv.db.NarrowerRelation) {
             return ExitCode.PROBLEM;
         }
         if (ex instanceof LockTimeoutFailure) {

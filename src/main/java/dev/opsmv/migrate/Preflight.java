@@ -68,6 +68,7 @@ public final class Preflight {
             throw new MissingSourceTable(sourceSchema + ".claims_cabinet does not exist: this is not the ops database "
                     + "(or the source tables live in another schema: --source-schema)");
         }
+        requireGrainColumns();
         List<DuplicateGrain> listed = new ArrayList<>();
         List<DuplicateGrain> latent = new ArrayList<>();
         long total = 0;
@@ -108,6 +109,7 @@ public final class Preflight {
         if (!tableExists("ops", "mv_yango_cabinet_claims_for_collection")) {
             throw new MissingSourceTable(CLAIMS_MV + " does not exist: deploy the bundle first (opsmv update)");
         }
+        requireGrainColumns();
         List<DuplicateGrain> out = new ArrayList<>();
         try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("""
                 SELECT
@@ -124,6 +126,16 @@ public final class Preflight {
             }
         }
         return out;
+    }
+
+    /** The grain is (driver_id, milestone_value): a claims MV imported without them has no grain to check. */
+    private void requireGrainColumns() throws SQLException {
+        List<String> missing = dev.opsmv.db.Relations.missingColumns(connection, "ops", "mv_yango_cabinet_claims_for_collection",
+                List.of("driver_id", "milestone_value"));
+        if (!missing.isEmpty()) {
+            throw new dev.opsmv.db.NarrowerRelation(dev.opsmv.db.Relations.missingColumnsLine(CLAIMS_MV, missing,
+                    "its grain (driver_id, milestone_value) cannot be checked for duplicates"));
+        }
     }
 
     /** INVALID indexes in schema ops, and idx_* ones in the source schema (the bundle's names). */

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.db.Relations;
 import dev.opsmv.migrate.BundleObjects;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
@@ -120,6 +121,17 @@ public final class Verifier {
         indexBloat();
         lastRefresh();
         DriverMatrixQuery typical = DriverMatrixQuery.parse(Map.of("origin_tag", List.of("cabinet")), LocalDate.now(ZoneOffset.UTC));
+        List<String> missing = Relations.missingColumns(c, "ops", "mv_payments_driver_matrix_cabinet", List.of("week_start", "driver_id", "origin_tag"));
+        if (!missing.isEmpty()) {
+            boolean filterOnly = missing.equals(List.of("origin_tag"));
+            add(false, "endpoint columns on the MV", Relations.missingColumnsLine(DriverMatrixQuery.MV, missing, filterOnly
+                    ? "the endpoint answers 400 to origin_tag; the endpoint checks below use a request without it"
+                    : "the endpoint cannot serve the driver matrix from it"));
+            if (!filterOnly) {
+                return items;
+            }
+            typical = DriverMatrixQuery.parse(Map.of(), LocalDate.now(ZoneOffset.UTC));
+        }
         explain(typical);
         timing(typical);
         queryUnderThreshold(typical);
@@ -254,6 +266,12 @@ public final class Verifier {
             if (!fn.getBoolean(1)) {
                 return;
             }
+        }
+        List<String> grain = Relations.missingColumns(c, "ops", "mv_yango_cabinet_claims_for_collection", List.of("driver_id", "milestone_value"));
+        if (!grain.isEmpty()) {
+            add(false, "duplicate grains of ops.mv_yango_cabinet_claims_for_collection",
+                    Relations.missingColumnsLine("ops.mv_yango_cabinet_claims_for_collection", grain, "its grain cannot be checked"));
+            return;
         }
         long current = 0;
         long latent = 0;
