@@ -1,7 +1,7 @@
 --liquibase formatted sql
 
 --changeset opsmv:v1.6-opsmv-rebuild-function splitStatements:false rollbackSplitStatements:false
---comment: ops.opsmv_rebuild: the rebuild a release changeset runs when an MV's definition changes (written by `opsmv import`). The MV is built beside the serving one from the new definition, and every view and MV that reads it, transitively, is built again on it from its own definition, in a scratch schema (names of the MV's schema are deparsed unqualified and bind to the scratch schema first); then the old relations are dropped, readers first, and the new ones moved in with ALTER … SET SCHEMA, in the changeset's transaction: readers of the old relations wait only for that. Each MV is created empty, handed to its owner and populated by REFRESH, so its query runs with the owner's rights, never the deploying role's. What is attached to each MV is carried by ops.opsmv_carry_capture / _restore; a reading view gets its owner, comment and grants back. The same steps as the runner's chain swap (swap.ChainSwap), in SQL so that the stock Liquibase CLI runs them.
+--comment: ops.opsmv_rebuild: the rebuild a release changeset runs when an MV's definition changes, or a plain view's columns (written by `opsmv import`). The MV is built beside the serving one from the new definition, and every view and MV that reads it, transitively, is built again on it from its own definition, in a scratch schema (names of the MV's schema are deparsed unqualified and bind to the scratch schema first); then the old relations are dropped, readers first, and the new ones moved in with ALTER … SET SCHEMA, in the changeset's transaction: readers of the old relations wait only for that. Each MV is created empty, handed to its owner and populated by REFRESH, so its query runs with the owner's rights, never the deploying role's. What is attached to each MV is carried by ops.opsmv_carry_capture / _restore; a reading view gets its owner, comment and grants back. The same steps as the runner's chain swap (swap.ChainSwap), in SQL so that the stock Liquibase CLI runs them.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE OR REPLACE FUNCTION ops.opsmv_rebuild(p_schema text, p_mv text, p_definition text, p_indexes jsonb, p_dropped_indexes text[] DEFAULT '{}')
 RETURNS void
@@ -21,11 +21,19 @@ DECLARE
     v_i integer;
     v_t text;
     v_owner text;
+    v_view boolean;
+    v_root jsonb;
     r record;
 BEGIN
-    IF v_rel IS NULL OR (SELECT relkind FROM pg_class WHERE oid = v_rel) <> 'm' THEN
-        RAISE EXCEPTION 'ops.opsmv_rebuild: % is not a materialized view here; nothing to rebuild', v_name;
+    IF v_rel IS NULL OR (SELECT relkind FROM pg_class WHERE oid = v_rel) NOT IN ('m', 'v') THEN
+        RAISE EXCEPTION 'ops.opsmv_rebuild: % is not a materialized view or a view here; nothing to rebuild', v_name;
     END IF;
+    -- a plain view whose columns change is rebuilt the same way: with everything that reads it
+    v_view := (SELECT relkind FROM pg_class WHERE oid = v_rel) = 'v';
+    v_root := jsonb_build_object('name', p_mv, 'materialized', NOT v_view,
+        'owner', (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = v_rel),
+        'options', (SELECT array_to_string(reloptions, ', ') FROM pg_class WHERE oid = v_rel),
+        'acl', ops.opsmv_carry_acl(v_rel), 'comment', obj_description(v_rel, 'pg_class'));
     v_scratch := 'opsmv_rebuild_' || v_rel::bigint;
 
     -- every reader, transitively, each one after all it reads; queries deparsed with the MV's schema on the
@@ -69,7 +77,9 @@ BEGIN
     END LOOP;
     PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
 
-    PERFORM ops.opsmv_carry_capture(p_schema, p_mv, p_dropped_indexes);
+    IF NOT v_view THEN
+        PERFORM ops.opsmv_carry_capture(p_schema, p_mv, p_dropped_indexes);
+    END IF;
     FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP
         IF (v_r->>'materialized')::boolean THEN
             PERFORM ops.opsmv_carry_capture(p_schema, v_r->>'name');
@@ -82,22 +92,28 @@ BEGIN
     -- each relation is created empty, handed to its owner, then populated by REFRESH, which runs the query as
     -- that owner (as PostgreSQL's own REFRESH of the old one did): never with the deploying role's rights.
     -- The owners take their relations there: ALTER OWNER wants CREATE on the schema of a non-superuser's.
-    v_owner := (SELECT facts->>'owner' FROM ops.opsmv_carried WHERE schema_name = p_schema AND mv_name = p_mv);
+    v_owner := v_root->>'owner';
     FOR v_t IN SELECT DISTINCT o FROM (SELECT v_owner AS o UNION ALL SELECT rd->>'owner' FROM jsonb_array_elements(v_readers) rd) s WHERE o IS NOT NULL LOOP
         EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO %I', v_scratch, v_t);
     END LOOP;
     PERFORM set_config('search_path', format('%I, %I, pg_catalog, pg_temp', v_scratch, p_schema), true);
-    EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH NO DATA', v_scratch, p_mv, p_definition);
-    EXECUTE format('ALTER MATERIALIZED VIEW %I.%I OWNER TO %I', v_scratch, p_mv, v_owner);
-    IF NOT v_empty THEN
-        EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', v_scratch, p_mv);
-    END IF;
-    FOR v_x IN SELECT * FROM jsonb_array_elements(coalesce(p_indexes, '[]'::jsonb)) LOOP
-        EXECUTE format('CREATE %sINDEX %I ON %I.%I %s', CASE WHEN (v_x->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
-                       v_x->>'name', v_scratch, p_mv, v_x->>'key');
-    END LOOP;
-    IF NOT v_empty THEN
-        EXECUTE format('ANALYZE %I.%I', v_scratch, p_mv);
+    IF v_view THEN
+        EXECUTE format('CREATE VIEW %I.%I%s AS %s', v_scratch, p_mv,
+                       CASE WHEN v_root->>'options' IS NULL THEN '' ELSE ' WITH (' || (v_root->>'options') || ')' END, p_definition);
+        EXECUTE format('ALTER VIEW %I.%I OWNER TO %I', v_scratch, p_mv, v_owner);
+    ELSE
+        EXECUTE format('CREATE MATERIALIZED VIEW %I.%I AS %s WITH NO DATA', v_scratch, p_mv, p_definition);
+        EXECUTE format('ALTER MATERIALIZED VIEW %I.%I OWNER TO %I', v_scratch, p_mv, v_owner);
+        IF NOT v_empty THEN
+            EXECUTE format('REFRESH MATERIALIZED VIEW %I.%I', v_scratch, p_mv);
+        END IF;
+        FOR v_x IN SELECT * FROM jsonb_array_elements(coalesce(p_indexes, '[]'::jsonb)) LOOP
+            EXECUTE format('CREATE %sINDEX %I ON %I.%I %s', CASE WHEN (v_x->>'unique')::boolean THEN 'UNIQUE ' ELSE '' END,
+                           v_x->>'name', v_scratch, p_mv, v_x->>'key');
+        END LOOP;
+        IF NOT v_empty THEN
+            EXECUTE format('ANALYZE %I.%I', v_scratch, p_mv);
+        END IF;
     END IF;
     FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP
         IF (v_r->>'materialized')::boolean THEN
@@ -127,16 +143,15 @@ BEGIN
         v_r := v_readers->v_i;
         EXECUTE format('DROP %s %I.%I', CASE WHEN (v_r->>'materialized')::boolean THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END, p_schema, v_r->>'name');
     END LOOP;
-    EXECUTE format('DROP MATERIALIZED VIEW %I.%I', p_schema, p_mv);
-    EXECUTE format('ALTER MATERIALIZED VIEW %I.%I SET SCHEMA %I', v_scratch, p_mv, p_schema);
+    EXECUTE format('DROP %s %I.%I', CASE WHEN v_view THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END, p_schema, p_mv);
+    EXECUTE format('ALTER %s %I.%I SET SCHEMA %I', CASE WHEN v_view THEN 'VIEW' ELSE 'MATERIALIZED VIEW' END, v_scratch, p_mv, p_schema);
     FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP
         EXECUTE format('ALTER %s %I.%I SET SCHEMA %I', CASE WHEN (v_r->>'materialized')::boolean THEN 'MATERIALIZED VIEW' ELSE 'VIEW' END,
                        v_scratch, v_r->>'name', p_schema);
     END LOOP;
     EXECUTE format('DROP SCHEMA %I', v_scratch); -- empty now; the grants on it go with it
 
-    PERFORM ops.opsmv_carry_restore(p_schema, p_mv);
-    FOR v_r IN SELECT * FROM jsonb_array_elements(v_readers) LOOP
+    FOR v_r IN SELECT * FROM jsonb_array_elements(jsonb_build_array(v_root) || v_readers) LOOP
         IF (v_r->>'materialized')::boolean THEN
             PERFORM ops.opsmv_carry_restore(p_schema, v_r->>'name');
         ELSE

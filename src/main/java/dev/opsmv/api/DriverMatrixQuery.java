@@ -32,6 +32,8 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
     public static final int MAX_OFFSET = 10_000_000;
     public static final int DEFAULT_WINDOW_WEEKS = 8;
     public static final String ORDER_BY = "week_start DESC, driver_id ASC";
+    static final LocalDate FIRST_DATE = LocalDate.of(1, 1, 1);
+    static final LocalDate LAST_DATE = LocalDate.of(9999, 12, 31);
     private static final Set<String> PARAMETERS = Set.of("origin_tag", "week_start_from", "week_start_to", "limit", "offset");
 
     /** Validates the query string of a request; {@code today} decides the default window. */
@@ -54,6 +56,9 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
         if (from == null) {
             LocalDate anchor = to != null ? to : today.with(TemporalAdjusters.previousOrSame(DayOfWeek.MONDAY));
             from = anchor.minusWeeks(DEFAULT_WINDOW_WEEKS);
+            if (from.isBefore(FIRST_DATE)) {
+                from = FIRST_DATE;
+            }
             defaults.add("week_start_from");
         }
         if (to != null && from.isAfter(to)) {
@@ -129,11 +134,17 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
         if (v == null) {
             return null;
         }
+        LocalDate d;
         try {
-            return LocalDate.parse(v);
+            d = LocalDate.parse(v);
         } catch (DateTimeParseException e) {
             throw new BadParameter(name, name + " must be a date YYYY-MM-DD (got '" + v + "')");
         }
+        // ISO lets a sign and more digits through (+999999999-12-31), which no week of the MV can be
+        if (d.isBefore(FIRST_DATE) || d.isAfter(LAST_DATE)) {
+            throw new BadParameter(name, name + " must be a date from " + FIRST_DATE + " to " + LAST_DATE + " (got '" + v + "')");
+        }
+        return d;
     }
 
     private static int integer(Map<String, List<String>> params, String name, int dflt, int min, int max) {

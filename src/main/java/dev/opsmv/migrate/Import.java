@@ -42,11 +42,17 @@ public final class Import {
               List<Index> liveIndexes, List<Index> previousIndexes, String comment, List<String> notWritten, List<String> notApplicable) {
     }
 
-    /** A plain view whose live definition is not the bundle's latest; same columns as that version (else refused). */
-    record View(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition) {
+    /**
+     * A plain view whose live definition is not the bundle's latest. {@code columnsChange}: null when it has that
+     * version's columns (CREATE OR REPLACE VIEW both ways), else how they differ (rebuilt with what reads it).
+     */
+    record View(String schema, String name, String previousChangeset, String liveDefinition, String previousDefinition, String columnsChange) {
     }
 
-    /** What import makes the bundle's: views first (an MV may read one), then MVs. */
+    /**
+     * What import makes the bundle's. In the release the MVs come first and the views last: rolled back, a view
+     * whose columns change is put back (with the MVs that read it, from their definitions) before those MVs are.
+     */
     record Differing(List<View> views, List<Mv> mvs) {
         boolean isEmpty() {
             return views.isEmpty() && mvs.isEmpty();
@@ -96,20 +102,6 @@ public final class Import {
                 + "). Each MV is rebuilt beside the serving one and swapped in; the database they were imported from adopts them\n"
                 + "# unchanged. `rollback --tag` to the previous release restores the previous versions.\ndatabaseChangeLog:\n");
         int seq = 2000 + 10 * existingCatalogues();
-        for (View v : found.views()) {
-            int version = nextVersion("views", v.name());
-            String changeset = rel + "-" + v.name();
-            Path file = Path.of("ops", "views", String.format("%s_v%02d.sql", v.name(), version));
-            files.put(file, viewFile(v, changeset, version));
-            objects.add(v.schema() + "." + v.name());
-            changesets.add(changeset);
-            releaseYaml.append("  - include: { file: ../ops/views/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
-            seq += 1;
-            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
-                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'view', ").append(lit(v.schema())).append(", ")
-                    .append(lit(v.name())).append(", $def$\n").append(v.liveDefinition()).append("\n$def$)\n")
-                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
-        }
         for (Mv mv : differing) {
             int version = nextVersion("mviews", mv.name());
             String changeset = rel + "-" + mv.name();
@@ -133,6 +125,20 @@ public final class Import {
                         .append(lit(i.name())).append(", ").append(lit(mv.schema())).append(", ").append(lit(mv.name())).append(", ")
                         .append(i.unique()).append(", ").append(lit(i.key())).append(")\nON CONFLICT (changeset_id, index_schema, index_name) DO NOTHING;\n");
             }
+        }
+        for (View v : found.views()) {
+            int version = nextVersion("views", v.name());
+            String changeset = rel + "-" + v.name();
+            Path file = Path.of("ops", "views", String.format("%s_v%02d.sql", v.name(), version));
+            files.put(file, viewFile(v, changeset, version));
+            objects.add(v.schema() + "." + v.name());
+            changesets.add(changeset);
+            releaseYaml.append("  - include: { file: ../ops/views/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
+            seq += 1;
+            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
+                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'view', ").append(lit(v.schema())).append(", ")
+                    .append(lit(v.name())).append(", $def$\n").append(v.liveDefinition()).append("\n$def$)\n")
+                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
         }
         catalogue.append("--rollback SET LOCAL lock_timeout = '${lock_timeout}';\n");
         for (String changeset : changesets) {
@@ -192,9 +198,14 @@ public final class Import {
                     st.execute(sql);
                 }
                 st.execute("SET LOCAL opsmv.rebuild_empty = 'on'");
-                for (String changeset : changesets) {
+                // as `rollback --tag` to the previous release and `update` again would run them
+                List<String> backwards = new ArrayList<>(changesets);
+                java.util.Collections.reverse(backwards);
+                for (String changeset : backwards) {
                     step = changeset + " (its rollback)";
                     st.execute(proof.rollbackSql(changeset));
+                }
+                for (String changeset : changesets) {
                     step = changeset;
                     st.execute(proof.changeSetSql(changeset));
                 }
@@ -232,7 +243,6 @@ public final class Import {
         c.setAutoCommit(false);
         List<Mv> out = new ArrayList<>();
         List<View> views = new ArrayList<>();
-        List<String> refused = new ArrayList<>();
         try (Statement st = c.createStatement()) {
             AdoptionPlan.installMachinery(c, migrator);
             // fully qualified names in what pg_get_viewdef writes, so the file names the source schema
@@ -240,7 +250,7 @@ public final class Import {
             List<String[]> latest = new ArrayList<>();
             try (ResultSet rs = st.executeQuery("""
                     SELECT DISTINCT ON (object_schema, object_name) object_schema, object_name, object_kind, changeset_id, definition
-                    FROM ops.opsmv_bundle_object WHERE object_kind IN ('matview', 'view')
+                    FROM ops.opsmv_bundle_object WHERE object_kind IN ('matview', 'matview-version', 'view')
                     ORDER BY object_schema, object_name, seq DESC""")) {
                 while (rs.next()) {
                     latest.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5)});
@@ -271,13 +281,9 @@ public final class Import {
                 if (!own) {
                     continue;
                 }
-                if (!"matview".equals(o[2])) {
-                    String why = columnsChange(o[0], o[1], o[4]);
-                    if (why == null) {
-                        views.add(new View(o[0], o[1], o[3], liveDefinition(o[0], o[1]), o[4]));
-                    } else {
-                        refused.add(why);
-                    }
+                // a matview-version: a release that kept the query and changed the indexes (v1.1's driver matrix)
+                if (!"matview".equals(o[2]) && !"matview-version".equals(o[2])) {
+                    views.add(new View(o[0], o[1], o[3], liveDefinition(o[0], o[1]), o[4], columnsChange(o[0], o[1], o[4])));
                     continue;
                 }
                 out.add(read(o[0], o[1], o[3], o[4]));
@@ -286,18 +292,14 @@ public final class Import {
             c.rollback();
             c.setAutoCommit(autoCommit);
         }
-        if (!refused.isEmpty()) {
-            throw new IllegalStateException("import: nothing written: " + String.join("; ", refused)
-                    + ". A view whose columns change is rebuilt with what reads it: write that release by hand (docs/DEFINITION_CHANGES.md), then import again");
-        }
         return new Differing(views, out);
     }
 
     /**
      * Null when the live view has the columns of the bundle's latest version (names and types, in order), so
      * CREATE OR REPLACE VIEW turns either into the other and keeps its grants, owner, comment and readers;
-     * else why not. PostgreSQL cannot drop or retype a view's columns in place: a change of columns is a
-     * drop and create, which the view's readers (the driver matrix MV reads its view) would have to follow.
+     * else how they differ. PostgreSQL cannot drop or retype a view's columns in place: a change of columns is
+     * a drop and create, which the view's readers (the driver matrix MV reads its view) follow: ops.opsmv_rebuild.
      */
     private String columnsChange(String schema, String name, String previousDefinition) throws SQLException {
         List<String> live = columns("'\"" + schema + "\".\"" + name + "\"'::regclass");
@@ -326,7 +328,7 @@ public final class Import {
         if (what.isEmpty()) {
             what.add("the same columns in another order");
         }
-        return schema + "." + name + " differs from the bundle in its columns too (" + String.join("; ", what) + ")";
+        return String.join("; ", what);
     }
 
     private List<String> columns(String regclass) throws SQLException {
@@ -355,6 +357,17 @@ public final class Import {
         String q = v.schema() + "." + v.name();
         StringBuilder f = new StringBuilder("--liquibase formatted sql\n\n");
         f.append("--changeset opsmv:").append(changeset).append('\n');
+        if (v.columnsChange() != null) {
+            f.append("--comment: Version ").append(version).append(" of ").append(q).append(": the definition production ran, imported by `opsmv import` on ")
+                    .append(LocalDate.now()).append(" (the previous version is ").append(v.previousChangeset()).append("). Its columns differ (")
+                    .append(v.columnsChange()).append("), which CREATE OR REPLACE VIEW cannot do: rebuilt with every view and MV that reads it and swapped in, "
+                            + "in this transaction, both ways (ops.opsmv_rebuild). The database it was imported from adopts it (marked ran).\n");
+            f.append("--preconditions onFail:MARK_RAN onError:HALT\n");
+            f.append("--precondition-sql-check expectedResult:create SELECT ops.opsmv_decision('").append(changeset).append("')\n");
+            f.append(rebuild(v.schema(), v.name(), v.liveDefinition(), "[]", List.of(), ""));
+            f.append(rebuild(v.schema(), v.name(), v.previousDefinition(), "[]", List.of(), "--rollback "));
+            return f.toString();
+        }
         f.append("--comment: Version ").append(version).append(" of ").append(q).append(": the definition production ran, imported by `opsmv import` on ")
                 .append(LocalDate.now()).append(" (the previous version is ").append(v.previousChangeset())
                 .append("). Same columns as the previous version, so CREATE OR REPLACE VIEW keeps its grants, owner, comment and readers; "
@@ -496,21 +509,27 @@ public final class Import {
      * of the serving MV that this direction removes on purpose (not carried).
      */
     private String swap(Mv mv, String definition, List<Index> indexes, List<String> dropped, String prefix) {
-        List<String> lines = new ArrayList<>();
-        lines.add("SET LOCAL lock_timeout = '${lock_timeout}';");
-        lines.add("SELECT ops.opsmv_rebuild(" + lit(mv.schema()) + ", " + lit(mv.name()) + ", $def$");
-        lines.addAll(List.of(schemaParameter(definition).split("\n")));
         StringBuilder json = new StringBuilder("[");
         for (Index i : indexes) {
             json.append(json.length() > 1 ? ", " : "").append("{\"name\": ").append(jsonString(i.name())).append(", \"unique\": ").append(i.unique())
                     .append(", \"key\": ").append(jsonString(i.key())).append('}');
         }
         json.append(']');
-        lines.add("$def$, " + lit(json.toString()) + "::jsonb"
-                + (dropped.isEmpty() ? "" : ", ARRAY[" + String.join(", ", dropped.stream().map(Import::lit).toList()) + "]::text[]") + ");");
+        String s = rebuild(mv.schema(), mv.name(), definition, json.toString(), dropped, prefix);
         if (mv.comment() != null && prefix.isEmpty()) {
-            lines.add("COMMENT ON MATERIALIZED VIEW " + mv.schema() + "." + mv.name() + " IS " + lit(mv.comment()) + ";");
+            s += "COMMENT ON MATERIALIZED VIEW " + mv.schema() + "." + mv.name() + " IS " + lit(mv.comment()) + ";\n";
         }
+        return s;
+    }
+
+    /** One call of ops.opsmv_rebuild, each line prefixed with {@code prefix} ("--rollback " for the rollback). */
+    private String rebuild(String schema, String name, String definition, String indexesJson, List<String> dropped, String prefix) {
+        List<String> lines = new ArrayList<>();
+        lines.add("SET LOCAL lock_timeout = '${lock_timeout}';");
+        lines.add("SELECT ops.opsmv_rebuild(" + lit(schema) + ", " + lit(name) + ", $def$");
+        lines.addAll(List.of(schemaParameter(definition).split("\n")));
+        lines.add("$def$, " + lit(indexesJson) + "::jsonb"
+                + (dropped.isEmpty() ? "" : ", ARRAY[" + String.join(", ", dropped.stream().map(Import::lit).toList()) + "]::text[]") + ");");
         StringBuilder s = new StringBuilder();
         for (String line : lines) {
             s.append(prefix).append(line).append('\n');

@@ -197,6 +197,9 @@ class ApiServerTest {
         cases.put("week_start_from=2026-03-02&week_start_to=2026-01-05", "week_start_from");
         cases.put("colour=blue", "colour");
         cases.put("limit=5&limit=6", "limit");
+        // issue 27: ISO lets the sign and more digits through; the statement's date then wrapped (500, 22008)
+        cases.put("week_start_from=%2B999999999-12-31", "week_start_from");
+        cases.put("week_start_to=-000001-01-01", "week_start_to");
         for (Map.Entry<String, String> c : cases.entrySet()) {
             HttpResponse<String> r = get("/api/v1/ops/payments/driver-matrix?" + c.getKey());
             assertEquals(400, r.statusCode(), c.getKey() + ": " + r.body());

@@ -307,33 +307,46 @@ class ImportTest {
 
     /**
      * Issue 25: a plain view production changed is imported too. Same columns: CREATE OR REPLACE VIEW both
-     * ways, the MV that reads it untouched; other columns: refused in one line, nothing written.
+     * ways, the MV that reads it untouched. Other columns: rebuilt with the MV that reads it (ops.opsmv_rebuild),
+     * both ways.
      */
     @Test
-    void aDifferingViewIsImportedWhenItKeepsItsColumnsAndRefusedWhenNot() throws Exception {
+    void aDifferingViewIsImportedWithTheMvThatReadsIt() throws Exception {
         ConnectionSpec production = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         String bundleView = (String) Sql.value(production, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)");
         String productionView = bundleView.replace("WHERE d.driver_id IS NOT NULL", "WHERE d.driver_id IS NOT NULL AND d.park_id IS NOT NULL");
         assertTrue(!productionView.equals(bundleView), bundleView);
-        Path changelog = work.resolve("changelog");
-        copy(Path.of("changelog"), changelog);
-        List<String> before = tree(changelog);
+        String matrix = "ops.mv_payments_driver_matrix_cabinet";
 
-        // another column: refused, nothing written
+        // another column: the view and the MV reading it rebuilt together, both ways
         int from = bundleView.lastIndexOf("\n   FROM ");
         assertTrue(from > 0, bundleView);
         Sql.exec(production, "CREATE OR REPLACE VIEW " + VIEW + " AS " + bundleView.substring(0, from) + ", 1 AS production_extra" + bundleView.substring(from));
-        Cli.Result refused = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(production));
-        assertEquals(1, refused.exitCode(), refused.toString());
-        List<String> lines = refused.err().lines().filter(l -> !l.isBlank()).toList();
-        assertEquals(1, lines.size(), refused.toString());
-        assertTrue(lines.get(0).contains(VIEW) && lines.get(0).contains("production_extra integer") && lines.get(0).contains("nothing written"), lines.get(0));
-        assertEquals(before, tree(changelog));
+        Path wider = work.resolve("wider").resolve("changelog");
+        copy(Path.of("changelog"), wider);
+        Cli.Result rebuilt = Cli.run("import", "--into", wider.toString(), "--url", Cli.url(production));
+        assertEquals(0, rebuilt.exitCode(), rebuilt.toString());
+        String viewFile = Files.readString(wider.resolve("ops/views/v_payments_driver_matrix_cabinet_v03.sql"));
+        assertTrue(viewFile.contains("SELECT ops.opsmv_rebuild('ops', 'v_payments_driver_matrix_cabinet', $def$") && viewFile.contains("production_extra"), viewFile);
+        ConnectionSpec previous = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
+        List<String> matrixBefore = MvIdentity.of(previous, matrix);
+        long matrixOid = Sql.count(previous, "SELECT '" + matrix + "'::regclass::oid::bigint");
+        StockCli.Result up = StockCli.runnersLine().runFrom(wider.getParent(), previous, "update");
+        assertEquals(0, up.exitCode(), up.output());
+        assertEquals(1L, Sql.count(previous, "SELECT count(*) FROM pg_attribute WHERE attrelid = '" + VIEW + "'::regclass AND attname = 'production_extra'"));
+        assertTrue(matrixOid != Sql.count(previous, "SELECT '" + matrix + "'::regclass::oid::bigint"), "the MV that reads the view rebuilt on it");
+        assertEquals(matrixBefore, MvIdentity.of(previous, matrix), "with everything attached to it");
+        StockCli.Result down = StockCli.runnersLine().runFrom(wider.getParent(), previous, "rollback", "--tag=" + Releases.LAST);
+        assertEquals(0, down.exitCode(), down.output());
+        assertEquals(bundleView, Sql.value(previous, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)"));
+        assertEquals(matrixBefore, MvIdentity.of(previous, matrix));
 
-        // the same columns, another filter: imported
+        // the same columns, another filter: CREATE OR REPLACE VIEW
+        Path changelog = work.resolve("changelog");
+        copy(Path.of("changelog"), changelog);
         ConnectionSpec changed = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
         Sql.exec(changed, "CREATE OR REPLACE VIEW " + VIEW + " AS " + productionView);
-        long mvOid = Sql.count(changed, "SELECT 'ops.mv_payments_driver_matrix_cabinet'::regclass::oid::bigint");
+        long mvOid = Sql.count(changed, "SELECT '" + matrix + "'::regclass::oid::bigint");
         Cli.Result imported = Cli.run("import", "--into", changelog.toString(), "--url", Cli.url(changed));
         assertEquals(0, imported.exitCode(), imported.toString());
         String file = Files.readString(changelog.resolve("ops/views/v_payments_driver_matrix_cabinet_v03.sql"));
@@ -342,7 +355,7 @@ class ImportTest {
         // where it came from: the view replaced by itself, the MV that reads it not rebuilt
         StockCli.Result update = StockCli.runnersLine().runFrom(work, changed, "update");
         assertEquals(0, update.exitCode(), update.output());
-        assertEquals(mvOid, Sql.count(changed, "SELECT 'ops.mv_payments_driver_matrix_cabinet'::regclass::oid::bigint"));
+        assertEquals(mvOid, Sql.count(changed, "SELECT '" + matrix + "'::regclass::oid::bigint"));
         assertEquals(productionView, Sql.value(changed, "SELECT pg_get_viewdef('" + VIEW + "'::regclass, true)"));
 
         // a database at the previous release gets production's view; rollback gives the bundle's back
