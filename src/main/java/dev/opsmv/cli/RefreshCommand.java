@@ -148,7 +148,7 @@ final class RefreshCommand implements Callable<Integer> {
         output.doc().set("abandoned", Output.tree(r.abandoned().stream().map(a -> a.mv() + " (refresh log id " + a.refreshId() + ")").toList()));
         out.println("run " + r.runId() + ": " + ok + " OK of " + r.outcomes().size() + " planned"
                 + (r.abandoned().isEmpty() ? "" : ", " + r.abandoned().size() + " abandoned run(s) marked"));
-        return r.failed() ? ExitCode.PROBLEM : r.busy() ? ExitCode.BUSY : ExitCode.OK;
+        return r.failed() ? (r.lockTimedOut() ? ExitCode.LOCK_TIMEOUT : ExitCode.PROBLEM) : r.busy() ? ExitCode.BUSY : ExitCode.OK;
     }
 
     private RefreshMode mode() {

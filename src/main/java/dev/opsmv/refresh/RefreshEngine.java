@@ -71,6 +71,16 @@ public final class RefreshEngine {
         public boolean busy() {
             return outcomes.stream().anyMatch(o -> o.status().equals("BUSY"));
         }
+
+        /**
+         * Every MV that failed gave up waiting for a lock (SQLSTATE 55P03: --lock-timeout, a swap's last attempt);
+         * the run then exits as update and reindex do for a lock timeout, not as for a refresh that failed.
+         */
+        public boolean lockTimedOut() {
+            List<Outcome> errors = outcomes.stream().filter(o -> o.status().equals("ERROR")).toList();
+            // the MVs SKIPPED behind them follow from them
+            return !errors.isEmpty() && errors.stream().allMatch(o -> o.message() != null && o.message().contains("[SQLSTATE 55P03]"));
+        }
     }
 
     private final ConnectionSpec spec;
