@@ -111,10 +111,7 @@ public final class Import {
             changesets.add(changeset);
             releaseYaml.append("  - include: { file: ../ops/mviews/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
             seq += 1;
-            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
-                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'matview', ").append(lit(mv.schema())).append(", ")
-                    .append(lit(mv.name())).append(", $def$\n").append(mv.liveDefinition()).append("\n$def$)\n")
-                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
+            catalogue.append(catalogued(seq, changeset, "matview", mv.schema(), mv.name(), mv.liveDefinition()));
             int k = 0;
             for (Index i : newIndexes(mv)) {
                 if (i.ownChangeset()) {
@@ -135,10 +132,7 @@ public final class Import {
             changesets.add(changeset);
             releaseYaml.append("  - include: { file: ../ops/views/").append(file.getFileName()).append(", relativeToChangelogFile: true }\n");
             seq += 1;
-            catalogue.append("INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES (")
-                    .append(seq * 10).append(", ").append(lit(changeset)).append(", 'view', ").append(lit(v.schema())).append(", ")
-                    .append(lit(v.name())).append(", $def$\n").append(v.liveDefinition()).append("\n$def$)\n")
-                    .append("ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n");
+            catalogue.append(catalogued(seq, changeset, "view", v.schema(), v.name(), v.liveDefinition()));
         }
         catalogue.append("--rollback SET LOCAL lock_timeout = '${lock_timeout}';\n");
         for (String changeset : changesets) {
@@ -168,6 +162,13 @@ public final class Import {
         List<String> notWritten = new ArrayList<>();
         differing.forEach(mv -> notWritten.addAll(mv.notWritten()));
         return new Result(rel, written, objects, notWritten);
+    }
+
+    /** The catalogue row by which the adoption gate recognises an imported definition. */
+    private static String catalogued(int seq, String changeset, String kind, String schema, String name, String definition) {
+        return "INSERT INTO ops.opsmv_bundle_object (seq, changeset_id, object_kind, object_schema, object_name, definition) VALUES ("
+                + seq * 10 + ", " + lit(changeset) + ", " + lit(kind) + ", " + lit(schema) + ", " + lit(name) + ", $def$\n" + definition + "\n$def$)\n"
+                + "ON CONFLICT (changeset_id, object_schema, object_name) DO UPDATE SET definition = EXCLUDED.definition;\n";
     }
 
     /**

@@ -397,7 +397,7 @@ final class ChainSwap {
         }
     }
 
-    private static String[] split(Connection c, String qualified) throws SQLException {
+    static String[] split(Connection c, String qualified) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?::regclass")) {
             ps.setString(1, qualified);

@@ -334,16 +334,7 @@ public final class SideBySideSwap {
         }
         for (String member : members) {
             long oid = oidOf(c, member);
-            String[] sn = inCatalogTerms(() -> {
-                try (PreparedStatement ps = c.prepareStatement(
-                        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ?::oid")) {
-                    ps.setLong(1, oid);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        return new String[] {rs.getString(1), rs.getString(2)};
-                    }
-                }
-            });
+            String[] sn = ChainSwap.split(c, member);
             undo.add(restoreScript(sn[0], sn[1], Carry.of(c, oid)));
         }
         String undoSql = String.join("\n", undo);
