@@ -81,6 +81,9 @@ public final class ApiServer implements AutoCloseable {
     private final Histogram latency;
     private HikariDataSource pool;
     private DriverMatrixService driverMatrix;
+    /** Null when the cache is off. */
+    private final ResponseCache cache;
+    private RefreshWatch watch;
     private final AccessLog accessLog;
     /** Requests being handled or written: what a graceful shutdown waits for. */
     private final AtomicInteger inFlight = new AtomicInteger();
@@ -103,6 +106,7 @@ public final class ApiServer implements AutoCloseable {
                 .labelNames("version", "liquibase", "java").register(registry)
                 .labelValues(build.version(), build.liquibaseVersion(), build.javaVersion()).set(1);
         this.accessLog = config.accessLog() ? AccessLog.start(System.out) : null;
+        this.cache = config.cache().enabled() ? new ResponseCache(config.cache().maxEntries(), config.cache().maxBytes(), registry) : null;
     }
 
     /**
@@ -159,6 +163,13 @@ public final class ApiServer implements AutoCloseable {
         }
         pool = dataSource(spec, config, "opsmv-serve");
         driverMatrix = new DriverMatrixService(pool, config);
+        if (cache != null && spec.multiHost()) {
+            // the pool's connections may sit on servers at different replay positions, and the watch on another
+            cache.state(false, "off: several servers (--url repeated or a multi-host URL) replay refreshes at different "
+                    + "moments, so no answer is kept; every request reads the database");
+        } else if (cache != null) {
+            watch = new RefreshWatch(spec, cache, config.cache().checkMs()).start();
+        }
 
         // a request blocks its thread on the pool: twice the pool's threads, plus the acceptor, the selector
         // and the threads Jetty keeps in reserve to take over selecting while a handler runs
@@ -251,6 +262,10 @@ public final class ApiServer implements AutoCloseable {
             http = null;
             connector = null;
         }
+        if (watch != null) {
+            watch.close();
+            watch = null;
+        }
         if (pool != null) {
             pool.close();
             pool = null;
@@ -300,7 +315,7 @@ public final class ApiServer implements AutoCloseable {
                     headers.put(HttpHeader.CONNECTION, "close");
                 }
                 reply = switch (endpoint) {
-                    case "driver_matrix" -> driverMatrixRequest(request.getHttpURI().getQuery(), headers);
+                    case "driver_matrix" -> driverMatrixRequest(request, headers);
                     case "health" -> health();
                     case "livez" -> Reply.json(200, status("live"));
                     case "readyz" -> ready();
@@ -314,8 +329,10 @@ public final class ApiServer implements AutoCloseable {
         }
         int code = reply.code();
         response.setStatus(code);
-        headers.put(HttpHeader.CONTENT_TYPE, reply.contentType());
-        headers.put(HttpHeader.CONTENT_LENGTH, reply.length());
+        if (reply.contentType() != null) {
+            headers.put(HttpHeader.CONTENT_TYPE, reply.contentType());
+            headers.put(HttpHeader.CONTENT_LENGTH, reply.length());
+        }
         String src = reply.source();
         // counted and timed when the body has gone out, or the client has
         response.write(true, ByteBuffer.wrap(reply.body(), 0, reply.length()), new Callback.Nested(callback) {
@@ -371,34 +388,139 @@ public final class ApiServer implements AutoCloseable {
         return o;
     }
 
-    private Reply driverMatrixRequest(String rawQuery, HttpFields.Mutable headers) {
+    public static final String CACHE_HEADER = "X-Opsmv-Cache";
+    private static final byte[] EMPTY = new byte[0];
+
+    /**
+     * One driver-matrix request: the answer from the cache or the database, then HTTP's conditional rules on it
+     * (304 when the client's copy is current: no statement when the answer was cached), then gzip when asked for.
+     */
+    private Reply driverMatrixRequest(Request request, HttpFields.Mutable headers) {
+        String rawQuery = request.getHttpURI().getQuery();
+        HttpFields asked = request.getHeaders();
         DriverMatrixQuery q;
+        String format;
         try {
             q = DriverMatrixQuery.parse(query(rawQuery), LocalDate.now(ZoneOffset.UTC));
+            format = HttpRules.format(q.format(), asked.get(HttpHeader.ACCEPT));
         } catch (BadParameter e) {
             return Reply.json(400, error(e.getMessage(), e.parameter()));
+        } catch (HttpRules.NotAcceptable e) {
+            return Reply.json(406, error(e.getMessage(), null));
         }
-        try {
-            DriverMatrixService.Result r = driverMatrix.query(q);
-            headers.put(SOURCE_HEADER, r.source());
-            return new Reply(200, JSON_TYPE, r.body(), r.length(), r.source());
-        } catch (MissingColumn e) {
-            LOG.warn("driver-matrix: {}", e.getMessage());
-            return Reply.json(e.parameter() != null ? 400 : 500, error(e.getMessage(), e.parameter()));
-        } catch (SQLException e) {
-            return databaseError(headers, e, "driver-matrix");
+        // the same URL answers JSON or CSV, gzip or not, by these two headers: shared caches must key on them
+        headers.put(HttpHeader.VARY, "Accept, Accept-Encoding");
+        String key = q.cacheKey(format);
+        // the fence first: a refresh that committed before this request arrived has then dropped what it replaced
+        ResponseCache.Entry e = cache == null ? null
+                : watch != null && cache.usable() && watch.fence(config.statementTimeoutMs()) ? cache.get(key) : cache.get(null);
+        String served = cache == null ? "off" : e != null ? "hit" : "miss";
+        if (e == null) {
+            long generation = cache == null ? 0 : cache.generation();
+            DriverMatrixService.Result r;
+            try {
+                r = driverMatrix.query(q, format);
+            } catch (MissingColumn m) {
+                LOG.warn("driver-matrix: {}", m.getMessage());
+                return Reply.json(m.parameter() != null ? 400 : 500, error(m.getMessage(), m.parameter()));
+            } catch (SQLException x) {
+                return databaseError(headers, x, "driver-matrix");
+            }
+            boolean keep = cache != null && DriverMatrixService.SOURCE_MV.equals(r.source());
+            e = new ResponseCache.Entry(keep ? r.bytes() : r.body(), r.length(), r.contentType(), r.etag(), r.lastOk(), r.source(), r.next());
+            if (keep) {
+                cache.put(key, e, generation);
+            }
         }
+        headers.put(SOURCE_HEADER, e.source);
+        headers.put(CACHE_HEADER, served);
+        headers.put(HttpHeader.ETAG, e.etag);
+        boolean fromMv = DriverMatrixService.SOURCE_MV.equals(e.source);
+        if (fromMv && e.lastOk != null) {
+            headers.put(HttpHeader.LAST_MODIFIED, HttpRules.httpDate(e.lastOk));
+        }
+        headers.put(HttpHeader.CACHE_CONTROL, cacheControl(e, fromMv));
+        if (e.next != null) {
+            headers.put(HttpHeader.LINK, "<" + nextLink(rawQuery, e.next) + ">; rel=\"next\"");
+        }
+        String ifNoneMatch = asked.get(HttpHeader.IF_NONE_MATCH);
+        String ifModifiedSince = asked.get(HttpHeader.IF_MODIFIED_SINCE);
+        boolean current = ifNoneMatch != null ? HttpRules.noneMatchHits(ifNoneMatch, e.etag)
+                : ifModifiedSince != null && fromMv && e.lastOk != null && HttpRules.notModifiedSince(ifModifiedSince, e.lastOk);
+        if (current) {
+            return new Reply(304, null, EMPTY, 0, e.source);
+        }
+        if (e.length >= HttpRules.GZIP_MIN_BYTES && HttpRules.acceptsGzip(asked.get(HttpHeader.ACCEPT_ENCODING))) {
+            byte[] gz = e.gzip();
+            headers.put(HttpHeader.CONTENT_ENCODING, "gzip");
+            return new Reply(200, e.contentType, gz, gz.length, e.source);
+        }
+        return new Reply(200, e.contentType, e.body, e.length, e.source);
+    }
+
+    /**
+     * A page of the MV may be kept by the client until the MV is due again: at most --max-age, and never past the
+     * moment its policy's WARN threshold says the next refresh should have happened by. The plain view's pages
+     * (live sources) and a server without its cache (nothing watches the MV) say no-cache: revalidate each time,
+     * which the ETag makes cheap.
+     */
+    private String cacheControl(ResponseCache.Entry e, boolean fromMv) {
+        Double warnHours = watch == null ? null : watch.warnAfterHours();
+        if (!fromMv || e.lastOk == null || warnHours == null) {
+            return "no-cache";
+        }
+        long due = e.lastOk.toInstant().toEpochMilli() + (long) (warnHours * 3_600_000L);
+        long left = (due - System.currentTimeMillis()) / 1000;
+        long maxAge = Math.max(0, Math.min(config.cache().maxAgeSeconds(), left));
+        return maxAge == 0 ? "no-cache" : "public, max-age=" + maxAge;
+    }
+
+    /** This request's URL with the cursor of the next page in place of any after or offset. */
+    static String nextLink(String rawQuery, String cursor) {
+        StringBuilder link = new StringBuilder(DRIVER_MATRIX_PATH).append('?');
+        if (rawQuery != null) {
+            for (String pair : rawQuery.split("&")) {
+                if (pair.isEmpty() || pair.startsWith("after=") || pair.equals("after") || pair.startsWith("offset=") || pair.equals("offset")) {
+                    continue;
+                }
+                link.append(pair).append('&');
+            }
+        }
+        return link.append("after=").append(java.net.URLEncoder.encode(cursor, StandardCharsets.UTF_8)).toString();
     }
 
     private Reply health() {
         try (Connection c = pool.getConnection()) {
             HealthReport report = HealthCheck.run(c);
             Level overall = report.overall();
-            return Reply.json(overall == Level.OK || overall == Level.WARN ? 200 : 503, HealthJson.document(report));
+            ObjectNode doc = HealthJson.document(report);
+            doc.set("response_cache", cacheStatus());
+            return Reply.json(overall == Level.OK || overall == Level.WARN ? 200 : 503, doc);
         } catch (SQLException e) {
             LOG.warn("health: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
             return Reply.json(503, HealthJson.unknown(unavailable(e)));
         }
+    }
+
+    /** What /health says of the response cache: whether it answers, how it learns of refreshes, what it holds. */
+    private ObjectNode cacheStatus() {
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("enabled", cache != null);
+        if (cache == null) {
+            o.put("state", "off (--no-cache): every request reads the database");
+            return o;
+        }
+        o.put("usable", cache.usable());
+        o.put("state", cache.state());
+        o.put("invalidation", watch == null ? null : watch.mode());
+        o.put("check_interval_ms", config.cache().checkMs());
+        o.put("entries", cache.size());
+        o.put("max_entries", config.cache().maxEntries());
+        o.put("bytes", cache.bytes());
+        o.put("max_bytes", config.cache().maxBytes());
+        o.put("hits", cache.hits());
+        o.put("misses", cache.misses());
+        return o;
     }
 
     private Reply metrics() throws IOException {

@@ -3,6 +3,7 @@ package dev.opsmv.api;
 import java.sql.Date;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.DayOfWeek;
 import java.time.LocalDate;
 import java.time.format.DateTimeParseException;
@@ -22,7 +23,7 @@ import java.util.Set;
  * (driver_id is the grain, so the order is total and pages never overlap).
  */
 public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, LocalDate weekStartTo, int limit, int offset,
-                                List<String> defaultsApplied) {
+                                List<String> defaultsApplied, Cursor after, String format) {
     public static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     public static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
     /** The origin tags the source knows (the driver origins of docs/DESIGN.md); anything else is a typo → 400. */
@@ -34,13 +35,15 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
     public static final String ORDER_BY = "week_start DESC, driver_id ASC";
     static final LocalDate FIRST_DATE = LocalDate.of(1, 1, 1);
     static final LocalDate LAST_DATE = LocalDate.of(9999, 12, 31);
-    private static final Set<String> PARAMETERS = Set.of("origin_tag", "week_start_from", "week_start_to", "limit", "offset");
+    public static final String JSON = "json";
+    public static final String CSV = "csv";
+    private static final Set<String> PARAMETERS = Set.of("origin_tag", "week_start_from", "week_start_to", "limit", "offset", "after", "format");
 
     /** Validates the query string of a request; {@code today} decides the default window. */
     public static DriverMatrixQuery parse(Map<String, List<String>> params, LocalDate today) {
         for (Map.Entry<String, List<String>> e : params.entrySet()) {
             if (!PARAMETERS.contains(e.getKey())) {
-                throw new BadParameter(e.getKey(), "unknown parameter '" + e.getKey() + "'; known: origin_tag, week_start_from, week_start_to, limit, offset");
+                throw new BadParameter(e.getKey(), "unknown parameter '" + e.getKey() + "'; known: origin_tag, week_start_from, week_start_to, limit, offset, after, format");
             }
             if (e.getValue().size() > 1) {
                 throw new BadParameter(e.getKey(), "parameter '" + e.getKey() + "' given " + e.getValue().size() + " times; give it once");
@@ -69,14 +72,57 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
             defaults.add("limit");
         }
         int offset = integer(params, "offset", 0, 0, MAX_OFFSET);
-        return new DriverMatrixQuery(origin, from, to, limit, offset, List.copyOf(defaults));
+        String format = single(params, "format");
+        if (format != null && !JSON.equals(format) && !CSV.equals(format)) {
+            throw new BadParameter("format", "unknown format '" + format + "'; valid: json, csv (or leave it out and send Accept: text/csv)");
+        }
+        String token = single(params, "after");
+        Cursor after = null;
+        if (token != null) {
+            if (single(params, "offset") != null) {
+                throw new BadParameter("after", "after and offset cannot be given together: after continues from the cursor of the previous page; leave offset out");
+            }
+            after = Cursor.decode(token, filterKey(origin, from, to));
+        }
+        return new DriverMatrixQuery(origin, from, to, limit, offset, List.copyOf(defaults), after, format);
+    }
+
+    /** The filters a cursor is bound to: a cursor continues the listing it came from, not another. */
+    static String filterKey(String origin, LocalDate from, LocalDate to) {
+        return (origin == null ? "" : origin) + "|" + from + "|" + (to == null ? "" : to.toString());
+    }
+
+    /** The cursor that continues after a row with this sort key, under this query's filters. */
+    public String cursorAfter(LocalDate weekStart, String driverId) {
+        return new Cursor(weekStart, driverId).encode(filterKey(originTag, weekStartFrom, weekStartTo));
+    }
+
+    /** Everything that decides the answer's content except the MV's rows: the key of the response cache. */
+    public String cacheKey(String resolvedFormat) {
+        return resolvedFormat + "|" + filterKey(originTag, weekStartFrom, weekStartTo) + "|" + limit + "|" + offset + "|"
+                + (after == null ? "" : after.weekStart() + "," + after.driverId()) + "|" + String.join(",", defaultsApplied);
+    }
+
+    /**
+     * The page as a select list {@code opsmv_row, <the relation's columns>} ({@code opsmv_row} is 1), bound by
+     * {@link #bind}. With a cursor, two index seeks one after the other: the rest of the cursor's week after its
+     * driver, then the weeks before it, so that the page starts where the cursor points instead of counting rows
+     * from the top (week_start DESC, driver_id ASC is not one direction, so a row comparison cannot seek it).
+     */
+    public String pageSql(String relation) {
+        if (after == null) {
+            return sql(relation).replaceFirst("^SELECT \\* FROM ", "SELECT 1 AS opsmv_row, p.* FROM ").replaceFirst(" WHERE ", " p WHERE ");
+        }
+        checkRelation(relation);
+        String rest = (weekStartTo != null ? " AND week_start <= ?" : "") + (originTag != null ? " AND origin_tag = ?" : "");
+        return "SELECT 1 AS opsmv_row, k.* FROM ((SELECT * FROM " + relation + " WHERE week_start = ? AND driver_id > ? AND week_start >= ?" + rest
+                + " ORDER BY driver_id LIMIT ?) UNION ALL (SELECT * FROM " + relation + " WHERE week_start < ? AND week_start >= ?" + rest
+                + " ORDER BY " + ORDER_BY + " LIMIT ?)) k ORDER BY " + ORDER_BY + " LIMIT ?";
     }
 
     /** The query on {@code relation} (MV or VIEW); bind with {@link #bind}. */
     public String sql(String relation) {
-        if (!MV.equals(relation) && !VIEW.equals(relation)) {
-            throw new IllegalArgumentException("not a driver-matrix relation: " + relation);
-        }
+        checkRelation(relation);
         StringBuilder sql = new StringBuilder("SELECT * FROM ").append(relation).append(" WHERE week_start >= ?");
         if (weekStartTo != null) {
             sql.append(" AND week_start <= ?");
@@ -87,7 +133,27 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
         return sql.append(" ORDER BY ").append(ORDER_BY).append(" LIMIT ? OFFSET ?").toString();
     }
 
+    private static void checkRelation(String relation) {
+        if (!MV.equals(relation) && !VIEW.equals(relation)) {
+            throw new IllegalArgumentException("not a driver-matrix relation: " + relation);
+        }
+    }
+
+    /** Binds {@link #sql} or {@link #pageSql} (the two agree when there is no cursor). */
     public void bind(PreparedStatement ps) throws SQLException {
+        if (after != null) {
+            int i = 1;
+            // the cursor's values as untyped literals: PostgreSQL reads them as the columns' own types
+            ps.setObject(i++, after.weekStart().toString(), Types.OTHER);
+            ps.setObject(i++, after.driverId(), Types.OTHER);
+            i = bindFilters(ps, i);
+            ps.setInt(i++, limit);
+            ps.setObject(i++, after.weekStart().toString(), Types.OTHER);
+            i = bindFilters(ps, i);
+            ps.setInt(i++, limit);
+            ps.setInt(i, limit);
+            return;
+        }
         int i = 1;
         ps.setDate(i++, Date.valueOf(weekStartFrom));
         if (weekStartTo != null) {
@@ -98,6 +164,17 @@ public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, Local
         }
         ps.setInt(i++, limit);
         ps.setInt(i, offset);
+    }
+
+    private int bindFilters(PreparedStatement ps, int i) throws SQLException {
+        ps.setDate(i++, Date.valueOf(weekStartFrom));
+        if (weekStartTo != null) {
+            ps.setDate(i++, Date.valueOf(weekStartTo));
+        }
+        if (originTag != null) {
+            ps.setString(i++, originTag);
+        }
+        return i;
     }
 
     /** The same query with its parameters inlined, for EXPLAIN and for printing. */

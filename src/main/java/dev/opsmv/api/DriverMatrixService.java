@@ -70,8 +70,17 @@ public final class DriverMatrixService {
      * What one request got: the JSON body (UTF-8, the first {@code length} bytes of {@code body}: the buffer it
      * was written into, not a copy of it, one 35 kB allocation less per page of 50) and where it came from.
      */
-    public record Result(byte[] body, int length, String source, String fallbackReason, int rows) {
+    public record Result(byte[] body, int length, String source, String fallbackReason, int rows, String etag,
+                         OffsetDateTime lastOk, String next, String contentType) {
+        /** The body as an array of its own length (what the response cache keeps). */
+        public byte[] bytes() {
+            return body.length == length ? body : java.util.Arrays.copyOf(body, length);
+        }
     }
+
+    public static final String JSON_TYPE = "application/json; charset=utf-8";
+    /** header=present: the first line names the columns (RFC 4180, RFC 7111's parameter). */
+    public static final String CSV_TYPE = "text/csv; charset=utf-8; header=present";
 
     /** The buffer the body is written into, handed over as it is. */
     private static final class Body extends ByteArrayOutputStream {
@@ -104,10 +113,16 @@ public final class DriverMatrixService {
     }
 
     public Result query(DriverMatrixQuery q) throws SQLException {
+        return query(q, DriverMatrixQuery.JSON);
+    }
+
+    /** The page in {@code format} (DriverMatrixQuery.JSON or CSV). */
+    public Result query(DriverMatrixQuery q, String format) throws SQLException {
+        boolean csv = DriverMatrixQuery.CSV.equals(format);
         try (Connection c = pool.getConnection()) {
             String fallback;
             try {
-                Result r = run(c, q, mvSql(q), SOURCE_MV, null);
+                Result r = run(c, q, mvSql(q), SOURCE_MV, null, csv);
                 decided(SOURCE_MV, null);
                 return r;
             } catch (SQLException e) {
@@ -120,7 +135,7 @@ public final class DriverMatrixService {
                 }
             }
             decided(SOURCE_VIEW, fallback);
-            return run(c, q, viewSql(q), SOURCE_VIEW, fallback);
+            return run(c, q, viewSql(q), SOURCE_VIEW, fallback, csv);
         }
     }
 
@@ -136,8 +151,7 @@ public final class DriverMatrixService {
      * {@link #run} refuses a head row anywhere but first rather than rely on that silently.
      */
     public static String mvSql(DriverMatrixQuery q) {
-        String page = q.sql(DriverMatrixQuery.MV).replaceFirst("^SELECT \\* FROM ", "SELECT 1 AS opsmv_row, p.* FROM ")
-                .replaceFirst(" WHERE ", " p WHERE ");
+        String page = q.pageSql(DriverMatrixQuery.MV);
         // The last OK run, read as ops.v_mv_health reads it: the newest refresh_finished_at of the OK rows, the first
         // entry of the OK-only index of release v1.4 (idx_mv_refresh_log_mv_ok_finished). Read backwards on the
         // started-at index it walked every non-OK row since the last OK one (30,000 BUSY rows: 0.09 → 10 ms);
@@ -151,9 +165,8 @@ public final class DriverMatrixService {
     }
 
     static String viewSql(DriverMatrixQuery q) {
-        return q.sql(DriverMatrixQuery.VIEW).replaceFirst("^SELECT \\* FROM ", "SELECT NULL::timestamptz AS opsmv_last_ok, NULL::boolean AS in_recovery, "
-                + "NULL::boolean AS replay_paused, NULL::float8 AS replay_lag_seconds, 1 AS opsmv_row, p.* FROM ")
-                .replaceFirst(" WHERE ", " p WHERE ");
+        return q.pageSql(DriverMatrixQuery.VIEW).replaceFirst("^SELECT 1 AS opsmv_row, ", "SELECT NULL::timestamptz AS opsmv_last_ok, NULL::boolean AS in_recovery, "
+                + "NULL::boolean AS replay_paused, NULL::float8 AS replay_lag_seconds, 1 AS opsmv_row, ");
     }
 
     private void decided(String source, String fallback) {
@@ -206,7 +219,7 @@ public final class DriverMatrixService {
         };
     }
 
-    private static Result run(Connection c, DriverMatrixQuery q, String sql, String source, String fallback) throws SQLException {
+    private static Result run(Connection c, DriverMatrixQuery q, String sql, String source, String fallback, boolean csv) throws SQLException {
         // scroll-insensitive: pgjdbc holds the rows in memory either way; it lets the count precede the rows
         try (PreparedStatement ps = c.prepareStatement(sql, ResultSet.TYPE_SCROLL_INSENSITIVE, ResultSet.CONCUR_READ_ONLY)) {
             q.bind(ps);
@@ -214,72 +227,155 @@ public final class DriverMatrixService {
                 OffsetDateTime lastOk = null;
                 Replication.State replication = null; // null when served from the view
                 int count = rs.last() ? rs.getRow() : 0;
-                if (rs.first() && rs.getObject(LEADING) == null) {
+                boolean head = rs.first() && rs.getObject(LEADING) == null;
+                if (head) {
                     // the MV's head row (mvSql); the view's statement has none
                     lastOk = rs.getObject(1, OffsetDateTime.class);
                     replication = Replication.State.from(rs);
                     count--;
+                }
+                ResultSetMetaData md = rs.getMetaData();
+                int columns = md.getColumnCount();
+                int weekColumn = -1;
+                int driverColumn = -1;
+                for (int i = LEADING + 1; i <= columns; i++) {
+                    String label = md.getColumnLabel(i);
+                    if ("week_start".equals(label)) {
+                        weekColumn = i;
+                    } else if ("driver_id".equals(label)) {
+                        driverColumn = i;
+                    }
+                }
+                // a full page has a next one (perhaps empty): its cursor is the last row's sort key
+                String next = null;
+                if (count > 0 && count == q.limit() && weekColumn > 0 && driverColumn > 0 && rs.last()) {
+                    next = q.cursorAfter(rs.getObject(weekColumn, java.time.LocalDate.class), rs.getString(driverColumn));
+                }
+                if (head) {
+                    rs.first();
                 } else {
                     rs.beforeFirst();
                 }
                 // a driver-matrix row is ~700 bytes of JSON: sized once, the buffer is never copied to grow
                 // (a profile of the bench showed the growth copies among the top costs of a request)
                 Body buf = new Body(1024 + 1024 * count);
-                try (JsonGenerator g = JSON.createGenerator(buf)) {
-                    g.writeStartObject();
-                    g.writeStringField("source", source);
-                    g.writeStringField("fallback_reason", fallback);
-                    g.writeStringField("mv_last_ok_refresh_at", HealthJson.time(lastOk));
-                    // null when served from the view; on a standby the lag says how much may be missing on top of the age
-                    g.writeFieldName("in_recovery");
-                    if (replication == null) g.writeNull(); else g.writeBoolean(replication.inRecovery());
-                    g.writeFieldName("replay_lag_seconds");
-                    if (replication == null) g.writeNull(); else g.writeNumber(replication.replayLagSeconds());
-                    g.writeObjectFieldStart("filters");
-                    g.writeStringField("origin_tag", q.originTag());
-                    g.writeStringField("week_start_from", q.weekStartFrom().toString());
-                    g.writeStringField("week_start_to", q.weekStartTo() == null ? null : q.weekStartTo().toString());
-                    g.writeArrayFieldStart("defaults_applied");
-                    for (String d : q.defaultsApplied()) {
-                        g.writeString(d);
-                    }
-                    g.writeEndArray();
-                    g.writeEndObject();
-                    g.writeStringField("order_by", DriverMatrixQuery.ORDER_BY);
-                    g.writeNumberField("limit", q.limit());
-                    g.writeNumberField("offset", q.offset());
-                    g.writeNumberField("count", count);
-                    g.writeArrayFieldStart("rows");
-                    if (count > 0) {
-                        ResultSetMetaData md = rs.getMetaData();
-                        int columns = md.getColumnCount();
-                        SerializableString[] names = new SerializableString[columns + 1];
-                        int[] types = new int[columns + 1];
-                        // not getColumnTypeName: pgjdbc answers it with a catalog query (isAutoIncrement)
-                        for (int i = LEADING + 1; i <= columns; i++) {
-                            names[i] = fieldName(md.getColumnLabel(i));
-                            types[i] = md.getColumnType(i);
-                        }
-                        while (rs.next()) {
-                            if (rs.getObject(LEADING) == null) {
-                                throw new IllegalStateException("the driver-matrix statement returned its head row after a page row; "
-                                        + "the page would be miscounted, so nothing is served");
-                            }
-                            g.writeStartObject();
-                            for (int i = LEADING + 1; i <= columns; i++) {
-                                g.writeFieldName(names[i]);
-                                value(g, types[i], rs, i);
-                            }
-                            g.writeEndObject();
-                        }
-                    }
-                    g.writeEndArray();
-                    g.writeEndObject();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e); // a byte buffer does not fail
-                }
-                return new Result(buf.array(), buf.size(), source, fallback, count);
+                Page page = csv ? csvPage(rs, buf, columns)
+                        : jsonPage(rs, q, buf, source, fallback, lastOk, replication, count, columns, next);
+                String etag = etag(buf.array(), page.replicationFrom, page.replicationTo, buf.size(), csv);
+                return new Result(buf.array(), buf.size(), source, fallback, count, etag, lastOk, next, csv ? CSV_TYPE : JSON_TYPE);
             }
+        }
+    }
+
+    /** Where the replication fields lie in a JSON body (they move between two reads of the same rows). */
+    private record Page(int replicationFrom, int replicationTo) {
+    }
+
+    private static Page jsonPage(ResultSet rs, DriverMatrixQuery q, Body buf, String source, String fallback, OffsetDateTime lastOk,
+                                 Replication.State replication, int count, int columns, String next) throws SQLException {
+        int from;
+        int to;
+        try (JsonGenerator g = JSON.createGenerator(buf)) {
+            g.writeStartObject();
+            g.writeStringField("source", source);
+            g.writeStringField("fallback_reason", fallback);
+            g.writeStringField("mv_last_ok_refresh_at", HealthJson.time(lastOk));
+            g.flush();
+            from = buf.size();
+            // null when served from the view; on a standby the lag says how much may be missing on top of the age
+            g.writeFieldName("in_recovery");
+            if (replication == null) g.writeNull(); else g.writeBoolean(replication.inRecovery());
+            g.writeFieldName("replay_lag_seconds");
+            if (replication == null) g.writeNull(); else g.writeNumber(replication.replayLagSeconds());
+            g.flush();
+            to = buf.size();
+            g.writeObjectFieldStart("filters");
+            g.writeStringField("origin_tag", q.originTag());
+            g.writeStringField("week_start_from", q.weekStartFrom().toString());
+            g.writeStringField("week_start_to", q.weekStartTo() == null ? null : q.weekStartTo().toString());
+            g.writeArrayFieldStart("defaults_applied");
+            for (String d : q.defaultsApplied()) {
+                g.writeString(d);
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+            g.writeStringField("order_by", DriverMatrixQuery.ORDER_BY);
+            g.writeNumberField("limit", q.limit());
+            g.writeNumberField("offset", q.offset());
+            g.writeNumberField("count", count);
+            g.writeStringField("next", next);
+            g.writeArrayFieldStart("rows");
+            if (count > 0) {
+                ResultSetMetaData md = rs.getMetaData();
+                SerializableString[] names = new SerializableString[columns + 1];
+                int[] types = new int[columns + 1];
+                // not getColumnTypeName: pgjdbc answers it with a catalog query (isAutoIncrement)
+                for (int i = LEADING + 1; i <= columns; i++) {
+                    names[i] = fieldName(md.getColumnLabel(i));
+                    types[i] = md.getColumnType(i);
+                }
+                while (rs.next()) {
+                    if (rs.getObject(LEADING) == null) {
+                        throw new IllegalStateException("the driver-matrix statement returned its head row after a page row; "
+                                + "the page would be miscounted, so nothing is served");
+                    }
+                    g.writeStartObject();
+                    for (int i = LEADING + 1; i <= columns; i++) {
+                        g.writeFieldName(names[i]);
+                        value(g, types[i], rs, i);
+                    }
+                    g.writeEndObject();
+                }
+            }
+            g.writeEndArray();
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e); // a byte buffer does not fail
+        }
+        return new Page(from, to);
+    }
+
+    private static final com.fasterxml.jackson.dataformat.csv.CsvFactory CSV = new com.fasterxml.jackson.dataformat.csv.CsvFactory();
+
+    /** The rows alone, a header line first: what a spreadsheet takes; values in PostgreSQL's text form. */
+    private static Page csvPage(ResultSet rs, Body buf, int columns) throws SQLException {
+        ResultSetMetaData md = rs.getMetaData();
+        com.fasterxml.jackson.dataformat.csv.CsvSchema.Builder schema = com.fasterxml.jackson.dataformat.csv.CsvSchema.builder();
+        for (int i = LEADING + 1; i <= columns; i++) {
+            schema.addColumn(md.getColumnLabel(i));
+        }
+        try (com.fasterxml.jackson.dataformat.csv.CsvGenerator g = CSV.createGenerator(buf)) {
+            g.setSchema(schema.setUseHeader(true).setLineSeparator("\r\n").build());
+            while (rs.next()) {
+                if (rs.getObject(LEADING) == null) {
+                    throw new IllegalStateException("the driver-matrix statement returned its head row after a page row; nothing is served");
+                }
+                g.writeStartArray();
+                for (int i = LEADING + 1; i <= columns; i++) {
+                    String v = rs.getString(i);
+                    if (v == null) g.writeNull(); else g.writeString(v);
+                }
+                g.writeEndArray();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return new Page(0, 0);
+    }
+
+    /**
+     * A weak validator of the answer: SHA-256 over the body without the replication fields (the same rows read
+     * twice on a standby differ only there). Weak, because a gzip-encoded answer carries the same tag.
+     */
+    static String etag(byte[] body, int skipFrom, int skipTo, int length, boolean csv) {
+        try {
+            java.security.MessageDigest d = java.security.MessageDigest.getInstance("SHA-256");
+            d.update(body, 0, skipFrom);
+            d.update(body, skipTo, length - skipTo);
+            byte[] h = d.digest();
+            return "W/\"" + (csv ? "c" : "j") + java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(java.util.Arrays.copyOf(h, 18)) + "\"";
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

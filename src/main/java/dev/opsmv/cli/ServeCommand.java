@@ -73,6 +73,34 @@ final class ServeCommand implements Callable<Integer> {
                     + "(env OPSMV_ACCESS_LOG=true|false; default off).")
     boolean accessLog;
 
+    @Option(names = "--cache", negatable = true, defaultValue = "${env:OPSMV_CACHE:-true}", fallbackValue = "true",
+            description = "Keep driver-matrix answers until the MV is next refreshed (dropped at the refresh's NOTIFY, release v1.7; "
+                    + "on a standby kept at most --cache-check); --no-cache reads the database for every request "
+                    + "(env OPSMV_CACHE=true|false; default on).")
+    boolean cacheOn;
+
+    @Option(names = "--cache-entries", paramLabel = "N", defaultValue = "${env:OPSMV_CACHE_ENTRIES:-" + ApiConfig.Cache.DEFAULT_ENTRIES + "}",
+            description = "Answers the cache keeps at most, least recently used out first (env OPSMV_CACHE_ENTRIES; default "
+                    + ApiConfig.Cache.DEFAULT_ENTRIES + ").")
+    int cacheEntries;
+
+    @Option(names = "--cache-size", paramLabel = "SIZE", converter = SizeConverter.class, defaultValue = "${env:OPSMV_CACHE_SIZE:-64MB}",
+            description = "Memory the cached answers may hold, e.g. 64MB (env OPSMV_CACHE_SIZE; default 64MB).")
+    long cacheSize;
+
+    @Option(names = "--cache-check", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = "${env:OPSMV_CACHE_CHECK:-" + ApiConfig.Cache.DEFAULT_CHECK_MS + "ms}",
+            description = "How often the cache's watch reads the MV's identity (a change no NOTIFY announced: a drop, a release); "
+                    + "on a standby, which gets no NOTIFY, how long an answer is kept (env OPSMV_CACHE_CHECK; default "
+                    + ApiConfig.Cache.DEFAULT_CHECK_MS + "ms).")
+    Duration cacheCheck;
+
+    @Option(names = "--max-age", paramLabel = "D", converter = DurationConverter.class,
+            defaultValue = "${env:OPSMV_MAX_AGE:-" + ApiConfig.Cache.DEFAULT_MAX_AGE_SECONDS + "s}",
+            description = "Longest Cache-Control max-age of a driver-matrix page, never past the MV's WARN threshold after its last "
+                    + "refresh; 0 = no-cache (env OPSMV_MAX_AGE; default " + ApiConfig.Cache.DEFAULT_MAX_AGE_SECONDS + "s).")
+    Duration maxAge;
+
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
@@ -84,7 +112,8 @@ final class ServeCommand implements Callable<Integer> {
             config = new ApiConfig(bind, port,
                     statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
                     lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
-                    poolSize, Durations.millis(connectionTimeout), accessLog);
+                    poolSize, Durations.millis(connectionTimeout), accessLog,
+                    new ApiConfig.Cache(cacheOn, cacheEntries, cacheSize, Durations.millis(cacheCheck), (int) maxAge.toSeconds()));
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()
                     + " (flags win over the OPSMV_* environment variables)");

@@ -55,7 +55,7 @@ class ApiServerTest {
     @BeforeAll
     static void start() throws Exception {
         db = Deployed.bundleDatabase(1500, Deployed.SHARED_SEED);
-        server = new ApiServer(db, ApiConfig.defaults().withPort(0));
+        server = new ApiServer(db, ApiConfig.defaults().withPort(0).withoutCache());
         base = "http://127.0.0.1:" + server.start();
     }
 

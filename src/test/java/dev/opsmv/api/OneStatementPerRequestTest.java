@@ -48,7 +48,7 @@ class OneStatementPerRequestTest {
             Sql.exec(admin, "CREATE EXTENSION pg_stat_statements");
             String counted = "SELECT coalesce(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'opsmv_counted')";
             String texts = "SELECT query || ' x' || calls FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'opsmv_counted') ORDER BY query";
-            try (ApiServer api = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
+            try (ApiServer api = new ApiServer(db, ApiConfig.defaults().withPort(0).withoutCache())) {
                 String base = "http://127.0.0.1:" + api.start();
                 // HikariCP asks the first connection of a pool for its isolation level (SHOW TRANSACTION ISOLATION
                 // LEVEL), once per pool: a cost of the start, not of a request; one request before counting.
