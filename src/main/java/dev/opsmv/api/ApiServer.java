@@ -85,6 +85,7 @@ public final class ApiServer implements AutoCloseable {
     private final ResponseCache cache;
     private RefreshWatch watch;
     private final AccessLog accessLog;
+    private final ApiDocs docs = new ApiDocs();
     /** Requests being handled or written: what a graceful shutdown waits for. */
     private final AtomicInteger inFlight = new AtomicInteger();
     private volatile boolean draining;
@@ -299,13 +300,13 @@ public final class ApiServer implements AutoCloseable {
             case "/metrics" -> "metrics";
             case "/livez" -> "livez";
             case "/readyz" -> "readyz";
-            default -> "unknown";
+            default -> ApiDocs.serves(path) ? "docs" : "unknown";
         };
         HttpFields.Mutable headers = response.getHeaders();
         Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
-                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz or /metrics", null));
+                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz, /metrics, /openapi.json or /docs", null));
             } else if (!"GET".equals(method)) {
                 headers.put(HttpHeader.ALLOW, "GET");
                 reply = Reply.json(405, error("method " + method + " not allowed; use GET", null));
@@ -319,6 +320,7 @@ public final class ApiServer implements AutoCloseable {
                     case "health" -> health();
                     case "livez" -> Reply.json(200, status("live"));
                     case "readyz" -> ready();
+                    case "docs" -> docs(path, request.getHeaders(), headers);
                     default -> metrics();
                 };
             }
@@ -358,6 +360,18 @@ public final class ApiServer implements AutoCloseable {
                 inFlight.decrementAndGet();
             }
         });
+    }
+
+    /** /openapi.json and /docs with its assets: from the jar, gzip-compressed when the client accepts it. */
+    private Reply docs(String path, HttpFields asked, HttpFields.Mutable headers) {
+        ApiDocs.Asset a = docs.get(path);
+        headers.put(HttpHeader.VARY, "Accept-Encoding");
+        headers.put(HttpHeader.CACHE_CONTROL, path.startsWith("/docs/swagger-ui") ? "public, max-age=86400" : "no-cache");
+        if (HttpRules.acceptsGzip(asked.get(HttpHeader.ACCEPT_ENCODING))) {
+            headers.put(HttpHeader.CONTENT_ENCODING, "gzip");
+            return new Reply(200, a.contentType(), a.gzip(), a.gzip().length, "none");
+        }
+        return new Reply(200, a.contentType(), a.body(), a.body().length, "none");
     }
 
     /** Ready when the driver-matrix query runs (on the MV or its fallback), not while shutting down. */
