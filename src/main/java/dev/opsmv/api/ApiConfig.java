@@ -22,8 +22,10 @@ public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockT
      * @param maxBytes      bytes the kept answers may hold (bodies and room for their gzip form)
      * @param checkMs       how often the watch reads the MV's identity (and, on a standby, how long an answer is kept)
      * @param maxAgeSeconds the longest Cache-Control max-age of a page (never past the policy's WARN threshold)
+     * @param stalenessMs   0: each request waits for a check of the MV that began after it arrived (never older than the
+     *                      MV); more: a check that began at most this long before will do (faster under load)
      */
-    public record Cache(boolean enabled, int maxEntries, long maxBytes, int checkMs, int maxAgeSeconds) {
+    public record Cache(boolean enabled, int maxEntries, long maxBytes, int checkMs, int maxAgeSeconds, int stalenessMs) {
         public static final int DEFAULT_ENTRIES = 1000;
         public static final long DEFAULT_BYTES = 64L * 1024 * 1024;
         public static final int DEFAULT_CHECK_MS = 1000;
@@ -39,6 +41,17 @@ public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockT
             if (maxAgeSeconds < 0) {
                 throw new IllegalArgumentException("--max-age must not be negative");
             }
+            if (stalenessMs < 0 || stalenessMs > checkMs) {
+                throw new IllegalArgumentException("--cache-staleness must be from 0 to --cache-check (" + checkMs + "ms)");
+            }
+        }
+
+        public Cache(boolean enabled, int maxEntries, long maxBytes, int checkMs, int maxAgeSeconds) {
+            this(enabled, maxEntries, maxBytes, checkMs, maxAgeSeconds, 0);
+        }
+
+        public Cache withStalenessMs(int ms) {
+            return new Cache(enabled, maxEntries, maxBytes, checkMs, maxAgeSeconds, ms);
         }
 
         public static Cache defaults() {
@@ -46,7 +59,7 @@ public record ApiConfig(String bind, int port, int statementTimeoutMs, int lockT
         }
 
         public Cache off() {
-            return new Cache(false, maxEntries, maxBytes, checkMs, maxAgeSeconds);
+            return new Cache(false, maxEntries, maxBytes, checkMs, maxAgeSeconds, stalenessMs);
         }
     }
 

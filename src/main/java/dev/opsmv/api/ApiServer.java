@@ -427,7 +427,8 @@ public final class ApiServer implements AutoCloseable {
         String key = q.cacheKey(format);
         // the fence first: a refresh that committed before this request arrived has then dropped what it replaced
         ResponseCache.Entry e = cache == null ? null
-                : watch != null && cache.usable() && watch.fence(config.statementTimeoutMs()) ? cache.get(key) : cache.get(null);
+                : watch != null && cache.usable() && watch.fence(config.statementTimeoutMs(), config.cache().stalenessMs())
+                ? cache.get(key) : cache.get(null);
         String served = cache == null ? "off" : e != null ? "hit" : "miss";
         if (e == null) {
             long generation = cache == null ? 0 : cache.generation();
@@ -528,6 +529,7 @@ public final class ApiServer implements AutoCloseable {
         o.put("state", cache.state());
         o.put("invalidation", watch == null ? null : watch.mode());
         o.put("check_interval_ms", config.cache().checkMs());
+        o.put("staleness_ms", config.cache().stalenessMs());
         o.put("entries", cache.size());
         o.put("max_entries", config.cache().maxEntries());
         o.put("bytes", cache.bytes());

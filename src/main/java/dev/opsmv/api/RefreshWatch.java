@@ -7,8 +7,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
 
-import org.postgresql.PGConnection;
-import org.postgresql.PGNotification;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -18,26 +16,32 @@ import dev.opsmv.db.Redact;
 /**
  * Keeps {@link ResponseCache} no older than the MV it serves, on a connection of its own (one thread).
  *
- * <p>On a primary it LISTENs on {@code opsmv_refreshed}, which release v1.7's trigger on the refresh log sends
- * for every OK row, at the commit of the refresh that wrote it (opsmv, its pg_cron procedure, a psql REFRESH the
- * event trigger logs): the cache is dropped as that refresh becomes visible. Every check interval it also reads
- * the MV's identity (OID, relfilenode, populated, last OK log row): a change without a notification (the MV
- * dropped, swapped in by a release, refreshed by a psql REFRESH the event trigger could not log) drops the cache
- * within one interval.
+ * <p>Before a request looks in the cache it waits for a check that began after it arrived ({@link #fence}): one
+ * round trip of a small query reading the MV's identity (OID, relfilenode, populated) and the newest OK row of
+ * the refresh log. Every refresh changes one of them in its own transaction: opsmv's SWAP (a new OID), PLAIN and
+ * CONCURRENTLY (the OK row commits with the new data), its pg_cron procedure, and a psql REFRESH (a new relfilenode,
+ * and the OK row the event trigger writes). A refresh that committed before the request is therefore seen by it,
+ * never served stale. Requests that arrive together share one check, so under load the database sees one small
+ * query per batch of hits, not one per request.
  *
- * <p>A standby receives no NOTIFY (LISTEN is refused during recovery) and each page carries the replay lag,
- * which moves on its own: there the cache is dropped at every check, so an answer is at most one interval old,
- * and a replayed refresh is seen within that interval too. /health says which mode runs.
+ * <p>Two cases cannot be told from the identity, and there the answers are also dropped every check interval:
+ * a database without the refresh-tracking event trigger (it needs superuser: a psql REFRESH ... CONCURRENTLY
+ * keeps the relfilenode and logs nothing), and a standby, whose answers carry the replay lag, which moves on its
+ * own. /health says which rule runs.
+ *
+ * <p>(A NOTIFY from the refresh log was tried first: it arrives after the commit, asynchronously, and a request
+ * could still win the race against it; and pgjdbc's poll for notifications waits a millisecond per call.)
  */
 public final class RefreshWatch implements AutoCloseable {
-    public static final String CHANNEL = "opsmv_refreshed";
     private static final Logger LOG = LoggerFactory.getLogger(RefreshWatch.class);
     private static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     private static final String IDENTITY = "SELECT c.oid::bigint, c.relfilenode::bigint, c.relispopulated, "
             + "(SELECT refresh_id FROM ops.mv_refresh_log WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet' "
             + "AND status = 'OK' ORDER BY refresh_finished_at DESC LIMIT 1), "
             + "(SELECT warn_after_hours::float8 FROM ops.mv_refresh_policy WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet'), "
-            + "pg_is_in_recovery() FROM (SELECT) x LEFT JOIN pg_catalog.pg_class c ON c.oid = to_regclass('" + MV + "')";
+            + "pg_is_in_recovery(), "
+            + "coalesce((SELECT evtenabled <> 'D' FROM pg_catalog.pg_event_trigger WHERE evtname = 'opsmv_track_refresh'), false) "
+            + "FROM (SELECT) x LEFT JOIN pg_catalog.pg_class c ON c.oid = to_regclass('" + MV + "')";
 
     private final ConnectionSpec spec;
     private final ResponseCache cache;
@@ -66,7 +70,7 @@ public final class RefreshWatch implements AutoCloseable {
         return warnAfterHours;
     }
 
-    /** "listen" (a primary: NOTIFY, and a poll every interval) or "poll" (a standby), or "starting"/"down". */
+    /** "identity" (every refresh seen by the check), "untracked" or "standby" (also dropped every interval), or "starting"/"down". */
     public String mode() {
         return mode;
     }
@@ -75,7 +79,12 @@ public final class RefreshWatch implements AutoCloseable {
         return intervalMs;
     }
 
-    private record Identity(Long oid, Long relfilenode, Boolean populated, Long lastOk) {
+    /** What a check reads; the first four change with every refresh that can be seen. */
+    private record Identity(Long oid, Long relfilenode, Boolean populated, Long lastOk, boolean standby, boolean tracked) {
+        boolean sameData(Identity o) {
+            return java.util.Objects.equals(oid, o.oid) && java.util.Objects.equals(relfilenode, o.relfilenode)
+                    && java.util.Objects.equals(populated, o.populated) && java.util.Objects.equals(lastOk, o.lastOk);
+        }
     }
 
     private void run() {
@@ -110,7 +119,20 @@ public final class RefreshWatch implements AutoCloseable {
      * arrive together share one check (one round trip of the identity query for all of them).
      */
     public boolean fence(long timeoutMs) {
-        long deadline = System.nanoTime() + timeoutMs * 1_000_000L;
+        return fence(timeoutMs, 0);
+    }
+
+    /**
+     * As {@link #fence(long)}, but a check that began at most {@code stalenessMs} before this call will do: with
+     * 0 a request never gets a page older than the MV; with more, under load most requests wait for nothing and
+     * an answer may miss a refresh that committed at most that long before the request.
+     */
+    public boolean fence(long timeoutMs, long stalenessMs) {
+        long now = System.nanoTime();
+        if (stalenessMs > 0 && cache.usable() && now - lastCheckBegan <= stalenessMs * 1_000_000L) {
+            return true;
+        }
+        long deadline = now + timeoutMs * 1_000_000L;
         synchronized (gate) {
             long mine = ++requested;
             gate.notifyAll();
@@ -134,22 +156,12 @@ public final class RefreshWatch implements AutoCloseable {
     /** Fences asked for, and the highest one a finished check covers (both guarded by gate). */
     private long requested;
     private long completed;
+    /** When the last finished check began (System.nanoTime). */
+    private volatile long lastCheckBegan = Long.MIN_VALUE / 2;
 
     /** Watches on one connection until it fails (SQLException) or the server stops. */
     private void watch(Connection c) throws SQLException {
         Identity seen = null;
-        boolean standby;
-        try (Statement st = c.createStatement()) {
-            try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery()")) {
-                rs.next();
-                standby = rs.getBoolean(1);
-            }
-            if (!standby) {
-                st.execute("LISTEN " + CHANNEL);
-            }
-        }
-        PGConnection pg = c.unwrap(PGConnection.class);
-        mode = standby ? "poll" : "listen";
         long nextInterval = System.nanoTime();
         try (PreparedStatement check = c.prepareStatement(IDENTITY)) {
             while (!stopping) {
@@ -166,38 +178,33 @@ public final class RefreshWatch implements AutoCloseable {
                     }
                     covering = requested;
                 }
-                // One round trip. The listening backend sends the NOTIFYs of every refresh that committed before it
-                // read this query ahead of the answer (the committing backend signalled it before acknowledging its
-                // commit), so after it the notifications of those refreshes are in hand.
+                long began = System.nanoTime();
                 Identity id = identity(check);
-                boolean notified = false;
-                PGNotification[] notes = standby ? null : pg.getNotifications();
-                if (notes != null) {
-                    for (PGNotification n : notes) {
-                        notified |= MV.equals(n.getParameter());
-                    }
-                }
                 boolean intervalUp = System.nanoTime() - nextInterval >= 0;
-                if (seen == null) {
-                    // connected (again): whatever was kept before cannot be trusted, start empty
+                // where the identity cannot show every refresh, or the answers carry a lag that moves on its own
+                boolean everyInterval = id.standby() || !id.tracked();
+                if (seen == null || seen.standby() != id.standby() || seen.tracked() != id.tracked()) {
+                    // connected (again), or the rule changed: whatever was kept before cannot be trusted
                     cache.invalidate("down");
-                    cache.state(true, standby
-                            ? "on (standby: no NOTIFY here; the replayed refresh log and the MV's identity read before each answer, "
-                                    + "answers kept at most " + intervalMs + " ms for the replay lag they carry)"
-                            : "on (primary: a refresh's NOTIFY and the MV's identity read before each answer)");
+                    mode = id.standby() ? "standby" : id.tracked() ? "identity" : "untracked";
+                    cache.state(true, id.standby()
+                            ? "on (standby: the replayed MV identity and refresh log read before each answer; answers also kept at most "
+                                    + intervalMs + " ms, for the replay lag they carry)"
+                            : id.tracked()
+                            ? "on (the MV's identity and last OK refresh read before each answer)"
+                            : "on (the MV's identity and last OK refresh read before each answer; without the refresh-tracking event trigger "
+                                    + "a psql REFRESH ... CONCURRENTLY leaves no trace, so answers are also kept at most " + intervalMs + " ms)");
                     LOG.info("response cache: {}", cache.state());
-                } else if (notified) {
-                    cache.invalidate("notify");
-                } else if (!seen.equals(id)) {
-                    LOG.info("response cache dropped: the MV changed without a notification ({} → {})", seen, id);
-                    cache.invalidate("poll");
-                } else if (standby && intervalUp) {
+                } else if (!seen.sameData(id)) {
+                    cache.invalidate("refresh");
+                } else if (everyInterval && intervalUp) {
                     cache.invalidate("interval");
                 }
                 seen = id;
                 if (intervalUp) {
                     nextInterval = System.nanoTime() + intervalMs * 1_000_000L;
                 }
+                lastCheckBegan = began;
                 synchronized (gate) {
                     completed = covering;
                     gate.notifyAll();
@@ -215,7 +222,7 @@ public final class RefreshWatch implements AutoCloseable {
             rs.next();
             double warn = rs.getDouble(5);
             warnAfterHours = rs.wasNull() ? null : warn;
-            return new Identity(nullable(rs, 1), nullable(rs, 2), (Boolean) rs.getObject(3), nullable(rs, 4));
+            return new Identity(nullable(rs, 1), nullable(rs, 2), (Boolean) rs.getObject(3), nullable(rs, 4), rs.getBoolean(6), rs.getBoolean(7));
         }
     }
 

@@ -93,8 +93,9 @@ public final class ResponseCache {
         evictions = Counter.builder().name("opsmv_cache_evictions")
                 .help("Answers dropped to stay within the cache's entries and bytes").register(registry);
         invalidations = Counter.builder().name("opsmv_cache_invalidations")
-                .help("Times the whole cache was dropped, by reason: notify (a refresh's NOTIFY), poll (the MV changed "
-                        + "without one), interval (every check on a standby or with several servers), down (the watch lost its connection)")
+                .help("Times the whole cache was dropped, by reason: refresh (a check saw the MV refreshed or replaced), "
+                        + "interval (every check interval on a standby or without the refresh-tracking event trigger), "
+                        + "down (the watch (re)connected or lost its connection)")
                 .labelNames("reason").register(registry);
         GaugeWithCallback.builder().name("opsmv_cache_bytes").help("Bytes the cached answers hold (bodies and their gzip form)")
                 .callback(cb -> cb.call(bytes())).register(registry);

@@ -36,7 +36,11 @@ final class EndpointFloor {
         this.log = log;
     }
 
-    void run(ConnectionSpec db, int port, int seconds) throws Exception {
+    /**
+     * @param port       `serve` without its response cache: every request reads the database
+     * @param cachedPort `serve` as it ships (cache on): the cached, 304 and CSV-cached lines
+     */
+    void run(ConnectionSpec db, int port, int cachedPort, int seconds) throws Exception {
         TypicalQueries.Query query = TypicalQueries.filtered(SourceFixture.Spec.currentWeek());
         log.println("== the endpoint against the JDBC floor: " + query.path());
         report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + seconds + " s per line; "
@@ -84,6 +88,33 @@ final class EndpointFloor {
                 http1.machineBusy(), Measure.pct(ratio1));
         row("`serve`", 8, http8.requests(), http8.errors(), http8.perSecond(), http8.latency(), Measure.pct(http8.generatorCpu()),
                 http8.machineBusy(), "**" + Measure.pct(ratio8) + "**");
+
+        // issue 27: the same request answered from the response cache, as a 304, as CSV; keyset pages against offset
+        String etag = etag(cachedPort, query.path());
+        LoadGenerator cached = new LoadGenerator(cachedPort, List.of(query.path()));
+        cached.run(4, 1000);
+        LoadGenerator.Result hit1 = cached.run(1, seconds * 1000L);
+        LoadGenerator.Result hit8 = cached.run(8, seconds * 1000L);
+        LoadGenerator.Result notModified8 = new LoadGenerator(cachedPort, List.of(query.path()),
+                "Accept: application/json\r\nIf-None-Match: " + etag + "\r\n", 304).run(8, seconds * 1000L);
+        LoadGenerator.Result csv8 = new LoadGenerator(port, List.of(query.path()), "Accept: text/csv\r\n", 200).run(8, seconds * 1000L);
+        // the same server but a check that began up to 10 ms before a request will do for it (--cache-staleness 10ms)
+        LoadGenerator.Result relaxed8;
+        try (ApiServer relaxed = new ApiServer(db, ApiConfig.defaults().withPort(0).withCache(ApiConfig.Cache.defaults().withStalenessMs(10)))) {
+            LoadGenerator g = new LoadGenerator(relaxed.start(), List.of(query.path()));
+            g.run(4, 1000);
+            relaxed8 = g.run(8, seconds * 1000L);
+        }
+        double hitRatio8 = hit8.perSecond() / floor8.perSecond();
+        loadRow("`serve`, answer from the cache", hit1, Measure.pct(hit1.perSecond() / floor1.perSecond()));
+        loadRow("`serve`, answer from the cache", hit8, "**" + Measure.pct(hitRatio8) + "**");
+        loadRow("`serve --cache-staleness 10ms`, answer from the cache", relaxed8, Measure.pct(relaxed8.perSecond() / floor8.perSecond()));
+        loadRow("`serve`, 304 (If-None-Match, from the cache)", notModified8, Measure.pct(notModified8.perSecond() / floor8.perSecond()));
+        loadRow("`serve`, text/csv (no cache)", csv8, Measure.pct(csv8.perSecond() / floor8.perSecond()));
+        Keyset keyset = keyset(db, port, seconds);
+        loadRow("`serve`, keyset page 1 (no cache)", keyset.first, "");
+        loadRow("`serve`, keyset page " + keyset.page + " (`after=`, no cache)", keyset.deep, "");
+        loadRow("`serve`, offset page " + keyset.page + " (`offset=" + (keyset.page - 1) * KEYSET_LIMIT + "`, no cache)", keyset.offset, "");
         report.line("");
         String why = String.format(Locale.ROOT, "%.0f requests/s against %.0f queries/s of the floor at 8 clients (%s at 1 client); "
                         + "the generator took %s of the machine", http8.perSecond(), floor8.perSecond(), Measure.pct(ratio1), Measure.pct(http8.generatorCpu()));
@@ -93,6 +124,19 @@ final class EndpointFloor {
         report.target(Target.ENDPOINT_P99_8, http8.latency().p99(), http8.errors() == 0, "the filtered request alone, 8 keep-alive clients");
         report.targetLine(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, null);
         report.target(Target.ENDPOINT_P50_1, http1.latency().median(), http1.errors() == 0, "the filtered request alone, 1 keep-alive client");
+        String hitWhy = String.format(Locale.ROOT, "%.0f requests/s from the cache against %.0f queries/s of the floor at 8 clients "
+                        + "(each answer waits for a check of the MV that began after it arrived, one shared by the requests that arrive "
+                        + "together); 304s: %.0f/s; with --cache-staleness 10ms (a check up to 10 ms old will do) %.0f/s, %s; "
+                        + "the generator took %s of the machine", hit8.perSecond(), floor8.perSecond(), notModified8.perSecond(),
+                relaxed8.perSecond(), Target.CACHED_VS_FLOOR.shown(relaxed8.perSecond() / floor8.perSecond()), Measure.pct(hit8.generatorCpu()));
+        report.targetLine(Target.CACHED_VS_FLOOR, hitRatio8, hit8.errors() == 0, hitWhy);
+        report.target(Target.CACHED_VS_FLOOR, hitRatio8, hit8.errors() == 0, hitWhy);
+        double deepRatio = keyset.deep.latency().median() / keyset.first.latency().median();
+        String deepWhy = String.format(Locale.ROOT, "page %d by cursor %s ms, page 1 %s ms (median, 1 client, no cache); the same page by offset %s ms",
+                keyset.page, Measure.f(keyset.deep.latency().median()), Measure.f(keyset.first.latency().median()),
+                Measure.f(keyset.offset.latency().median()));
+        report.targetLine(Target.KEYSET_DEEP_PAGE, deepRatio, keyset.deep.errors() == 0 && keyset.first.errors() == 0, deepWhy);
+        report.target(Target.KEYSET_DEEP_PAGE, deepRatio, keyset.deep.errors() == 0 && keyset.first.errors() == 0, deepWhy);
         // not measured by this run: the code they describe is gone; where each figure comes from is said
         report.line("Before (not measured by this run): issue 17 measured the same request with wrk at 200,000 drivers on a machine like this one: "
                 + "800 requests/s at 1 connection and 1,640 at 8, with a transaction of five round trips per request and a log line "
@@ -100,6 +144,56 @@ final class EndpointFloor {
                 + "one statement and streamed JSON, on the JDK HTTP server (docs/BENCHMARKS.md at commit d9ffef6): p50 0.87 ms at 1 client, "
                 + "2,786 requests/s at 8 clients (34% of the JDBC floor), p99 7.77 ms. Since then `serve` runs on Jetty and the "
                 + "statement is the page UNION ALL a head row with the freshness, instead of a join that sorted the page again.");
+    }
+
+    private void loadRow(String what, LoadGenerator.Result r, String ratio) {
+        row(what, r.clients(), r.requests(), r.errors(), r.perSecond(), r.latency(), Measure.pct(r.generatorCpu()), r.machineBusy(), ratio);
+    }
+
+    static final int KEYSET_LIMIT = 50;
+
+    /** Page 1, a deep page by cursor and the same page by offset, one client each, through `serve` without its cache. */
+    private record Keyset(int page, LoadGenerator.Result first, LoadGenerator.Result deep, LoadGenerator.Result offset) {
+    }
+
+    private Keyset keyset(ConnectionSpec db, int port, int seconds) throws Exception {
+        String filters = "origin_tag=cabinet&week_start_from=2000-01-03&limit=" + KEYSET_LIMIT;
+        DriverMatrixQuery q = new TypicalQueries.Query("keyset", filters).parsed();
+        long rows;
+        String week;
+        String driver;
+        int page;
+        try (Connection c = db.open("opsmv-bench-keyset")) {
+            rows = Long.parseLong(Measure.scalar(c, "SELECT count(*) FROM " + DriverMatrixQuery.MV
+                    + " WHERE origin_tag = 'cabinet' AND week_start >= DATE '2000-01-03'"));
+            page = (int) Math.max(2, Math.min(200, rows / KEYSET_LIMIT));
+            try (PreparedStatement ps = c.prepareStatement("SELECT week_start::text, driver_id::text FROM " + DriverMatrixQuery.MV
+                    + " WHERE origin_tag = 'cabinet' AND week_start >= DATE '2000-01-03' ORDER BY week_start DESC, driver_id OFFSET ? LIMIT 1")) {
+                ps.setLong(1, (long) (page - 1) * KEYSET_LIMIT - 1);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    week = rs.getString(1);
+                    driver = rs.getString(2);
+                }
+            }
+        }
+        String path = dev.opsmv.api.ApiServer.DRIVER_MATRIX_PATH + "?" + filters;
+        String cursor = q.cursorAfter(java.time.LocalDate.parse(week), driver);
+        LoadGenerator first = new LoadGenerator(port, List.of(path));
+        LoadGenerator deep = new LoadGenerator(port, List.of(path + "&after=" + cursor));
+        LoadGenerator offset = new LoadGenerator(port, List.of(path + "&offset=" + (page - 1) * KEYSET_LIMIT));
+        first.run(1, 500);
+        deep.run(1, 500);
+        offset.run(1, 500);
+        return new Keyset(page, first.run(1, seconds * 1000L), deep.run(1, seconds * 1000L), offset.run(1, seconds * 1000L));
+    }
+
+    /** The ETag `serve` gives the request (asked once, outside any measurement). */
+    private static String etag(int port, String path) throws Exception {
+        java.net.http.HttpResponse<Void> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.discarding());
+        return r.headers().firstValue("ETag").orElseThrow(() -> new IllegalStateException("no ETag on " + path));
     }
 
     /** A line measured in this JVM by {@link #loop}: no generator, no ratio. */

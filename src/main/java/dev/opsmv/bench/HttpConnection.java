@@ -35,6 +35,11 @@ final class HttpConnection implements AutoCloseable {
     }
 
     Response get(String path) throws IOException {
+        return get(path, "Accept: application/json\r\n");
+    }
+
+    /** GET with {@code headers} (each line ending in CRLF) instead of the default Accept. */
+    Response get(String path, String headers) throws IOException {
         if (socket == null) {
             socket = new Socket();
             socket.setTcpNoDelay(true);
@@ -44,7 +49,7 @@ final class HttpConnection implements AutoCloseable {
             in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
         }
         try {
-            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nAccept: application/json\r\n\r\n")
+            out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + ":" + port + "\r\n" + headers + "\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
             out.flush();
             String status = line();
@@ -65,6 +70,9 @@ final class HttpConnection implements AutoCloseable {
                     case "connection" -> close = value.equalsIgnoreCase("close");
                     default -> { }
                 }
+            }
+            if (code == 304 || code == 204) {
+                length = 0; // no body, whatever the headers say
             }
             if (length < 0) {
                 throw new IOException("response without Content-Length");

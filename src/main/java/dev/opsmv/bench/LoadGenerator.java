@@ -29,10 +29,19 @@ final class LoadGenerator {
 
     private final int port;
     private final List<String> paths;
+    private final String headers;
+    private final int expected;
 
     LoadGenerator(int port, List<String> paths) {
+        this(port, paths, "Accept: application/json\r\n", 200);
+    }
+
+    /** Requests with {@code headers} (lines ending in CRLF); a status other than {@code expected} counts as an error. */
+    LoadGenerator(int port, List<String> paths, String headers, int expected) {
         this.port = port;
         this.paths = paths;
+        this.headers = headers;
+        this.expected = expected;
     }
 
     Result run(int clients, long millis) throws InterruptedException {
@@ -59,7 +68,7 @@ final class LoadGenerator {
                         String path = paths.get(i++ % paths.size());
                         long t0 = System.nanoTime();
                         try {
-                            if (http.get(path).status() != 200) {
+                            if (http.get(path, headers).status() != expected) {
                                 errors[me]++;
                             }
                         } catch (Exception e) {

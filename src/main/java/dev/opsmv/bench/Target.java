@@ -15,6 +15,8 @@ enum Target {
     ENDPOINT_VS_FLOOR("endpoint ≥ 30% of the JDBC floor's throughput at 8 clients (filtered request)", 30, true, "%"),
     ENDPOINT_P99_8("endpoint p99 ≤ 10 ms at 8 clients (filtered request)", 10, false, " ms"),
     ENDPOINT_P50_1("endpoint p50 ≤ 0.5 ms at 1 client (filtered request)", 0.5, false, " ms"),
+    CACHED_VS_FLOOR("the cached filtered request ≥ 3x the JDBC floor's rate at 8 clients", 3, true, "x"),
+    KEYSET_DEEP_PAGE("a keyset page 200 within 1.5x of page 1 (median, 1 client)", 1.5, false, "x"),
     READERS_CONCURRENTLY("readers during CONCURRENTLY: worst latency ≤ 50 ms, no error", 50, false, " ms"),
     READERS_SWAP("readers during SWAP: worst latency ≤ 50 ms, no error", 50, false, " ms"),
     READERS_CHAIN_SWAP("readers during a chain swap (the driver matrix and ops.mv_yango_payments_ledger_latest): worst latency ≤ 50 ms, no error",

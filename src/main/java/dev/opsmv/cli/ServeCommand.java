@@ -74,9 +74,9 @@ final class ServeCommand implements Callable<Integer> {
     boolean accessLog;
 
     @Option(names = "--cache", negatable = true, defaultValue = "${env:OPSMV_CACHE:-true}", fallbackValue = "true",
-            description = "Keep driver-matrix answers until the MV is next refreshed (dropped at the refresh's NOTIFY, release v1.7; "
-                    + "on a standby kept at most --cache-check); --no-cache reads the database for every request "
-                    + "(env OPSMV_CACHE=true|false; default on).")
+            description = "Keep driver-matrix answers until the MV is next refreshed: each request first waits for a check of the MV "
+                    + "(its identity and last OK refresh; one small query shared by the requests that arrive together), so no answer is "
+                    + "older than the MV; --no-cache reads the database for every request (env OPSMV_CACHE=true|false; default on).")
     boolean cacheOn;
 
     @Option(names = "--cache-entries", paramLabel = "N", defaultValue = "${env:OPSMV_CACHE_ENTRIES:-" + ApiConfig.Cache.DEFAULT_ENTRIES + "}",
@@ -90,12 +90,20 @@ final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--cache-check", paramLabel = "D", converter = DurationConverter.class,
             defaultValue = "${env:OPSMV_CACHE_CHECK:-" + ApiConfig.Cache.DEFAULT_CHECK_MS + "ms}",
-            description = "How often the cache's watch reads the MV's identity (a change no NOTIFY announced: a drop, a release); "
-                    + "on a standby, which gets no NOTIFY, how long an answer is kept (env OPSMV_CACHE_CHECK; default "
+            description = "On a standby, and where the refresh-tracking event trigger is missing, answers are also dropped this often: "
+                    + "a standby's carry the replay lag, and a psql REFRESH ... CONCURRENTLY with no trigger leaves no trace; idle, "
+                    + "the watch checks this often too (env OPSMV_CACHE_CHECK; default "
                     + ApiConfig.Cache.DEFAULT_CHECK_MS + "ms).")
     Duration cacheCheck;
 
-    @Option(names = "--max-age", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--cache-staleness", paramLabel = "D", converter = ZeroOrDurationConverter.class,
+            defaultValue = "${env:OPSMV_CACHE_STALENESS:-0ms}",
+            description = "0 (default): each request waits for a check of the MV that began after it arrived, so no answer is older than "
+                    + "the MV. More (at most --cache-check): a check that began at most D before the request will do; under load most "
+                    + "answers then wait for nothing, and may miss a refresh committed less than D before (env OPSMV_CACHE_STALENESS).")
+    Duration cacheStaleness;
+
+    @Option(names = "--max-age", paramLabel = "D", converter = ZeroOrDurationConverter.class,
             defaultValue = "${env:OPSMV_MAX_AGE:-" + ApiConfig.Cache.DEFAULT_MAX_AGE_SECONDS + "s}",
             description = "Longest Cache-Control max-age of a driver-matrix page, never past the MV's WARN threshold after its last "
                     + "refresh; 0 = no-cache (env OPSMV_MAX_AGE; default " + ApiConfig.Cache.DEFAULT_MAX_AGE_SECONDS + "s).")
@@ -113,7 +121,8 @@ final class ServeCommand implements Callable<Integer> {
                     statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
                     lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
                     poolSize, Durations.millis(connectionTimeout), accessLog,
-                    new ApiConfig.Cache(cacheOn, cacheEntries, cacheSize, Durations.millis(cacheCheck), (int) maxAge.toSeconds()));
+                    new ApiConfig.Cache(cacheOn, cacheEntries, cacheSize, Durations.millis(cacheCheck), (int) maxAge.toSeconds(),
+                            Durations.millis(cacheStaleness)));
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage()
                     + " (flags win over the OPSMV_* environment variables)");

@@ -50,6 +50,15 @@ public final class Durations {
         return d;
     }
 
+    /** As {@link #parse}, and 0 (with or without a unit) for the options where zero means "none" rather than a timeout. */
+    public static Duration parseZeroAllowed(String text) {
+        String t = text == null ? "" : text.trim().toLowerCase(Locale.ROOT);
+        if (t.matches("0+(ms|s|sec|m|min|h|d)?")) {
+            return Duration.ZERO;
+        }
+        return parse(text);
+    }
+
     /**
      * The value for {@code SET statement_timeout / lock_timeout = '...'}: digits and a PostgreSQL unit
      * only (it is spliced into SQL text), in its shortest exact form, so "5s", "5000ms" and "PT5S" all

@@ -183,7 +183,7 @@ class StandbyReplicaTest {
                 Thread.sleep(20);
             }
             JsonNode cache = JSON.readTree(get(base + "/health").body()).get("response_cache");
-            assertEquals("poll", cache.get("invalidation").asText(), cache.toString());
+            assertEquals("standby", cache.get("invalidation").asText(), cache.toString());
             int version = 0;
             int hits = 0;
             for (String way : List.of("swap", "concurrently", "plain", "psql")) {

@@ -58,12 +58,12 @@ class BenchTest {
                 && l.contains("swap transaction: waited ")), "where the chain swap's time goes: " + md);
         assertTrue(refresh.stream().anyMatch(l -> l.startsWith("What `refresh --all` (`--method auto`) chooses") && l.contains("The chain refreshed that way: ")),
                 "what auto does with the chain: " + md);
-        List<String> load = section(md, "## 4. ").stream().filter(l -> l.matches("\\| (1|8|32) \\|.*")).toList();
-        assertEquals(3, load.size(), md);
+        List<String> load = section(md, "## 4. ").stream().filter(l -> l.matches("\\| (on|off) \\| (1|8|32) \\|.*")).toList();
+        assertEquals(6, load.size(), "1, 8 and 32 clients with the response cache on and off: " + md);
         for (String row : load) {
             String[] cells = row.split("\\|");
-            assertEquals("0", cells[3].trim(), "no request failed: " + row);
-            assertTrue(cells[9].trim().endsWith("%"), "the generator's CPU share is printed: " + row);
+            assertEquals("0", cells[4].trim(), "no request failed: " + row);
+            assertTrue(cells[10].trim().endsWith("%"), "the generator's CPU share is printed: " + row);
         }
         List<String> floor = section(md, "## 4b. ").stream().filter(l -> l.startsWith("| JDBC floor |") || l.startsWith("| `serve` |")).toList();
         assertEquals(4, floor.size(), md);
@@ -77,6 +77,14 @@ class BenchTest {
         assertEquals(3, parts.size(), "where a request's time goes: " + md);
         for (String row : parts) {
             assertEquals("0", row.split("\\|")[4].trim(), "no error: " + row);
+        }
+        List<String> issue27 = section(md, "## 4b. ").stream().filter(l -> l.startsWith("| `serve`, ") || l.startsWith("| `serve --cache-staleness")).toList();
+        assertEquals(8, issue27.size(), "cache hits at 1 and 8 clients (and with --cache-staleness), 304s, CSV, keyset page 1, a deep keyset page, "
+                + "the same by offset: " + md);
+        for (String row : issue27) {
+            String[] cells = row.split("\\|");
+            assertEquals("0", cells[4].trim(), "no error (a 304 where one is expected): " + row);
+            assertTrue(Double.parseDouble(cells[5].trim()) > 0, "a throughput: " + row);
         }
         assertTrue(floor.get(3).matches("\\| `serve` \\| 8 \\|.*\\| \\*\\*\\d+%\\*\\* \\|"), "the ratio at 8 clients is the headline: " + floor.get(3));
         List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
