@@ -20,7 +20,8 @@ import com.tngtech.archunit.core.importer.ImportOption;
 class ArchitectureTest {
     static final String[] CAPABILITIES = {
             "dev.opsmv.migrate..", "dev.opsmv.fixture..", "dev.opsmv.health..", "dev.opsmv.verify..",
-            "dev.opsmv.api..", "dev.opsmv.refresh..", "dev.opsmv.swap..", "dev.opsmv.embedded..", "dev.opsmv.demo..", "dev.opsmv.bench.."};
+            "dev.opsmv.api..", "dev.opsmv.refresh..", "dev.opsmv.swap..", "dev.opsmv.embedded..", "dev.opsmv.demo..", "dev.opsmv.bench..",
+            "dev.opsmv.retention.."};
 
     static JavaClasses main;
 

@@ -157,6 +157,35 @@ public final class ApiServer implements AutoCloseable {
         return new HikariDataSource(hc);
     }
 
+    /**
+     * Once, at start, off the request path: a login that is a superuser or owns the MVs can do far more than read
+     * them, which an endpoint exposed to a network should not (docs/ROLES.md: opsmv_reader). Only a warning: it
+     * still serves.
+     */
+    private void warnAboutTheLogin() {
+        HikariDataSource p = pool;
+        if (p == null) {
+            return;
+        }
+        try (Connection c = p.getConnection(); java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+                "SELECT r.rolsuper, (SELECT string_agg(n.nspname || '.' || cl.relname, ', ' ORDER BY cl.relname) FROM pg_catalog.pg_class cl "
+                        + "JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace WHERE cl.relkind = 'm' AND n.nspname = 'ops' "
+                        + "AND pg_catalog.pg_has_role(current_user, cl.relowner, 'USAGE')) FROM pg_catalog.pg_roles r WHERE r.rolname = current_user")) {
+            if (rs.next()) {
+                if (rs.getBoolean(1)) {
+                    LOG.warn("serve's login {} is a superuser: it can change anything, where reading is all serve needs; "
+                            + "give serve a login granted opsmv_reader (changelog/optional/reader-role.yaml, docs/ROLES.md)", spec.user());
+                } else if (rs.getString(2) != null) {
+                    LOG.warn("serve's login {} owns (or is a member of the owner of) {}: it could drop or refresh them, where reading is all "
+                            + "serve needs; give serve a login granted opsmv_reader (changelog/optional/reader-role.yaml, docs/ROLES.md)",
+                            spec.user(), rs.getString(2));
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            // the database is down or the pool closed: requests will say so; this check is only advice
+        }
+    }
+
     /** Opens the pool (lazily: the server starts even when the database is down) and listens; returns the port. */
     public synchronized int start() throws IOException {
         if (http != null) {
@@ -171,6 +200,9 @@ public final class ApiServer implements AutoCloseable {
         } else if (cache != null) {
             watch = new RefreshWatch(spec, cache, config.cache().checkMs()).start();
         }
+        Thread roleCheck = new Thread(this::warnAboutTheLogin, "opsmv-serve-login-check");
+        roleCheck.setDaemon(true);
+        roleCheck.start();
 
         // a request blocks its thread on the pool: twice the pool's threads, plus the acceptor, the selector
         // and the threads Jetty keeps in reserve to take over selecting while a handler runs
@@ -554,6 +586,12 @@ public final class ApiServer implements AutoCloseable {
     /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
     private Reply databaseError(HttpFields.Mutable headers, SQLException e, String what) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String grant = dev.opsmv.db.Privileges.missingGrant(e, spec.user());
+        if (grant != null) {
+            // a deployment mistake no retry fixes: 500, with the grant to add
+            LOG.error("{}: {}", what, grant);
+            return Reply.json(500, error(grant, null));
+        }
         if (e instanceof SQLTransientConnectionException || state.startsWith("08") || state.equals("57P01")
                 || state.equals("57P03") || state.equals("57014") || state.equals("55P03")) {
             String msg = unavailable(e);
@@ -567,6 +605,10 @@ public final class ApiServer implements AutoCloseable {
 
     private String unavailable(SQLException e) {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
+        String grant = dev.opsmv.db.Privileges.missingGrant(e, spec.user());
+        if (grant != null) {
+            return grant;
+        }
         return switch (state) {
             case "57014" -> "the query took longer than the statement timeout of " + config.statementTimeoutMs() + " ms";
             case "55P03" -> "the driver matrix is locked (a refresh holds it) and the plain view too; retry shortly";

@@ -97,13 +97,19 @@ public final class RefreshWatch implements AutoCloseable {
                 if (stopping) {
                     break;
                 }
-                String line = "cache not used: its watch cannot reach the database (" + spec.describe() + "): "
+                String grant = dev.opsmv.db.Privileges.missingGrant(e, spec.user());
+                String line = grant != null ? "cache not used: " + grant
+                        : "cache not used: its watch cannot reach the database (" + spec.describe() + "): "
                         + Redact.url(String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", " "));
                 if (!Objects.equals(cache.state(), line)) {
                     LOG.warn("response cache: {}", line);
                 }
                 mode = "down";
                 cache.state(false, line);
+                synchronized (gate) {
+                    // the requests waiting for a check read the database instead, now
+                    gate.notifyAll();
+                }
             } finally {
                 connection = null;
             }

@@ -50,6 +50,10 @@ final class Failures {
             return clean(connect.getMessage());
         }
         SQLException sql = Causes.find(ex, SQLException.class);
+        String grant = dev.opsmv.db.Privileges.missingGrant(sql, null);
+        if (grant != null) {
+            return clean(grant);
+        }
         Throwable root = sql != null ? sql : Causes.root(ex);
         String msg = root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
         var precondition = Causes.find(ex, liquibase.exception.PreconditionFailedException.class);

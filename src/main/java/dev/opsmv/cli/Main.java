@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
                 HealthCommand.class,
                 VerifyCommand.class,
                 ServeCommand.class,
+                PruneCommand.class,
                 RefreshCommand.class,
                 ReindexCommand.class,
                 ScheduleCommand.class,

@@ -75,6 +75,15 @@ final class RefreshCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "Print the plan (order, method and why) and change nothing.")
     boolean dryRun;
 
+    @Option(names = "--no-prune", negatable = false,
+            description = "Skip the refresh log's retention at the end of the run (by default each run ends with `opsmv prune`, "
+                    + "bounded by --prune-budget).")
+    boolean noPrune;
+
+    @Option(names = "--prune-budget", paramLabel = "D", converter = DurationConverter.class, defaultValue = "10s",
+            description = "How long the prune at the end of a run may take (default 10s); the rest goes at the next run.")
+    Duration pruneBudget;
+
     @Option(names = "--every", paramLabel = "D", converter = DurationConverter.class,
             description = "Run in the foreground every D (e.g. 1h) until SIGTERM/Ctrl-C, which stops between MVs (exit 0).")
     Duration every;
@@ -148,7 +157,28 @@ final class RefreshCommand implements Callable<Integer> {
         output.doc().set("abandoned", Output.tree(r.abandoned().stream().map(a -> a.mv() + " (refresh log id " + a.refreshId() + ")").toList()));
         out.println("run " + r.runId() + ": " + ok + " OK of " + r.outcomes().size() + " planned"
                 + (r.abandoned().isEmpty() ? "" : ", " + r.abandoned().size() + " abandoned run(s) marked"));
+        if (!noPrune && !r.stopped()) {
+            prune(out);
+        }
         return r.failed() ? (r.lockTimedOut() ? ExitCode.LOCK_TIMEOUT : ExitCode.PROBLEM) : r.busy() ? ExitCode.BUSY : ExitCode.OK;
+    }
+
+    /** The retention at the end of a run: its own line; a failure of it never fails the refresh run. */
+    private void prune(PrintWriter out) {
+        try {
+            dev.opsmv.retention.Prune.Result p = dev.opsmv.retention.Prune.run(connection.spec(),
+                    new dev.opsmv.retention.Prune.Options(false, null, pruneBudget), line -> { });
+            output.doc().putObject("prune").put("rows", p.rows()).put("millis", p.millis()).put("budget_spent", p.budgetSpent());
+            out.println("prune: " + p.rows() + " row(s) of ops.mv_refresh_log past their retention deleted (" + p.millis() + " ms"
+                    + (p.vacuumed() ? ", the log vacuumed" : "") + (p.budgetSpent() ? "; budget spent, the rest goes next run" : "")
+                    + (p.anyBusy() ? "; an MV was busy, its rows go next run" : "") + ")");
+        } catch (java.sql.SQLException e) {
+            String line = "42883".equals(e.getSQLState())
+                    ? "the database has no ops.opsmv_prune_batch (release v1.7): run `opsmv update`"
+                    : Failures.oneLine(e);
+            output.doc().putObject("prune").put("error", line);
+            out.println("prune: skipped: " + line);
+        }
     }
 
     private RefreshMode mode() {

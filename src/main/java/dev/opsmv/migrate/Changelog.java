@@ -13,6 +13,8 @@ public final class Changelog {
     public static final String FIXTURE_LOCK_TABLE = "opsmv_fixture_changeloglock";
     /** Optional, not in the master: the least-privilege refresher role and its SECURITY DEFINER function. */
     public static final String REFRESHER_ROLE = "changelog/optional/refresher-role.yaml";
+    /** The optional read-only role of `serve` and `health` (changelog/optional/reader-role.yaml). */
+    public static final String READER_ROLE = "changelog/optional/reader-role.yaml";
     /** Default for the lock_timeout changelog parameter. */
     public static final String DEFAULT_LOCK_TIMEOUT = "5s";
 

@@ -33,11 +33,11 @@ class MigratorSameConnectionTest {
         List<String> catalog = Catalog.snapshot(db);
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (Connection c = db.open()) {
-            assertEquals(16, Migrator.bundle(c, null).pendingChangeSets().size(),
+            assertEquals(19, Migrator.bundle(c, null).pendingChangeSets().size(),
                     "v1.1 (the carry table and functions, capture, view, MV, restore, tag), v1.2 (log method, tag), "
-                            + "v1.3 (refresh protocol, tag), v1.4 (log index, tag), v1.5 (tag) and v1.6 (rebuild function, tag)");
+                            + "v1.3 (refresh protocol, tag), v1.4 (log index, tag), v1.5 (tag), v1.6 (rebuild function, tag) and v1.7 (retention column, prune function, tag)");
             Migrator.bundle(c, null).updateSql(out);
-            assertEquals(16, Migrator.bundle(c, null).pendingChangeSets().size(), "update-sql recorded nothing");
+            assertEquals(19, Migrator.bundle(c, null).pendingChangeSets().size(), "update-sql recorded nothing");
         }
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("INSERT INTO public.databasechangelog"), "the history rows went to the output");
         assertEquals(history, Catalog.history(db));
@@ -58,6 +58,6 @@ class MigratorSameConnectionTest {
         }
         assertEquals(history, Catalog.history(db));
         assertEquals(catalog, Catalog.snapshot(db));
-        assertEquals(52, Sql.count(db, "SELECT count(*) FROM databasechangelog"), "every changeset up to v1.6, none rolled back");
+        assertEquals(55, Sql.count(db, "SELECT count(*) FROM databasechangelog"), "every changeset up to v1.7, none rolled back");
     }
 }

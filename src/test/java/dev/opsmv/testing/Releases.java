@@ -6,9 +6,9 @@ package dev.opsmv.testing;
  */
 public final class Releases {
     /** The tag of the master changelog's last release. */
-    public static final String LAST = "v1.6";
+    public static final String LAST = "v1.7";
     /** What `opsmv import` names the release it writes after {@link #LAST}. */
-    public static final String NEXT = "v1.7";
+    public static final String NEXT = "v1.8";
 
     private Releases() {
     }
