@@ -332,13 +332,14 @@ public final class ApiServer implements AutoCloseable {
             case "/metrics" -> "metrics";
             case "/livez" -> "livez";
             case "/readyz" -> "readyz";
+            case "/status" -> "status";
             default -> ApiDocs.serves(path) ? "docs" : "unknown";
         };
         HttpFields.Mutable headers = response.getHeaders();
         Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
-                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /livez, /readyz, /metrics, /openapi.json or /docs", null));
+                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /status, /livez, /readyz, /metrics, /openapi.json or /docs", null));
             } else if (!"GET".equals(method)) {
                 headers.put(HttpHeader.ALLOW, "GET");
                 reply = Reply.json(405, error("method " + method + " not allowed; use GET", null));
@@ -353,6 +354,7 @@ public final class ApiServer implements AutoCloseable {
                     case "livez" -> Reply.json(200, status("live"));
                     case "readyz" -> ready();
                     case "docs" -> docs(path, request.getHeaders(), headers);
+                    case "status" -> statusPage();
                     default -> metrics();
                 };
             }
@@ -392,6 +394,17 @@ public final class ApiServer implements AutoCloseable {
                 inFlight.decrementAndGet();
             }
         });
+    }
+
+    /** The status page for people (dev.opsmv.health.StatusPage): HTML, read now, never cached. */
+    private Reply statusPage() {
+        try (Connection c = pool.getConnection()) {
+            byte[] body = dev.opsmv.health.StatusPage.render(c, spec.describe()).getBytes(StandardCharsets.UTF_8);
+            return new Reply(200, "text/html; charset=utf-8", body, body.length, "none");
+        } catch (SQLException e) {
+            LOG.warn("status: {}", unavailable(e));
+            return Reply.json(503, error(unavailable(e), null));
+        }
     }
 
     /** /openapi.json and /docs with its assets: from the jar, gzip-compressed when the client accepts it. */

@@ -27,6 +27,7 @@ import picocli.CommandLine.Command;
                 VerifyCommand.class,
                 ServeCommand.class,
                 PruneCommand.class,
+                ReportCommand.class,
                 RefreshCommand.class,
                 ReindexCommand.class,
                 ScheduleCommand.class,

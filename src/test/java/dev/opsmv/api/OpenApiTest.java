@@ -208,7 +208,9 @@ class OpenApiTest {
         Matcher m = Pattern.compile("(?:src|href)=\"([^\"]+)\"").matcher(page.body());
         List<String> refs = new ArrayList<>();
         while (m.find()) {
-            refs.add(m.group(1));
+            if (!m.group(1).startsWith("data:")) { // the inline empty icon: no request
+                refs.add(m.group(1));
+            }
         }
         assertEquals(List.of("docs/swagger-ui.css", "docs/swagger-ui-bundle.js", "docs/init.js"), refs);
         for (String ref : refs) {
