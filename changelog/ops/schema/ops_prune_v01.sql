@@ -1,12 +1,13 @@
 --liquibase formatted sql
 
 --changeset opsmv:v1.7-opsmv-prune-function splitStatements:false rollbackSplitStatements:false
---comment: The retention rule written once, for every path that prunes (`opsmv prune`, the end of a `refresh` run; a pg_cron job can call it too): one batch of one MV's log rows older than its retention_days, in the caller's transaction, under the MV's refresh lock (a refresh of it going on: -1, nothing touched). Never the MV's newest OK row, its newest row of any other status, nor a RUNNING row. With p_archive the rows move to that table (same columns) instead of being deleted. p_dry_run counts what would go, every batch together.
+--comment: The retention rule written once, for every path that prunes (`opsmv prune`, the end of an `opsmv refresh` run, the end of the refresher's pg_cron run): one batch of one MV's log rows older than its retention_days, in the caller's transaction, under the MV's refresh lock (a refresh of it going on: -1, nothing touched). Never the MV's newest OK row, its newest row of any other status, nor a RUNNING row. With p_archive the rows move to that table (same columns) instead of being deleted. p_dry_run counts what would go, every batch together.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE OR REPLACE FUNCTION ops.opsmv_prune_batch(p_schema text, p_name text, p_batch integer, p_archive regclass DEFAULT NULL,
                                                  p_dry_run boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 DECLARE
@@ -16,6 +17,11 @@ DECLARE
     v_keep_other bigint;
     v_rows bigint;
 BEGIN
+    -- the rows go to a table the caller could write to itself, never to one only this function's owner can
+    IF p_archive IS NOT NULL AND NOT pg_catalog.has_table_privilege(session_user, p_archive, 'INSERT') THEN
+        RAISE EXCEPTION 'opsmv: % may not INSERT into %: archive to a table of its own', session_user, p_archive
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     IF NOT (SELECT pg_try_advisory_xact_lock(k.class_key, k.object_key) FROM ops.opsmv_refresh_lock_key(p_schema, p_name) k) THEN
         RETURN -1;
     END IF;
@@ -49,5 +55,8 @@ BEGIN
     RETURN v_rows;
 END
 $fn$;
+-- SECURITY DEFINER: the refresher role (optional changelog) prunes at the end of its pg_cron run without DELETE on
+-- the log; only who is granted EXECUTE may call it
+REVOKE ALL ON FUNCTION ops.opsmv_prune_batch(text, text, integer, regclass, boolean) FROM PUBLIC;
 --rollback SET LOCAL lock_timeout = '${lock_timeout}';
 --rollback DROP FUNCTION IF EXISTS ops.opsmv_prune_batch(text, text, integer, regclass, boolean);

@@ -84,7 +84,7 @@ class ReaderRoleTest {
                 "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('x', 1, 2)",
                 "UPDATE ops.mv_refresh_policy SET warn_after_hours = 1", "TRUNCATE ops.mv_refresh_log",
                 "REFRESH MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet", "DROP MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet",
-                "CREATE TABLE ops.reader_was_here (id int)")) {
+                "CREATE TABLE ops.reader_was_here (id int)", "SELECT ops.opsmv_prune_batch('ops', 'mv_payments_driver_matrix_cabinet', 10)")) {
             assertEquals("42501", sqlState(reader, sql), sql);
         }
     }

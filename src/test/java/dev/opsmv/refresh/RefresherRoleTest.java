@@ -50,8 +50,14 @@ class RefresherRoleTest {
             }
             // The runner itself, connected as that role: it goes through ops.opsmv_refresh for MVs it does not own.
             ConnectionSpec loginSpec = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
+            // 50 rows past their retention: the run ends with the prune, which the refresher may run (v03's grant)
+            Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, duration_ms, status, method) "
+                    + "SELECT 'ops', 'mv_yango_payments_raw_current', now() - i * interval '1 day', now() - i * interval '1 day', 5, 'OK', 'PLAIN' "
+                    + "FROM generate_series(100, 149) i");
             Cli.Result r = Cli.on(loginSpec, "refresh", "--all");
             assertEquals(ExitCode.OK, r.exitCode(), r.all());
+            assertTrue(r.out().contains("prune: 50 row(s) of ops.mv_refresh_log past their retention deleted"), r.out());
+            assertState(asLoginStatement(asLogin), "DELETE FROM ops.mv_refresh_log", "42501");
             assertEquals(7, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refreshed_by = '" + login + "' AND run_id IS NOT NULL"));
             // the direct call of ops.opsmv_refresh above was a refresh outside the runner: the event trigger logged it
             assertEquals(1, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refreshed_by = '" + login + "' AND run_id IS NULL "
@@ -61,9 +67,14 @@ class RefresherRoleTest {
             assertTrue(outside.out().contains("42501"), outside.out());
 
             // The SQL a pg_cron job runs, as the refresher: in order, each committed and logged.
+            Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, duration_ms, status, method) "
+                    + "SELECT 'ops', 'mv_yango_payments_ledger_latest', now() - i * interval '1 day', now() - i * interval '1 day', 5, 'OK', 'PLAIN' "
+                    + "FROM generate_series(100, 129) i");
             try (Connection c = asLogin.open("opsmv-tests"); Statement st = c.createStatement()) {
                 st.execute("CALL ops.opsmv_refresh_scheduled(ARRAY['ops.mv_yango_payments_raw_current', 'ops.mv_yango_payments_ledger_latest'])");
             }
+            assertEquals(0, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE refresh_started_at < now() - interval '90 days'"),
+                    "the pg_cron run ends with the retention too");
             assertEquals(2, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE application_name = 'opsmv-pg_cron' AND status = 'OK' "
                     + "AND rows_after_refresh IS NOT NULL AND method = 'CONCURRENTLY'"));
         } finally {
@@ -71,10 +82,16 @@ class RefresherRoleTest {
         }
 
         try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).rollbackCount(6);
+            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).rollbackCount(8);
         }
+        assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_proc WHERE proname = 'opsmv_prune_batch' AND proacl::text LIKE '%opsmv_refresher%'"),
+                "the prune grant is revoked");
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM pg_proc WHERE proname IN ('opsmv_refresh', 'opsmv_refresh_scheduled')"));
         assertEquals(0, Sql.count(db, "SELECT count(*) FROM information_schema.role_table_grants WHERE grantee = 'opsmv_refresher'"));
+    }
+
+    private static Statement asLoginStatement(ConnectionSpec asLogin) throws SQLException {
+        return asLogin.open("opsmv-tests").createStatement();
     }
 
     private static void assertState(Statement st, String sql, String sqlState) {
