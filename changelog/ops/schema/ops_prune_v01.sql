@@ -1,7 +1,7 @@
 --liquibase formatted sql
 
 --changeset opsmv:v1.7-opsmv-prune-function splitStatements:false rollbackSplitStatements:false
---comment: The retention rule written once, for every path that prunes (`opsmv prune`, the end of an `opsmv refresh` run, the end of the refresher's pg_cron run): one batch of one MV's log rows older than its retention_days, in the caller's transaction, under the MV's refresh lock (a refresh of it going on: -1, nothing touched). Never the MV's newest OK row, its newest row of any other status, nor a RUNNING row. With p_archive the rows move to that table (same columns) instead of being deleted. p_dry_run counts what would go, every batch together.
+--comment: The retention rule written once, for every path that prunes (`opsmv prune`, the end of an `opsmv refresh` run, the end of the refresher's pg_cron run): one batch of one MV's log rows older than its retention_days, in the caller's transaction, under the MV's refresh lock (a refresh of it going on: -1, nothing touched). Never the MV's newest OK row, its newest finished row of any other status (the last failure stays visible), nor a RUNNING row. With p_archive the rows move to that table (same columns) instead of being deleted. p_dry_run counts what would go, every batch together.
 SET LOCAL lock_timeout = '${lock_timeout}';
 CREATE OR REPLACE FUNCTION ops.opsmv_prune_batch(p_schema text, p_name text, p_batch integer, p_archive regclass DEFAULT NULL,
                                                  p_dry_run boolean DEFAULT false)
@@ -30,8 +30,8 @@ BEGIN
     -- what health reads as the last OK refresh, and the last word of any other kind
     v_keep_ok := (SELECT l.refresh_id FROM ops.mv_refresh_log l WHERE l.schema_name = p_schema AND l.mv_name = p_name AND l.status = 'OK'
                   ORDER BY l.refresh_finished_at DESC LIMIT 1);
-    v_keep_other := (SELECT l.refresh_id FROM ops.mv_refresh_log l WHERE l.schema_name = p_schema AND l.mv_name = p_name AND l.status <> 'OK'
-                     ORDER BY l.refresh_started_at DESC LIMIT 1);
+    v_keep_other := (SELECT l.refresh_id FROM ops.mv_refresh_log l WHERE l.schema_name = p_schema AND l.mv_name = p_name
+                     AND l.status NOT IN ('OK', 'RUNNING') ORDER BY l.refresh_started_at DESC LIMIT 1);
     IF p_dry_run THEN
         SELECT count(*) INTO v_rows FROM ops.mv_refresh_log l
         WHERE l.schema_name = p_schema AND l.mv_name = p_name AND l.refresh_started_at < v_cutoff AND l.status <> 'RUNNING'
