@@ -157,8 +157,11 @@ public final class ApiServer implements AutoCloseable {
         return new HikariDataSource(hc);
     }
 
+    /** Whether the login was looked at (once, at the first request, when the pool has a connection to lend). */
+    private final java.util.concurrent.atomic.AtomicBoolean loginChecked = new java.util.concurrent.atomic.AtomicBoolean();
+
     /**
-     * Once, at start, off the request path: a login that is a superuser or owns the MVs can do far more than read
+     * Once, beside the first request: a login that is a superuser or owns the MVs can do far more than read
      * them, which an endpoint exposed to a network should not (docs/ROLES.md: opsmv_reader). Only a warning: it
      * still serves.
      */
@@ -200,9 +203,7 @@ public final class ApiServer implements AutoCloseable {
         } else if (cache != null) {
             watch = new RefreshWatch(spec, cache, config.cache().checkMs()).start();
         }
-        Thread roleCheck = new Thread(this::warnAboutTheLogin, "opsmv-serve-login-check");
-        roleCheck.setDaemon(true);
-        roleCheck.start();
+
 
         // a request blocks its thread on the pool: twice the pool's threads, plus the acceptor, the selector
         // and the threads Jetty keeps in reserve to take over selecting while a handler runs
@@ -336,6 +337,12 @@ public final class ApiServer implements AutoCloseable {
             default -> ApiDocs.serves(path) ? "docs" : "unknown";
         };
         HttpFields.Mutable headers = response.getHeaders();
+        if (!loginChecked.get() && loginChecked.compareAndSet(false, true)) {
+            // beside the first request, not in its way (a database that is down would hold it up to the pool's timeout)
+            Thread check = new Thread(this::warnAboutTheLogin, "opsmv-serve-login-check");
+            check.setDaemon(true);
+            check.start();
+        }
         Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
