@@ -75,9 +75,6 @@ public final class RefreshWatch implements AutoCloseable {
         return mode;
     }
 
-    public int intervalMs() {
-        return intervalMs;
-    }
 
     /** What a check reads; the first four change with every refresh that can be seen. */
     private record Identity(Long oid, Long relfilenode, Boolean populated, Long lastOk, boolean standby, boolean tracked) {

@@ -193,12 +193,4 @@ public final class ResponseCache {
     long misses() {
         return (long) misses.get();
     }
-
-    int maxEntries() {
-        return maxEntries;
-    }
-
-    long maxBytes() {
-        return maxBytes;
-    }
 }
