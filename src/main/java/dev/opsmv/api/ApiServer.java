@@ -157,11 +157,25 @@ public final class ApiServer implements AutoCloseable {
         return new HikariDataSource(hc);
     }
 
-    /** Whether the login was looked at (once, at the first request, when the pool has a connection to lend). */
+    /** Whether the login was looked at (once, by the first request that finds an idle pooled connection). */
     private final java.util.concurrent.atomic.AtomicBoolean loginChecked = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
-     * Once, beside the first request: a login that is a superuser or owns the MVs can do far more than read
+     * On the request's own thread, with a connection that is idle in the pool and back there before the request borrows
+     * one: no wait when the database is down (no idle connection: a later request looks), and no connection more than
+     * a request would take (a borrow beside the request made the pool open one).
+     */
+    private void checkTheLoginOnce() {
+        HikariDataSource p = pool;
+        com.zaxxer.hikari.HikariPoolMXBean mx = p == null ? null : p.getHikariPoolMXBean();
+        if (mx == null || mx.getIdleConnections() == 0 || !loginChecked.compareAndSet(false, true)) {
+            return;
+        }
+        warnAboutTheLogin();
+    }
+
+    /**
+     * Once ({@link #checkTheLoginOnce}): a login that is a superuser or owns the MVs can do far more than read
      * them, which an endpoint exposed to a network should not (docs/ROLES.md: opsmv_reader). Only a warning: it
      * still serves.
      */
@@ -337,11 +351,8 @@ public final class ApiServer implements AutoCloseable {
             default -> ApiDocs.serves(path) ? "docs" : "unknown";
         };
         HttpFields.Mutable headers = response.getHeaders();
-        if (!loginChecked.get() && loginChecked.compareAndSet(false, true)) {
-            // beside the first request, not in its way (a database that is down would hold it up to the pool's timeout)
-            Thread check = new Thread(this::warnAboutTheLogin, "opsmv-serve-login-check");
-            check.setDaemon(true);
-            check.start();
+        if (!loginChecked.get()) {
+            checkTheLoginOnce();
         }
         Reply reply;
         try {
