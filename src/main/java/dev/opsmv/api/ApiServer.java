@@ -157,34 +157,18 @@ public final class ApiServer implements AutoCloseable {
         return new HikariDataSource(hc);
     }
 
-    /** Whether the login was looked at (once, by the first request that finds an idle pooled connection). */
-    private final java.util.concurrent.atomic.AtomicBoolean loginChecked = new java.util.concurrent.atomic.AtomicBoolean();
-
     /**
-     * On the request's own thread, with a connection that is idle in the pool and back there before the request borrows
-     * one: no wait when the database is down (no idle connection: a later request looks), and no connection more than
-     * a request would take (a borrow beside the request made the pool open one).
-     */
-    private void checkTheLoginOnce() {
-        HikariDataSource p = pool;
-        com.zaxxer.hikari.HikariPoolMXBean mx = p == null ? null : p.getHikariPoolMXBean();
-        if (mx == null || mx.getIdleConnections() == 0 || !loginChecked.compareAndSet(false, true)) {
-            return;
-        }
-        warnAboutTheLogin();
-    }
-
-    /**
-     * Once ({@link #checkTheLoginOnce}): a login that is a superuser or owns the MVs can do far more than read
+     * Once, at start, on a connection of its own (not the pool's, which requests alone grow) and before any request,
+     * bounded by 2 s: a login that is a superuser or owns the MVs can do far more than read
      * them, which an endpoint exposed to a network should not (docs/ROLES.md: opsmv_reader). Only a warning: it
      * still serves.
      */
     private void warnAboutTheLogin() {
-        HikariDataSource p = pool;
-        if (p == null) {
-            return;
-        }
-        try (Connection c = p.getConnection(); java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
+        Properties props = spec.properties("opsmv-serve");
+        props.setProperty("connectTimeout", "2");
+        props.setProperty("loginTimeout", "2");
+        props.setProperty("socketTimeout", "2");
+        try (Connection c = java.sql.DriverManager.getConnection(spec.jdbcUrl(), props); java.sql.Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery(
                 "SELECT r.rolsuper, (SELECT string_agg(n.nspname || '.' || cl.relname, ', ' ORDER BY cl.relname) FROM pg_catalog.pg_class cl "
                         + "JOIN pg_catalog.pg_namespace n ON n.oid = cl.relnamespace WHERE cl.relkind = 'm' AND n.nspname = 'ops' "
                         + "AND pg_catalog.pg_has_role(current_user, cl.relowner, 'USAGE')) FROM pg_catalog.pg_roles r WHERE r.rolname = current_user")) {
@@ -199,7 +183,7 @@ public final class ApiServer implements AutoCloseable {
                 }
             }
         } catch (SQLException | RuntimeException e) {
-            // the database is down or the pool closed: requests will say so; this check is only advice
+            // the database is down: requests will say so; this check is only advice
         }
     }
 
@@ -208,6 +192,7 @@ public final class ApiServer implements AutoCloseable {
         if (http != null) {
             return connector.getLocalPort();
         }
+        warnAboutTheLogin();
         pool = dataSource(spec, config, "opsmv-serve");
         driverMatrix = new DriverMatrixService(pool, config);
         if (cache != null && spec.multiHost()) {
@@ -351,9 +336,7 @@ public final class ApiServer implements AutoCloseable {
             default -> ApiDocs.serves(path) ? "docs" : "unknown";
         };
         HttpFields.Mutable headers = response.getHeaders();
-        if (!loginChecked.get()) {
-            checkTheLoginOnce();
-        }
+
         Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
