@@ -10,6 +10,7 @@ import java.util.Locale;
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Session;
 import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
@@ -55,7 +56,7 @@ public final class Bench {
             server.createDatabase("opsmv_bench_deploy");
             ConnectionSpec db = server.spec("opsmv_bench");
             try (Connection c = db.open("opsmv-bench")) {
-                report.header(options, machine, Measure.scalar(c, "SELECT current_setting('server_version')"),
+                report.header(options, machine, Session.text(c, "SELECT current_setting('server_version')"),
                         "the built-in keep-alive generator on raw sockets (wrk is not used)");
 
                 log.println("== generating " + String.format("%,d", options.drivers()) + " drivers");

@@ -4,10 +4,12 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
 import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.refresh.RefreshMethod;
 import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.RefreshPlan;
@@ -20,7 +22,7 @@ record Chain(List<Mv> mvs) {
     }
 
     /** The swap lock timeout the benchmark uses: refresh's default. */
-    static final String SWAP_LOCK_TIMEOUT = "2s";
+    static final Duration SWAP_LOCK_TIMEOUT = RefreshEngine.DEFAULT_SWAP_LOCK_TIMEOUT;
 
     static Chain load(Connection c) throws SQLException {
         MvGraph graph = MvGraph.load(c);

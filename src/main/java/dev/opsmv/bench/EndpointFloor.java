@@ -13,12 +13,12 @@ import java.util.concurrent.CountDownLatch;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
-import dev.opsmv.api.DriverMatrixService;
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.api.DriverMatrixService;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Session;
 import dev.opsmv.fixture.SourceFixture;
 
 /**
@@ -164,7 +164,7 @@ final class EndpointFloor {
         String driver;
         int page;
         try (Connection c = db.open("opsmv-bench-keyset")) {
-            rows = Long.parseLong(Measure.scalar(c, "SELECT count(*) FROM " + DriverMatrixQuery.MV
+            rows = Long.parseLong(Session.text(c, "SELECT count(*) FROM " + DriverMatrixQuery.MV
                     + " WHERE origin_tag = 'cabinet' AND week_start >= DATE '2000-01-03'"));
             page = (int) Math.max(2, Math.min(200, rows / KEYSET_LIMIT));
             try (PreparedStatement ps = c.prepareStatement("SELECT week_start::text, driver_id::text FROM " + DriverMatrixQuery.MV

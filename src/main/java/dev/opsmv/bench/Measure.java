@@ -47,13 +47,6 @@ final class Measure {
         }
     }
 
-    static String scalar(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
-
     static double secs(long t0) {
         return (System.nanoTime() - t0) / 1e9;
     }

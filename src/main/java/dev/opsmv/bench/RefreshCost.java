@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import dev.opsmv.db.Session;
 import dev.opsmv.db.Timing;
 import dev.opsmv.refresh.RefreshMethod;
 import dev.opsmv.refresh.RefreshPlan;
@@ -40,7 +41,7 @@ final class RefreshCost {
         List<String> queries = new ArrayList<>();
         List<List<String>> indexes = new ArrayList<>();
         for (Chain.Mv mv : chain.mvs()) {
-            queries.add(Measure.scalar(c, "SELECT pg_get_viewdef('" + mv.qualified() + "'::regclass)").replaceAll(";\\s*$", ""));
+            queries.add(Session.text(c, "SELECT pg_get_viewdef('" + mv.qualified() + "'::regclass)").replaceAll(";\\s*$", ""));
             // The floor is an ordinary (WAL-logged) table like the MV itself, built from the same query.
             List<String> defs = new ArrayList<>();
             int i = 0;
@@ -54,7 +55,7 @@ final class RefreshCost {
         List<String> members = SideBySideSwap.chain(c, "ops", Chain.CHAIN_ROOT);
         List<String> chainObstacles = SideBySideSwap.chainObstacles(c, "ops", Chain.CHAIN_ROOT);
         boolean chainSwappable = chainObstacles.isEmpty();
-        double chainMb = Double.parseDouble(Measure.scalar(c, "SELECT coalesce(sum(relpages::bigint * current_setting('block_size')::bigint), 0) / 1048576.0 "
+        double chainMb = Double.parseDouble(Session.text(c, "SELECT coalesce(sum(relpages::bigint * current_setting('block_size')::bigint), 0) / 1048576.0 "
                 + "FROM pg_class WHERE relkind = 'm' AND oid = ANY (ARRAY[" + String.join(", ", members.stream().map(m -> "'" + m + "'::regclass").toList())
                 + "])"));
         // Rounds outside, MVs inside: on a shared machine the load drifts, and interleaving every method (the chain swap

@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import dev.opsmv.db.Session;
 import dev.opsmv.refresh.RefreshMethod;
 
 /**
@@ -49,7 +50,7 @@ final class SwapThreshold {
                 Measure.exec(c, def.replaceFirst("INDEX \\S+ ON \\S+ ", "INDEX opsmv_bench_sized_i" + (i++) + " ON " + SIZED + " "));
             }
             Measure.exec(c, "ANALYZE " + SIZED);
-            double bytes = Double.parseDouble(Measure.scalar(c, "SELECT pg_relation_size('" + SIZED + "')"));
+            double bytes = Double.parseDouble(Session.text(c, "SELECT pg_relation_size('" + SIZED + "')"));
             double[] concRuns = new double[RefreshCost.ROUNDS];
             double[] swapRuns = new double[RefreshCost.ROUNDS];
             for (int r = 0; r < RefreshCost.ROUNDS; r++) { // interleaved, as in section 2

@@ -3,9 +3,8 @@ package dev.opsmv.cli;
 import java.io.PrintWriter;
 
 import dev.opsmv.health.Level;
-
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine;
 
 @Command(name = "opsmv",
         mixinStandardHelpOptions = true,
@@ -91,6 +90,9 @@ public final class Main implements Runnable {
     /** The command line with every subcommand, as run() executes it and as --help prints it (the docs' test walks it). */
     public static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Main());
+        // one type and one grammar for every timeout and interval of every command (a bad value exits 2);
+        // the options where 0 means "none" name ZeroOrDurationConverter themselves
+        cli.registerConverter(java.time.Duration.class, new DurationConverter());
         cli.getCommandSpec().usageMessage().exitCodeList(ExitCode.helpList());
         return cli;
     }

@@ -5,11 +5,11 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.retention.Prune;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "prune", mixinStandardHelpOptions = true,
         description = {"Deletes the refresh log's rows older than each MV's retention_days (ops.mv_refresh_policy, release v1.7; "
@@ -33,7 +33,7 @@ final class PruneCommand implements Callable<Integer> {
                     + "ops.mv_refresh_log when missing, refused when it exists with other columns.")
     String archiveTo;
 
-    @Option(names = "--budget", paramLabel = "D", converter = DurationConverter.class, defaultValue = "60s",
+    @Option(names = "--budget", paramLabel = "D", defaultValue = "60s",
             description = "Stop between batches after D (default 60s); the rest goes at the next prune.")
     Duration budget;
 

@@ -11,12 +11,12 @@ import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.refresh.RefreshLoop;
 import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.RefreshPlan;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "refresh", mixinStandardHelpOptions = true,
         description = {"Refreshes materialized views in dependency order, each in its own transaction, and logs every refresh "
@@ -53,16 +53,16 @@ final class RefreshCommand implements Callable<Integer> {
             description = "The older spelling of --method: auto = --method auto, always = --method concurrently, never = --method plain.")
     RefreshMode concurrently;
 
-    @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--statement-timeout", paramLabel = "D",
             description = "SET LOCAL statement_timeout in each refresh transaction (e.g. 30min).")
     Duration statementTimeout;
 
-    @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--lock-timeout", paramLabel = "D",
             description = "SET LOCAL lock_timeout in each refresh transaction (e.g. 10s); for a swap also the lock_timeout "
                     + "of its swap transaction (default 2s), the longest readers of the MV queue behind one attempt of it.")
     Duration lockTimeout;
 
-    @Option(names = "--wait", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--wait", paramLabel = "D",
             description = "When another runner refreshes an MV, wait up to D for it instead of reporting BUSY.")
     Duration wait;
 
@@ -80,11 +80,11 @@ final class RefreshCommand implements Callable<Integer> {
                     + "bounded by --prune-budget).")
     boolean noPrune;
 
-    @Option(names = "--prune-budget", paramLabel = "D", converter = DurationConverter.class, defaultValue = "10s",
+    @Option(names = "--prune-budget", paramLabel = "D", defaultValue = "10s",
             description = "How long the prune at the end of a run may take (default 10s); the rest goes at the next run.")
     Duration pruneBudget;
 
-    @Option(names = "--every", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--every", paramLabel = "D",
             description = "Run in the foreground every D (e.g. 1h) until SIGTERM/Ctrl-C, which stops between MVs (exit 0).")
     Duration every;
 

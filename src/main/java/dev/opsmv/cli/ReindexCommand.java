@@ -7,12 +7,12 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.refresh.Reindexer;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 @Command(name = "reindex", mixinStandardHelpOptions = true,
         description = {"Rebuilds the indexes of materialized views of schema ops with REINDEX TABLE CONCURRENTLY (PostgreSQL 12+): "
@@ -35,7 +35,7 @@ final class ReindexCommand implements Callable<Integer> {
     @Option(names = "--all", description = "Every materialized view of schema ops.")
     boolean all;
 
-    @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--lock-timeout", paramLabel = "D",
             description = "Give up a rebuild whose lock wait (REINDEX CONCURRENTLY waits for every older transaction of the database) "
                     + "lasts longer than D (e.g. 30s); its half-built copies are dropped. Default: wait (no reader waits behind it).")
     Duration lockTimeout;

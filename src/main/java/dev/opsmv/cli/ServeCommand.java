@@ -34,36 +34,49 @@ final class ServeCommand implements Callable<Integer> {
             description = "Address to listen on (env OPSMV_BIND; default " + ApiConfig.DEFAULT_BIND + ").")
     String bind;
 
-    @Option(names = "--statement-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--statement-timeout", paramLabel = "D",
             defaultValue = "${env:OPSMV_STATEMENT_TIMEOUT:-" + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms}",
             description = "Bound on every statement, e.g. 5s: a slower query answers 503 (env OPSMV_STATEMENT_TIMEOUT; default "
                     + ApiConfig.DEFAULT_STATEMENT_TIMEOUT_MS + "ms).")
     Duration statementTimeout;
 
-    @Option(names = "--lock-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--lock-timeout", paramLabel = "D",
             defaultValue = "${env:OPSMV_LOCK_TIMEOUT:-" + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms}",
             description = "How long a request waits for the MV's lock during a plain refresh before it falls back to the plain view "
                     + "(env OPSMV_LOCK_TIMEOUT; default " + ApiConfig.DEFAULT_LOCK_TIMEOUT_MS + "ms).")
     Duration lockTimeout;
 
-    // The spellings of release 1.0, kept so that existing unit files and scripts go on working.
+    // The spellings of release 1.0, kept so that existing unit files and scripts go on working: the same
+    // Duration fields as --statement-timeout and --lock-timeout, through the same grammar ("200" reads as 200ms)
     @Option(names = "--statement-timeout-ms", paramLabel = "MS", hidden = true)
-    Integer statementTimeoutMs;
+    void statementTimeoutMs(String ms) {
+        statementTimeout = legacyMillis("--statement-timeout-ms", ms);
+    }
 
     @Option(names = "--lock-timeout-ms", paramLabel = "MS", hidden = true)
-    Integer lockTimeoutMs;
+    void lockTimeoutMs(String ms) {
+        lockTimeout = legacyMillis("--lock-timeout-ms", ms);
+    }
+
+    private Duration legacyMillis(String option, String ms) {
+        try {
+            return Durations.parse(ms.trim() + "ms");
+        } catch (IllegalArgumentException e) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), option + ": " + e.getMessage());
+        }
+    }
 
     @Option(names = "--pool-size", paramLabel = "N", defaultValue = "${env:OPSMV_POOL_SIZE:-" + ApiConfig.DEFAULT_POOL_SIZE + "}",
             description = "Database connections (env OPSMV_POOL_SIZE; default " + ApiConfig.DEFAULT_POOL_SIZE + ").")
     int poolSize;
 
-    @Option(names = "--connection-timeout", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--connection-timeout", paramLabel = "D",
             defaultValue = "${env:OPSMV_CONNECTION_TIMEOUT:-" + ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS + "ms}",
             description = "How long a request waits for a pooled connection before it answers 503, at least 250ms "
                     + "(env OPSMV_CONNECTION_TIMEOUT; default " + ApiConfig.DEFAULT_CONNECTION_TIMEOUT_MS + "ms).")
     Duration connectionTimeout;
 
-    @Option(names = "--shutdown-grace", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--shutdown-grace", paramLabel = "D",
             defaultValue = "${env:OPSMV_SHUTDOWN_GRACE:-10s}",
             description = "On SIGTERM, how long the requests in flight may take to finish (env OPSMV_SHUTDOWN_GRACE; default 10s).")
     Duration shutdownGrace;
@@ -88,7 +101,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "Memory the cached answers may hold, e.g. 64MB (env OPSMV_CACHE_SIZE; default 64MB).")
     long cacheSize;
 
-    @Option(names = "--cache-check", paramLabel = "D", converter = DurationConverter.class,
+    @Option(names = "--cache-check", paramLabel = "D",
             defaultValue = "${env:OPSMV_CACHE_CHECK:-" + ApiConfig.Cache.DEFAULT_CHECK_MS + "ms}",
             description = "On a standby, and where the refresh-tracking event trigger is missing, answers are also dropped this often: "
                     + "a standby's carry the replay lag, and a psql REFRESH ... CONCURRENTLY with no trigger leaves no trace; idle, "
@@ -118,8 +131,7 @@ final class ServeCommand implements Callable<Integer> {
         ApiConfig config;
         try {
             config = new ApiConfig(bind, port,
-                    statementTimeoutMs != null ? statementTimeoutMs : Durations.millis(statementTimeout),
-                    lockTimeoutMs != null ? lockTimeoutMs : Durations.millis(lockTimeout),
+                    Durations.millis(statementTimeout), Durations.millis(lockTimeout),
                     poolSize, Durations.millis(connectionTimeout), accessLog,
                     new ApiConfig.Cache(cacheOn, cacheEntries, cacheSize, Durations.millis(cacheCheck), (int) maxAge.toSeconds(),
                             Durations.millis(cacheStaleness)));

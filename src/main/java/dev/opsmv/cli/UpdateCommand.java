@@ -2,11 +2,12 @@ package dev.opsmv.cli;
 
 import java.io.PrintWriter;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.Callable;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-
+import dev.opsmv.db.Durations;
 import dev.opsmv.migrate.AdoptionPlan;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Preflight;
@@ -14,9 +15,9 @@ import dev.opsmv.migrate.Update;
 import dev.opsmv.swap.SideBySideSwap;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "update", mixinStandardHelpOptions = true,
         description = {"Applies the master changelog (all pending changesets, or up to a tag).",
@@ -43,7 +44,7 @@ final class UpdateCommand implements Callable<Integer> {
 
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = Changelog.DEFAULT_LOCK_TIMEOUT,
             description = "How long DDL may wait for a lock before it gives up, e.g. 500ms, 5s, 2min (default ${DEFAULT-VALUE}).")
-    String lockTimeout;
+    Duration lockTimeout;
 
     @Option(names = "--replace-differing",
             description = "Rebuild each materialized view whose definition differs from the bundle's with the bundle's definition "
@@ -53,7 +54,6 @@ final class UpdateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Changelog.checkLockTimeout(lockTimeout);
         PrintWriter out = output.text();
         try (Connection c = connection.openPrimary()) {
             Update.Result result;
@@ -117,7 +117,7 @@ final class UpdateCommand implements Callable<Integer> {
         @Override
         public void applying() {
             out.println("update: applying " + (toTag == null ? "all pending changesets" : "changesets up to tag " + toTag)
-                    + " to " + connection.spec().describe() + " (lock timeout " + lockTimeout + ")");
+                    + " to " + connection.spec().describe() + " (lock timeout " + Durations.setting(lockTimeout) + ")");
             out.flush();
         }
     }

@@ -2,6 +2,7 @@ package dev.opsmv.cli;
 
 import java.io.PrintWriter;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.migrate.AdoptionPlan;
@@ -10,9 +11,9 @@ import dev.opsmv.migrate.Migrator;
 import dev.opsmv.migrate.Preflight;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "update-sql", mixinStandardHelpOptions = true,
         description = {"Prints the SQL that update would run, for review (changes nothing in the bundle's objects).",
@@ -32,11 +33,10 @@ final class UpdateSqlCommand implements Callable<Integer> {
 
     @Option(names = "--lock-timeout", paramLabel = "DURATION", defaultValue = Changelog.DEFAULT_LOCK_TIMEOUT,
             description = "Lock timeout written into the SQL (default ${DEFAULT-VALUE}).")
-    String lockTimeout;
+    Duration lockTimeout;
 
     @Override
     public Integer call() throws Exception {
-        Changelog.checkLockTimeout(lockTimeout);
         try (Connection c = connection.open()) {
             PrintWriter out = command.commandLine().getOut();
             Migrator migrator = Migrator.bundle(c, lockTimeout, source.parameter());

@@ -66,12 +66,43 @@ public final class BlockerWatch implements AutoCloseable {
         return w;
     }
 
+    private static final String HOLDERS = """
+            SELECT b.pid,
+                   coalesce(b.application_name, ''),
+                   coalesce(b.usename::text, ''),
+                   coalesce(b.state, ''),
+                   extract(epoch FROM now() - b.xact_start)::bigint,
+                   left(regexp_replace(coalesce(b.query, ''), '\\s+', ' ', 'g'), 120),
+                   string_agg(DISTINCT l.mode, ', ')
+            FROM pg_locks l JOIN pg_stat_activity b ON b.pid = l.pid
+            WHERE l.locktype = 'relation' AND l.relation = ? AND l.granted AND l.pid <> pg_backend_pid()
+            GROUP BY 1, 2, 3, 4, 5, 6, b.xact_start
+            ORDER BY b.xact_start NULLS LAST, b.pid
+            """;
+
+    /**
+     * The sessions holding a lock on the relation {@code oid} now (waitedFor: the modes they hold): who a
+     * statement that gave up on that relation's lock waited for, asked after the wait, when pg_blocking_pids no
+     * longer knows.
+     */
+    public static List<Blocker> holders(Connection c, long oid) throws SQLException {
+        List<Blocker> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement(HOLDERS)) {
+            ps.setLong(1, oid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    long tx = rs.getLong(5);
+                    out.add(new Blocker(rs.getInt(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.wasNull() ? null : tx, rs.getString(6), rs.getString(7)));
+                }
+            }
+        }
+        return out;
+    }
+
     /** The backend pid of a connection (to watch it). */
     public static int backendPid(Connection c) throws SQLException {
-        try (var st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_backend_pid()")) {
-            rs.next();
-            return rs.getInt(1);
-        }
+        return Math.toIntExact(Session.number(c, 0, "SELECT pg_backend_pid()"));
     }
 
     /** Looks now; falls back to the last blockers seen while waiting. */

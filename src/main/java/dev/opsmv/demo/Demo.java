@@ -1,30 +1,28 @@
 package dev.opsmv.demo;
 
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-
-import java.io.PrintWriter;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
-import dev.opsmv.bench.TypicalQueries;
 import dev.opsmv.bench.Stats;
-import dev.opsmv.health.HealthCheck;
-import dev.opsmv.refresh.RefreshEngine;
-import dev.opsmv.health.HealthReport;
-import dev.opsmv.health.HealthTable;
-import dev.opsmv.verify.Verifier;
+import dev.opsmv.bench.TypicalQueries;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Session;
 import dev.opsmv.db.Timing;
 import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
+import dev.opsmv.health.HealthCheck;
+import dev.opsmv.health.HealthReport;
+import dev.opsmv.health.HealthTable;
 import dev.opsmv.migrate.Migrator;
+import dev.opsmv.refresh.RefreshEngine;
+import dev.opsmv.verify.Verifier;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -52,7 +50,7 @@ public final class Demo {
             }
             ConnectionSpec spec = server.spec("opsmv_demo");
             try (Connection c = spec.open("opsmv-demo")) {
-                out.println("   " + scalar(c, "SELECT 'PostgreSQL ' || current_setting('server_version')") + " on port " + server.port());
+                out.println("   " + Session.text(c, "SELECT 'PostgreSQL ' || current_setting('server_version')") + " on port " + server.port());
                 generate(c);
 
                 out.println("== update: applying the bundle (changelog/db.changelog-master.yaml)");
@@ -149,14 +147,7 @@ public final class Demo {
 
     private static boolean databaseExists(EmbeddedServer server, String name) throws Exception {
         try (Connection c = server.spec("postgres").open("opsmv-demo")) {
-            return "1".equals(scalar(c, "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'"));
-        }
-    }
-
-    private static String scalar(Connection c, String sql) throws Exception {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
+            return "1".equals(Session.text(c, "SELECT count(*) FROM pg_database WHERE datname = '" + name + "'"));
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.opsmv.migrate;
 
+import java.time.Duration;
+
 import dev.opsmv.db.Durations;
 
 /** Where the bundle's changelogs live, as paths relative to the repository root and the jar root. */
@@ -15,8 +17,10 @@ public final class Changelog {
     public static final String REFRESHER_ROLE = "changelog/optional/refresher-role.yaml";
     /** The optional read-only role of `serve` and `health` (changelog/optional/reader-role.yaml). */
     public static final String READER_ROLE = "changelog/optional/reader-role.yaml";
-    /** Default for the lock_timeout changelog parameter. */
+    /** Default for the lock_timeout changelog parameter (and update's --lock-timeout), in PostgreSQL's form. */
     public static final String DEFAULT_LOCK_TIMEOUT = "5s";
+    /** {@link #DEFAULT_LOCK_TIMEOUT} as the runner's one timeout type. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT_DURATION = Durations.parse(DEFAULT_LOCK_TIMEOUT);
 
     /** The changesets of ops.opsmv_carry_capture / _restore (release v1.5), which every rebuilding changeset calls. */
     public static final String CARRY_CHANGESETS = "v1.5-opsmv-carr";
@@ -38,17 +42,6 @@ public final class Changelog {
         return value;
     }
 
-    /**
-     * The --lock-timeout of update and update-sql as a safe PostgreSQL setting (it reaches SQL text
-     * through {@link LockTimeoutOverride}); the grammar is every duration option's ({@link Durations}).
-     */
-    public static String checkLockTimeout(String value) {
-        try {
-            return Durations.setting(value);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--lock-timeout: " + e.getMessage());
-        }
-    }
 
     private Changelog() {
     }

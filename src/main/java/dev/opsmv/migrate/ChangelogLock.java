@@ -13,6 +13,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import dev.opsmv.db.ClientCheck;
+import dev.opsmv.db.Session;
 
 /**
  * Liquibase's lock row (DATABASECHANGELOGLOCK) as the runner takes it: the row names the runner
@@ -180,13 +181,7 @@ public final class ChangelogLock {
     }
 
     private boolean tryAdvisoryLock() throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_try_advisory_lock(" + KEY + ")")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return Session.isTrue(connection, "SELECT pg_try_advisory_lock(" + KEY + ")", table);
     }
 
     /** Whether backend {@code pid} of this database holds the runner's advisory lock (pid reuse cannot fool this). */
@@ -205,12 +200,6 @@ public final class ChangelogLock {
     }
 
     private boolean tableExists() throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return Session.isTrue(connection, "SELECT to_regclass(?) IS NOT NULL", table);
     }
 }

@@ -1,11 +1,13 @@
 package dev.opsmv.migrate;
 
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 
 import dev.opsmv.db.BlockerWatch;
 import dev.opsmv.db.Causes;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Durations;
 
 /**
  * One `update` of the bundle: Liquibase on the caller's connection, watched from a second
@@ -16,18 +18,18 @@ import dev.opsmv.db.ConnectionSpec;
 public final class Deployment {
     private final ConnectionSpec spec;
     private final Connection connection;
-    private final String lockTimeout;
+    private final Duration lockTimeout;
     private final String sourceSchema;
 
-    public Deployment(ConnectionSpec spec, Connection connection, String lockTimeout) {
+    public Deployment(ConnectionSpec spec, Connection connection, Duration lockTimeout) {
         this(spec, connection, lockTimeout, null);
     }
 
     /** {@code sourceSchema}: the changelog's source_schema parameter (null: its default). */
-    public Deployment(ConnectionSpec spec, Connection connection, String lockTimeout, String sourceSchema) {
+    public Deployment(ConnectionSpec spec, Connection connection, Duration lockTimeout, String sourceSchema) {
         this.spec = spec;
         this.connection = connection;
-        this.lockTimeout = Changelog.checkLockTimeout(lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : lockTimeout);
+        this.lockTimeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT_DURATION : lockTimeout;
         this.sourceSchema = sourceSchema;
     }
 
@@ -58,7 +60,7 @@ public final class Deployment {
     private String lockTimeoutMessage(Exception e, List<BlockerWatch.Blocker> blockers) {
         String changeSet = Causes.failedChangeSet(e);
         StringBuilder sb = new StringBuilder("lock timeout (")
-                .append(lockTimeout).append(") in changeset ").append(changeSet == null ? "?" : changeSet).append(": ");
+                .append(Durations.setting(lockTimeout)).append(") in changeset ").append(changeSet == null ? "?" : changeSet).append(": ");
         if (blockers.isEmpty()) {
             sb.append("the blocking session had already ended when we looked");
         } else {

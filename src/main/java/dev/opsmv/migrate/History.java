@@ -7,6 +7,7 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import dev.opsmv.db.Session;
 
 /**
  * Reads Liquibase's history and lock tables directly (plain SQL, read-only): asking Liquibase
@@ -62,10 +63,7 @@ public final class History {
         if (!exists()) {
             return 0;
         }
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM databasechangelog")) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return Session.number(connection, 0, "SELECT count(*) FROM databasechangelog");
     }
 
     /**
@@ -85,9 +83,6 @@ public final class History {
     }
 
     private boolean relationExists(String name) throws SQLException {
-        try (Statement st = connection.createStatement(); ResultSet rs = st.executeQuery("SELECT to_regclass('" + name + "') IS NOT NULL")) {
-            rs.next();
-            return rs.getBoolean(1);
-        }
+        return Session.isTrue(connection, "SELECT to_regclass(?) IS NOT NULL", name);
     }
 }

@@ -19,6 +19,8 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import dev.opsmv.db.Session;
+
 /**
  * `opsmv import`: when production's definition of a bundle MV is the truth, it becomes the bundle's
  * next version. For each MV whose live definition differs from the bundle's latest, writes
@@ -198,7 +200,7 @@ public final class Import {
                         || cs.getId().equals(Changelog.REBUILD_CHANGESET))) {
                     st.execute(sql);
                 }
-                st.execute("SET LOCAL opsmv.rebuild_empty = 'on'");
+                Session.setLocal(c, "opsmv.rebuild_empty", "on");
                 // as `rollback --tag` to the previous release and `update` again would run them
                 List<String> backwards = new ArrayList<>(changesets);
                 java.util.Collections.reverse(backwards);
@@ -247,7 +249,7 @@ public final class Import {
         try (Statement st = c.createStatement()) {
             AdoptionPlan.installMachinery(c, migrator);
             // fully qualified names in what pg_get_viewdef writes, so the file names the source schema
-            st.execute("SET LOCAL search_path = pg_catalog");
+            Session.setLocal(c, "search_path", "pg_catalog");
             List<String[]> latest = new ArrayList<>();
             try (ResultSet rs = st.executeQuery("""
                     SELECT DISTINCT ON (object_schema, object_name) object_schema, object_name, object_kind, changeset_id, definition
@@ -345,13 +347,7 @@ public final class Import {
     }
 
     private String liveDefinition(String schema, String name) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::regclass, true)")) {
-            ps.setString(1, "\"" + schema + "\".\"" + name + "\"");
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1).strip().replaceAll(";$", "");
-            }
-        }
+        return Session.text(c, "SELECT pg_get_viewdef(?::regclass, true)", "\"" + schema + "\".\"" + name + "\"").strip().replaceAll(";$", "");
     }
 
     private String viewFile(View v, String changeset, int version) {
@@ -462,13 +458,7 @@ public final class Import {
     }
 
     private boolean populated(String qualified) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, qualified);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return Session.isTrue(c, "SELECT relispopulated FROM pg_class WHERE oid = ?::regclass", qualified);
     }
 
     /** The imported version's indexes: the live ones, plus the bundle's that the live MV lacks (by name) and whose columns it has. */

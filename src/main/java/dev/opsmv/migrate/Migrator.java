@@ -2,13 +2,15 @@ package dev.opsmv.migrate;
 
 import java.io.OutputStream;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import liquibase.Scope;
+import dev.opsmv.db.Durations;
 import liquibase.GlobalConfiguration;
+import liquibase.Scope;
 import liquibase.UpdateSummaryEnum;
 import liquibase.changelog.ChangeLogHistoryServiceFactory;
 import liquibase.changelog.ChangeLogParameters;
@@ -20,7 +22,6 @@ import liquibase.command.core.RollbackCommandStep;
 import liquibase.command.core.RollbackCountCommandStep;
 import liquibase.command.core.RollbackCountSqlCommandStep;
 import liquibase.command.core.RollbackSqlCommandStep;
-import liquibase.command.core.StatusCommandStep;
 import liquibase.command.core.TagCommandStep;
 import liquibase.command.core.UpdateCommandStep;
 import liquibase.command.core.UpdateSqlCommandStep;
@@ -35,6 +36,7 @@ import liquibase.executor.ExecutorService;
 import liquibase.lockservice.LockServiceFactory;
 import liquibase.resource.ClassLoaderResourceAccessor;
 import liquibase.resource.ResourceAccessor;
+import dev.opsmv.db.Session;
 
 /**
  * Runs Liquibase commands on one changelog through Liquibase's command API, on a connection the
@@ -68,16 +70,16 @@ public final class Migrator {
     }
 
     /** The production bundle (the master changelog) with the given DDL lock timeout (null: the changelog's). */
-    public static Migrator bundle(Connection connection, String lockTimeout) {
+    public static Migrator bundle(Connection connection, Duration lockTimeout) {
         return bundle(connection, lockTimeout, null);
     }
 
     /**
-     * As {@link #bundle(Connection, String)}, with the source tables in {@code sourceSchema} (null: the
+     * As {@link #bundle(Connection, Duration)}, with the source tables in {@code sourceSchema} (null: the
      * changelog's default). Liquibase checksums a changeset after substituting it, so a database keeps
      * the schema it was deployed with.
      */
-    public static Migrator bundle(Connection connection, String lockTimeout, String sourceSchema) {
+    public static Migrator bundle(Connection connection, Duration lockTimeout, String sourceSchema) {
         return changelog(connection, Changelog.MASTER, lockTimeout, sourceSchema);
     }
 
@@ -85,13 +87,13 @@ public final class Migrator {
      * A changelog of the bundle: the master, or an optional one kept out of it on purpose (e.g.
      * {@link Changelog#REFRESHER_ROLE}), sharing the bundle's DATABASECHANGELOG.
      */
-    public static Migrator changelog(Connection connection, String changelogFile, String lockTimeout) {
+    public static Migrator changelog(Connection connection, String changelogFile, Duration lockTimeout) {
         return changelog(connection, changelogFile, lockTimeout, null);
     }
 
-    private static Migrator changelog(Connection connection, String changelogFile, String lockTimeout, String sourceSchema) {
-        // The value ends up in SQL text (SET lock_timeout = '...'): only a plain duration gets through.
-        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Changelog.checkLockTimeout(lockTimeout);
+    private static Migrator changelog(Connection connection, String changelogFile, Duration lockTimeout, String sourceSchema) {
+        // The value ends up in SQL text (SET lock_timeout = '...'): PostgreSQL's form of a parsed duration, digits and a unit.
+        String timeout = lockTimeout == null ? Changelog.DEFAULT_LOCK_TIMEOUT : Durations.setting(lockTimeout);
         // Liquibase always sees the changelog's default, so checksums never depend on --lock-timeout;
         // the statements that set it are rewritten as they run (see LockTimeoutOverride).
         Map<String, String> params = new LinkedHashMap<>();
@@ -299,13 +301,7 @@ public final class Migrator {
 
     private boolean historyTableExists() throws java.sql.SQLException {
         String table = historyTable == null ? "databasechangelog" : historyTable.toLowerCase(java.util.Locale.ROOT);
-        try (var ps = connection.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
-            ps.setString(1, table);
-            try (var rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return Session.isTrue(connection, "SELECT to_regclass(?) IS NOT NULL", table);
     }
 
     private interface ScopeArgs {

@@ -4,10 +4,11 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.opsmv.db.Durations;
+import dev.opsmv.db.Session;
 import dev.opsmv.swap.SideBySideSwap;
 
 /**
@@ -22,15 +23,14 @@ import dev.opsmv.swap.SideBySideSwap;
 public final class ReplaceDiffering {
     private final Connection c;
     private final Migrator migrator;
-    private final String lockTimeout;
+    private final Duration lockTimeout;
     private final SideBySideSwap.SessionOpener indexSession;
 
     /** @param indexSession a second session for the index builds (as for a swap refresh); null: one session */
-    public ReplaceDiffering(Connection connection, Migrator migrator, String lockTimeout, SideBySideSwap.SessionOpener indexSession) {
+    public ReplaceDiffering(Connection connection, Migrator migrator, Duration lockTimeout, SideBySideSwap.SessionOpener indexSession) {
         this.c = connection;
         this.migrator = migrator;
-        // the swap writes it into SET LOCAL lock_timeout: PostgreSQL's form, whatever form --lock-timeout took ("5m")
-        this.lockTimeout = Durations.setting(lockTimeout);
+        this.lockTimeout = lockTimeout;
         this.indexSession = indexSession;
     }
 
@@ -111,13 +111,7 @@ public final class ReplaceDiffering {
     }
 
     private String definition(String changesetId) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ? AND object_kind = 'matview'")) {
-            ps.setString(1, changesetId);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1);
-            }
-        }
+        return Session.text(c, "SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ? AND object_kind = \'matview\'", changesetId);
     }
 
     private List<SideBySideSwap.IndexSpec> indexes(String changesetId) throws SQLException {

@@ -1,6 +1,7 @@
 package dev.opsmv.migrate;
 
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -56,10 +57,10 @@ public final class Update {
     private final Connection c;
     private final Deployment deployment;
     private final String sourceSchema;
-    private final String lockTimeout;
+    private final Duration lockTimeout;
 
     /** {@code sourceSchema}: where the source tables are; {@code sourceParameter}: the changelog's parameter (null: its default). */
-    public Update(ConnectionSpec spec, Connection c, String lockTimeout, String sourceSchema, String sourceParameter) {
+    public Update(ConnectionSpec spec, Connection c, Duration lockTimeout, String sourceSchema, String sourceParameter) {
         this.spec = spec;
         this.c = c;
         this.lockTimeout = lockTimeout;

@@ -7,6 +7,8 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.stream.Collectors;
 
+import dev.opsmv.db.Session;
+
 /**
  * Registers the refresh as a pg_cron job. The job runs SQL, not the runner: it calls the procedure
  * ops.opsmv_refresh_scheduled (optional refresher changelog) with the MVs in the dependency order
@@ -36,12 +38,12 @@ public final class PgCron {
 
     /** Checks pg_cron and the procedure, then registers the job; returns its jobid. */
     public static long schedule(Connection c, String jobName, String cron, List<String> order) throws SQLException {
-        if (!exists(c, "SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'")) {
-            throw new Unavailable("pg_cron is not installed in database " + value(c, "SELECT current_database()")
+        if (!Session.exists(c, "SELECT 1 FROM pg_extension WHERE extname = 'pg_cron'")) {
+            throw new Unavailable("pg_cron is not installed in database " + Session.text(c, "SELECT current_database()")
                     + ": nothing scheduled. Install it (shared_preload_libraries = 'pg_cron', cron.database_name, "
                     + "CREATE EXTENSION pg_cron) or schedule `opsmv refresh --all` with crontab / Task Scheduler / refresh --every (docs/REFRESHING.md)");
         }
-        if (!exists(c, "SELECT 1 WHERE to_regprocedure('ops.opsmv_refresh_scheduled(text[])') IS NOT NULL")) {
+        if (!Session.exists(c, "SELECT 1 WHERE to_regprocedure('ops.opsmv_refresh_scheduled(text[])') IS NOT NULL")) {
             throw new Unavailable("procedure ops.opsmv_refresh_scheduled is missing: apply the optional changelog "
                     + "changelog/optional/refresher-role.yaml first; nothing scheduled");
         }
@@ -53,19 +55,6 @@ public final class PgCron {
                 rs.next();
                 return rs.getLong(1);
             }
-        }
-    }
-
-    private static boolean exists(Connection c, String sql) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            return rs.next();
-        }
-    }
-
-    private static String value(Connection c, String sql) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
-            rs.next();
-            return rs.getString(1);
         }
     }
 

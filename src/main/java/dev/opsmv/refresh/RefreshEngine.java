@@ -16,13 +16,14 @@ import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
+import dev.opsmv.db.BlockerWatch;
+import dev.opsmv.db.ClientCheck;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Durations;
+import dev.opsmv.db.Session;
+import dev.opsmv.swap.SideBySideSwap;
 import org.postgresql.util.PSQLException;
 import org.postgresql.util.ServerErrorMessage;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.db.ClientCheck;
-import dev.opsmv.db.Durations;
-import dev.opsmv.swap.SideBySideSwap;
 
 /**
  * Refreshes MVs in dependency order, each in its own transaction, one runner per MV at a time
@@ -104,14 +105,6 @@ public final class RefreshEngine {
     }
 
     /** SET {@code setting} on {@code session} for the session; nothing when {@code d} is null. */
-    private static void set(Connection session, String setting, Duration d) throws SQLException {
-        if (d != null) {
-            try (Statement st = session.createStatement()) {
-                st.execute("SET " + setting + " = '" + Durations.setting(d) + "'");
-            }
-        }
-    }
-
     private final class Run {
         final RefreshPlan plan;
         final Connection logConn;
@@ -129,12 +122,12 @@ public final class RefreshEngine {
             this.logConn = logConn;
             this.work = work;
             this.log = new RefreshLog(logConn, runId, hostName(), APPLICATION_NAME);
-            this.workPid = intValue(work, "SELECT pg_backend_pid()");
-            if (intValue(work, "SELECT (to_regprocedure('ops.opsmv_log_running(uuid,text,text,text,text,integer,text,text)') IS NULL)::int") == 1) {
+            this.workPid = Math.toIntExact(Session.number(work, 0, "SELECT pg_backend_pid()"));
+            if (Session.number(work, 0, "SELECT (to_regprocedure('ops.opsmv_log_running(uuid,text,text,text,text,integer,text,text)') IS NULL)::int") == 1) {
                 throw new IllegalStateException("the refresh protocol's functions (bundle release v1.3) are missing from this database: "
                         + "run 'opsmv update' first");
             }
-            this.functionAvailable = intValue(work, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
+            this.functionAvailable = Session.number(work, 0, "SELECT (to_regprocedure('ops.opsmv_refresh(text,boolean)') IS NOT NULL)::int") == 1;
             ClientCheck.endWithThisClient(work, ClientCheck.INTERVAL);
         }
 
@@ -178,7 +171,7 @@ public final class RefreshEngine {
             }
             try {
                 abandoned.addAll(AbandonedRuns.sweepWhileLocked(logConn, mv));
-                if (intValue(logConn, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
+                if (Session.number(logConn, 0, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
                         + "AND quote_ident(schema_name) || '.' || quote_ident(mv_name) = ?", mv) > 0) {
                     // A live session refreshes it without our lock (e.g. an old runner): do not add a second RUNNING row.
                     String msg = "busy: a RUNNING refresh of " + mv + " by a live backend is in ops.mv_refresh_log";
@@ -228,7 +221,7 @@ public final class RefreshEngine {
                 for (String mv : members) {
                     // as for one MV: a dead runner's RUNNING row is ABANDONED now that its lock is ours; a live one's is BUSY
                     abandoned.addAll(AbandonedRuns.sweepWhileLocked(logConn, mv));
-                    if (intValue(logConn, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
+                    if (Session.number(logConn, 0, "SELECT count(*)::int FROM ops.mv_refresh_log WHERE status = 'RUNNING' "
                             + "AND quote_ident(schema_name) || '.' || quote_ident(mv_name) = ?", mv) > 0) {
                         String msg = "busy: a RUNNING refresh of " + mv + " by a live backend is in ops.mv_refresh_log";
                         for (String m : members) {
@@ -248,7 +241,7 @@ public final class RefreshEngine {
                 try {
                     setSession("statement_timeout", options.statementTimeout());
                     setSession("lock_timeout", options.lockTimeout());
-                    SideBySideSwap.ChainSwapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()), this::indexSession)
+                    SideBySideSwap.ChainSwapped s = new SideBySideSwap(work, options.swapLockTimeout(), this::indexSession)
                             .refreshChain(name[0], name[1], (tx, rows) -> {
                                 for (String mv : members) {
                                     RefreshLog.ok(tx, ids.get(mv), rows.getOrDefault(RefreshLog.split(mv)[1], 0L), "chain swap of " + root);
@@ -320,7 +313,7 @@ public final class RefreshEngine {
                 work.commit();
                 record(new Outcome(mv, "OK", m.method(), m.fallbackReason(), rows, (System.nanoTime() - t0) / 1_000_000, null));
             } catch (SQLException e) {
-                String msg = message(e);
+                String msg = "55P03".equals(e.getSQLState()) ? lockTimedOut(logConn, mv, e) : message(e);
                 try {
                     safeRollback();
                 } catch (SQLException sessionGone) {
@@ -351,7 +344,7 @@ public final class RefreshEngine {
             try {
                 setSession("statement_timeout", options.statementTimeout());
                 setSession("lock_timeout", options.lockTimeout());
-                SideBySideSwap.Swapped s = new SideBySideSwap(work, Durations.setting(options.swapLockTimeout()), this::indexSession)
+                SideBySideSwap.Swapped s = new SideBySideSwap(work, options.swapLockTimeout(), this::indexSession)
                         .refresh(name[0], name[1], (tx, swapping) -> RefreshLog.ok(tx, id, swapping.rows(), lockNote(swapping)));
                 try {
                     log.note(id, lockNote(s));
@@ -375,8 +368,8 @@ public final class RefreshEngine {
         Connection indexSession() throws SQLException {
             Connection k = spec.open(APPLICATION_NAME + "-index");
             try {
-                set(k, "statement_timeout", options.statementTimeout());
-                set(k, "lock_timeout", options.lockTimeout());
+                Session.set(k, "statement_timeout", options.statementTimeout());
+                Session.set(k, "lock_timeout", options.lockTimeout());
                 ClientCheck.endWithThisClient(k, ClientCheck.INTERVAL);
             } catch (SQLException e) {
                 k.close();
@@ -386,21 +379,19 @@ public final class RefreshEngine {
         }
 
         void setSession(String setting, Duration d) throws SQLException {
-            set(work, setting, d);
+            Session.set(work, setting, d);
         }
 
         void resetSession(String setting, Duration d) throws SQLException {
             if (d != null && !work.isClosed()) {
-                try (Statement st = work.createStatement()) {
-                    st.execute("RESET " + setting);
-                }
+                Session.reset(work, setting);
             }
         }
 
         /** REFRESH and count, in the open transaction; through ops.opsmv_refresh when we do not own the MV. */
         long refreshStatement(String mv, RefreshMethod m) throws SQLException {
             boolean concurrently = RefreshMethod.CONCURRENTLY.equals(m.method());
-            if (functionAvailable && intValue(work,
+            if (functionAvailable && Session.number(work, 0,
                     "SELECT (NOT pg_has_role(current_user, relowner, 'USAGE'))::int FROM pg_class WHERE oid = ?::regclass", mv) == 1) {
                 try (PreparedStatement ps = work.prepareStatement("SELECT ops.opsmv_refresh(?, ?)")) {
                     ps.setString(1, mv);
@@ -421,18 +412,14 @@ public final class RefreshEngine {
         }
 
         void setLocal(String setting, Duration d) throws SQLException {
-            if (d != null) {
-                try (Statement st = work.createStatement()) {
-                    st.execute("SET LOCAL " + setting + " = '" + Durations.setting(d) + "'");
-                }
-            }
+            Session.setLocal(work, setting, d);
         }
 
         boolean acquire(String mv) throws SQLException {
             long deadline = options.maxWait() == null ? 0 : System.nanoTime() + options.maxWait().toNanos();
             boolean said = false;
             while (true) {
-                if (intValue(work, RefreshLock.TRY_LOCK, mv) == 1) {
+                if (Session.number(work, 0, RefreshLock.TRY_LOCK, mv) == 1) {
                     return true;
                 }
                 if (System.nanoTime() >= deadline) {
@@ -495,6 +482,25 @@ public final class RefreshEngine {
                 + (s.attempts() > 1 ? ", attempt " + s.attempts() + " of " + SideBySideSwap.SWAP_ATTEMPTS : "") + ")";
     }
 
+    /**
+     * A REFRESH that gave up waiting for its MV's lock, with who holds the lock (asked on another session than the one whose
+     * transaction the timeout aborted), as update and reindex name the blocker.
+     */
+    private String lockTimedOut(Connection lookup, String mv, SQLException e) {
+        StringBuilder sb = new StringBuilder("lock timeout (")
+                .append(options.lockTimeout() == null ? "the server's lock_timeout" : Durations.human(options.lockTimeout()))
+                .append(") on ").append(mv);
+        try {
+            List<BlockerWatch.Blocker> held = BlockerWatch.holders(lookup, Session.number(lookup, 0, "SELECT to_regclass(?)::oid::bigint", mv));
+            if (!held.isEmpty()) {
+                sb.append(", held by ").append(held.get(0).describe()).append(" in ").append(held.get(0).waitedFor());
+            }
+        } catch (SQLException lookupFailed) {
+            // the lock timeout is the error to report; who held it is a courtesy
+        }
+        return sb.append(": ").append(message(e)).toString();
+    }
+
     /** The server's one-line message with detail and SQLSTATE, for the log and the terminal. */
     static String message(SQLException e) {
         String msg = e.getMessage();
@@ -506,17 +512,6 @@ public final class RefreshEngine {
         return e.getSQLState() == null ? msg : msg + " [SQLSTATE " + e.getSQLState() + "]";
     }
 
-    static int intValue(Connection c, String sql, String... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            for (int i = 0; i < params.length; i++) {
-                ps.setString(i + 1, params[i]);
-            }
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
-            }
-        }
-    }
 
     static String hostName() {
         try {

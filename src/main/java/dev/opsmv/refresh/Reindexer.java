@@ -16,13 +16,13 @@ import java.util.Map;
 import java.util.Set;
 import java.util.function.Consumer;
 
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import dev.opsmv.db.BlockerWatch;
 import dev.opsmv.db.ClientCheck;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.db.Durations;
+import dev.opsmv.db.Session;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code opsmv reindex}: rebuilds the indexes of MVs of schema ops with {@code REINDEX TABLE CONCURRENTLY}.
@@ -99,8 +99,8 @@ public final class Reindexer {
     public Result run(Collection<String> names, boolean all) throws SQLException {
         try (Connection work = spec.open(APPLICATION_NAME)) {
             work.setAutoCommit(true); // REINDEX … CONCURRENTLY cannot run inside a transaction block
-            requireConcurrentReindex(intValue(work, "SELECT current_setting('server_version_num')::int"),
-                    stringValue(work, "SELECT current_setting('server_version')"));
+            requireConcurrentReindex(Math.toIntExact(Session.number(work, 0, "SELECT current_setting('server_version_num')::int")),
+                    Session.text(work, "SELECT current_setting('server_version')"));
             List<String> mvs = resolve(work, names, all);
             // a killed runner's rebuild stops (its leftovers the next run drops) instead of holding the MV's lock
             ClientCheck.endWithThisClient(work, ClientCheck.INTERVAL);
@@ -158,7 +158,7 @@ public final class Reindexer {
 
     private Outcome reindexOne(Connection work, String mv) throws SQLException {
         long t0 = System.nanoTime();
-        if (intValue(work, RefreshLock.TRY_LOCK, mv) != 1) {
+        if (Session.number(work, 0, RefreshLock.TRY_LOCK, mv) != 1) {
             String holder = RefreshLock.holder(work, mv);
             String msg = "a refresh (or another reindex) holds its refresh lock" + (holder == null ? "" : " (" + holder + ")")
                     + ": not reindexed; run it again once that has finished";
@@ -220,9 +220,7 @@ public final class Reindexer {
     private List<String> reindex(Connection work, String mv) throws SQLException {
         List<String> notes = new ArrayList<>();
         try (Statement st = work.createStatement()) {
-            if (options.lockTimeout() != null) {
-                st.execute("SET lock_timeout = '" + Durations.setting(options.lockTimeout()) + "'");
-            }
+            Session.set(work, "lock_timeout", options.lockTimeout());
             try {
                 st.execute("REINDEX TABLE CONCURRENTLY " + mv);
                 for (SQLWarning w = st.getWarnings(); w != null; w = w.getNextWarning()) {
@@ -231,7 +229,7 @@ public final class Reindexer {
             } finally {
                 if (options.lockTimeout() != null) {
                     try {
-                        st.execute("RESET lock_timeout");
+                        Session.reset(work, "lock_timeout");
                     } catch (SQLException connectionGone) {
                         // the REINDEX's own error (thrown on) is the one to report; a dead session has no setting to reset
                     }
@@ -360,14 +358,4 @@ public final class Reindexer {
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    private static int intValue(Connection c, String sql, String... params) throws SQLException {
-        return RefreshEngine.intValue(c, sql, params);
-    }
-
-    private static String stringValue(Connection c, String sql) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
 }

@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -15,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.opsmv.db.Durations;
+import dev.opsmv.db.Session;
 import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 
@@ -53,10 +56,10 @@ final class ChainSwap {
     }
 
     private final Connection c;
-    private final String lockTimeout;
+    private final Duration lockTimeout;
     private final SessionOpener indexSession;
 
-    ChainSwap(Connection c, String lockTimeout, SessionOpener indexSession) {
+    ChainSwap(Connection c, Duration lockTimeout, SessionOpener indexSession) {
         this.c = c;
         this.lockTimeout = lockTimeout;
         this.indexSession = indexSession;
@@ -171,7 +174,7 @@ final class ChainSwap {
                     // the owners take their relations there (ALTER OWNER wants CREATE on the schema of a non-superuser's)
                     exec("GRANT USAGE, CREATE ON SCHEMA " + ident(scratch) + " TO " + ident(owner));
                 }
-                exec("SET search_path = " + ident(scratch) + ", " + ident(schema) + ", pg_catalog");
+                Session.set(c, "search_path", ident(scratch) + ", " + ident(schema) + ", pg_catalog");
                 try {
                     for (Member m : members) {
                         Long n = build(scratch, m, carries.get(m), analyzes);
@@ -180,7 +183,7 @@ final class ChainSwap {
                         }
                     }
                 } finally {
-                    exec("RESET search_path");
+                    Session.reset(c, "search_path");
                 }
                 analyzes.await();
                 analyzes.close();
@@ -196,7 +199,7 @@ final class ChainSwap {
                 }
                 try {
                     exec("RESET ROLE");
-                    exec("RESET search_path");
+                    Session.reset(c, "search_path");
                     exec("DROP SCHEMA IF EXISTS " + ident(scratch) + " CASCADE");
                 } catch (SQLException cleanup) {
                     if ("57014".equals(cleanup.getSQLState())) {
@@ -242,7 +245,7 @@ final class ChainSwap {
         java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
         try (Statement st = c.createStatement()) {
             st.execute("CREATE SCHEMA " + ident(scratch));
-            st.execute("SET LOCAL search_path = " + ident(scratch) + ", " + ident(schema) + ", pg_catalog");
+            Session.setLocal(c, "search_path", ident(scratch) + ", " + ident(schema) + ", pg_catalog");
             st.execute(SideBySideSwap.createRelation(true, q(scratch, root), null, null, null, definition));
             for (Member m : readers) {
                 st.execute("SAVEPOINT opsmv_reader");
@@ -286,7 +289,7 @@ final class ChainSwap {
         try (Statement st = c.createStatement()) {
             // the relations of the MVs' schema come out unqualified (bound, when built, to the scratch schema's first),
             // everything else qualified
-            st.execute("SET LOCAL search_path = " + ident(schema) + ", pg_catalog");
+            Session.setLocal(c, "search_path", ident(schema) + ", pg_catalog");
             try (PreparedStatement ps = c.prepareStatement("""
                     SELECT pg_get_viewdef(c.oid), c.relname, c.relkind = 'm',
                            (SELECT string_agg(o, ', ') FROM unnest(c.reloptions) o),
@@ -304,7 +307,7 @@ final class ChainSwap {
                     tablespace = rs.getString(5);
                 }
             }
-            st.execute("SET LOCAL search_path = pg_catalog");
+            Session.setLocal(c, "search_path", "pg_catalog");
             List<IndexSpec> indexes = SideBySideSwap.indexes(c, oid);
             List<String> columns = SideBySideSwap.columns(c, oid);
             return new Member(oid, name, materialized, query, columns, options, tablespace, indexes);
@@ -352,7 +355,7 @@ final class ChainSwap {
             c.setAutoCommit(false);
             long t0 = System.nanoTime();
             try (Statement st = c.createStatement()) {
-                st.execute("SET LOCAL lock_timeout = '" + lockTimeout.replace("'", "") + "'");
+                Session.setLocal(c, "lock_timeout", lockTimeout);
                 // dependents first: each DROP takes ACCESS EXCLUSIVE on one old relation; new readers queue until the commit
                 for (int i = members.size() - 1; i >= 0; i--) {
                     Member m = members.get(i);
@@ -384,17 +387,11 @@ final class ChainSwap {
             }
         }
         throw new SQLException("chain swap of " + schema + " gave up after " + SideBySideSwap.SWAP_ATTEMPTS + " attempts of lock_timeout "
-                + lockTimeout + " each (" + last.getMessage() + ")", last.getSQLState(), last);
+                + Durations.human(lockTimeout) + " each (" + last.getMessage() + ")", last.getSQLState(), last);
     }
 
     private long reltuples(String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        return Session.number(c, 0, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", table);
     }
 
     static String[] split(Connection c, String qualified) throws SQLException {

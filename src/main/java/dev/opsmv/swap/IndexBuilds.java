@@ -9,6 +9,7 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.function.UnaryOperator;
 
+import dev.opsmv.db.Session;
 import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 
@@ -98,11 +99,11 @@ final class IndexBuilds {
             return;
         }
         // CREATE INDEX takes TABLESPACE before its WHERE clause; the session default puts it there without parsing keySql
-        exec(session, "SET default_tablespace = " + ident(i.tablespace()));
+        Session.set(session, "default_tablespace", i.tablespace());
         try {
             exec(session, sql);
         } finally {
-            exec(session, "RESET default_tablespace");
+            Session.reset(session, "default_tablespace");
         }
     }
 

@@ -5,6 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,9 +13,12 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import dev.opsmv.db.BlockerWatch;
 import dev.opsmv.db.ClientCheck;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.Durations;
 import dev.opsmv.db.Relations;
+import dev.opsmv.db.Session;
 
 /**
  * Rebuilds a materialized view beside the one that serves, then swaps it in: the new MV is built
@@ -114,11 +118,11 @@ public final class SideBySideSwap {
     }
 
     private final Connection c;
-    private final String lockTimeout;
+    private final Duration lockTimeout;
     private final SessionOpener indexSession;
 
-    /** @param lockTimeout the swap transaction's lock_timeout, in PostgreSQL's syntax ("1s", "500ms") */
-    public SideBySideSwap(Connection connection, String lockTimeout) {
+    /** @param lockTimeout the swap transaction's lock_timeout */
+    public SideBySideSwap(Connection connection, Duration lockTimeout) {
         this(connection, lockTimeout, null);
     }
 
@@ -129,7 +133,7 @@ public final class SideBySideSwap {
      *                     matrix at 200,000 drivers (three indexes) that took a fifth off the index step
      *                     even on a loaded 2-core machine (docs/BENCHMARKS.md section 2).
      */
-    public SideBySideSwap(Connection connection, String lockTimeout, SessionOpener indexSession) {
+    public SideBySideSwap(Connection connection, Duration lockTimeout, SessionOpener indexSession) {
         this.c = connection;
         this.lockTimeout = lockTimeout;
         this.indexSession = indexSession;
@@ -346,13 +350,7 @@ public final class SideBySideSwap {
     }
 
     private boolean materialized(String qualified) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT relkind = 'm' FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, qualified);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getBoolean(1);
-            }
-        }
+        return Session.isTrue(c, "SELECT relkind = \'m\' FROM pg_class WHERE oid = ?::regclass", qualified);
     }
 
     /** The indexes a rebuild builds, and the old MV's own indexes it cannot carry (with the columns they miss). */
@@ -477,23 +475,15 @@ public final class SideBySideSwap {
         boolean autoCommit = c.getAutoCommit();
         if (!autoCommit) {
             // inside the caller's transaction: change the setting for the read only, commit nothing
-            String before;
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_setting('search_path')")) {
-                rs.next();
-                before = rs.getString(1);
-            }
-            try (PreparedStatement ps = c.prepareStatement("SELECT set_config('search_path', ?, true)")) {
-                ps.setString(1, "pg_catalog");
-                ps.execute();
-                T result = read.read();
-                ps.setString(1, before);
-                ps.execute();
-                return result;
-            }
+            String before = Session.text(c, "SELECT current_setting('search_path')");
+            Session.setLocal(c, "search_path", "pg_catalog");
+            T result = read.read();
+            Session.setLocal(c, "search_path", before);
+            return result;
         }
         c.setAutoCommit(false);
-        try (Statement st = c.createStatement()) {
-            st.execute("SET LOCAL search_path = pg_catalog");
+        try {
+            Session.setLocal(c, "search_path", "pg_catalog");
             T result = read.read();
             c.commit();
             return result;
@@ -556,7 +546,7 @@ public final class SideBySideSwap {
             c.setAutoCommit(false);
             long t0 = System.nanoTime();
             try (Statement st = c.createStatement()) {
-                st.execute("SET LOCAL lock_timeout = '" + lockTimeout.replace("'", "") + "'");
+                Session.setLocal(c, "lock_timeout", lockTimeout);
                 // The first statement takes ACCESS EXCLUSIVE on the old MV: it waits for the queries inside it
                 // (at most lock_timeout); new readers queue behind it until the commit.
                 st.execute("DROP MATERIALIZED VIEW " + q(schema, name));
@@ -590,24 +580,15 @@ public final class SideBySideSwap {
             }
         }
         throw new SQLException("swap of " + schema + "." + name + " gave up after " + SWAP_ATTEMPTS + " attempts of lock_timeout "
-                + lockTimeout + " each: " + holders(oldOid) + " (" + last.getMessage() + ")", last.getSQLState(), last);
+                + Durations.human(lockTimeout) + " each: " + holders(oldOid) + " (" + last.getMessage() + ")", last.getSQLState(), last);
     }
 
     /** Who holds a lock on the old MV now, for the error: a long query, an open transaction, an autovacuum. */
     private String holders(long oid) {
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT string_agg(DISTINCT format('pid %s (%s%s, %s%s)', a.pid, a.backend_type,
-                                  CASE WHEN a.application_name <> '' THEN ' ' || quote_literal(a.application_name) ELSE '' END,
-                                  coalesce(a.state, '?'), coalesce(', ' || quote_literal(left(a.query, 60)), '')), '; ')
-                FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                WHERE l.locktype = 'relation' AND l.relation = ? AND l.granted AND l.pid <> pg_backend_pid()
-                """)) {
-            ps.setLong(1, oid);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getString(1) == null ? "whoever held the old MV has let go since; run it again"
-                        : "the old MV is held by " + rs.getString(1);
-            }
+        try {
+            List<BlockerWatch.Blocker> held = BlockerWatch.holders(c, oid);
+            return held.isEmpty() ? "whoever held the old MV has let go since; run it again"
+                    : "the old MV is held by " + String.join("; ", held.stream().map(BlockerWatch.Blocker::describe).toList());
         } catch (SQLException e) {
             return "the old MV was held by another session";
         }
@@ -690,13 +671,7 @@ public final class SideBySideSwap {
 
     /** The oid of a relation named by its quoted, qualified name. */
     static long oidOf(Connection c, String qualified) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT ?::regclass::oid::bigint")) {
-            ps.setString(1, qualified);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        return Session.number(c, 0, "SELECT ?::regclass::oid::bigint", qualified);
     }
 
     /** The relation's column names, in order. */
@@ -719,20 +694,11 @@ public final class SideBySideSwap {
     }
 
     private long reltuples(String table) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass")) {
-            ps.setString(1, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getLong(1);
-            }
-        }
+        return Session.number(c, 0, "SELECT reltuples::bigint FROM pg_class WHERE oid = ?::regclass", table);
     }
 
     private long count(String table) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + table)) {
-            rs.next();
-            return rs.getLong(1);
-        }
+        return Session.number(c, 0, "SELECT count(*) FROM " + table);
     }
 
     private void exec(String sql) throws SQLException {

@@ -266,7 +266,7 @@ class ChainSwapTest {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, Deployed.SHARED_SEED);
         long before = oids(db, List.of(RAW)).get(RAW);
         try (java.sql.Connection c = db.open("opsmv-tests")) {
-            new dev.opsmv.swap.SideBySideSwap(c, "2s").refreshChain("ops", "mv_yango_payments_raw_current", null);
+            new dev.opsmv.swap.SideBySideSwap(c, java.time.Duration.ofSeconds(2)).refreshChain("ops", "mv_yango_payments_raw_current", null);
         }
         assertNotEquals(before, oids(db, List.of(RAW)).get(RAW));
         assertEquals(0, scratchSchemas(db));

@@ -469,7 +469,7 @@ class SwapRefreshTest {
         String data = checksum(db, "ops.mv_zz_leaf");
         try (Connection c = db.open("opsmv-tests-swap")) {
             // what a server out of connection slots answers (53300): the swap goes on with its own session
-            dev.opsmv.swap.SideBySideSwap.Swapped s = new dev.opsmv.swap.SideBySideSwap(c, "2s", () -> {
+            dev.opsmv.swap.SideBySideSwap.Swapped s = new dev.opsmv.swap.SideBySideSwap(c, java.time.Duration.ofSeconds(2), () -> {
                 throw new java.sql.SQLException("sorry, too many clients already", "53300");
             }).refresh("ops", "mv_zz_leaf", null);
             assertEquals(3000, s.rows());
