@@ -7,7 +7,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.refresh.RefreshMethod;
 import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.RefreshPlan;
