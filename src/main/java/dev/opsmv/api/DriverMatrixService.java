@@ -8,7 +8,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
@@ -91,25 +90,6 @@ public final class DriverMatrixService {
         byte[] array() {
             return buf;
         }
-    }
-
-    /** Which relation a request reads when nothing holds a lock on the MV, and why not the MV. */
-    public record Choice(String relation, String source, String fallbackReason) {
-    }
-
-    /**
-     * The MV when it exists and is populated, else the plain view, from the catalog: for `verify`, which
-     * reports what the endpoint would read. The endpoint itself does not look (see the class comment).
-     */
-    public static Choice choose(Connection c) throws SQLException {
-        Boolean populated = mvPopulated(c);
-        if (populated == null) {
-            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " does not exist");
-        }
-        if (!populated) {
-            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " is not populated");
-        }
-        return new Choice(DriverMatrixQuery.MV, SOURCE_MV, null);
     }
 
     public Result query(DriverMatrixQuery q) throws SQLException {
@@ -488,14 +468,5 @@ public final class DriverMatrixService {
             }
         }
         return true;
-    }
-
-    /** null: no such MV; from pg_class, not pg_matviews, whose definition column would lock the MV. */
-    private static Boolean mvPopulated(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT c.relispopulated FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                        + "WHERE n.nspname = 'ops' AND c.relname = '" + MV_NAME + "' AND c.relkind = 'm'")) {
-            return rs.next() ? rs.getBoolean(1) : null;
-        }
     }
 }

@@ -17,12 +17,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import dev.opsmv.api.DriverMatrixQuery;
+import dev.opsmv.db.DriverMatrixRelation;
 import dev.opsmv.db.Relations;
 import dev.opsmv.migrate.BundleObjects;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.db.Timing;
-import dev.opsmv.api.DriverMatrixService;
 import dev.opsmv.refresh.IndexBloat;
 
 /**
@@ -508,8 +508,8 @@ public final class Verifier {
         String label = "endpoint query under " + ms(options.maxQueryMs());
         String source;
         try {
-            DriverMatrixService.Choice choice = DriverMatrixService.choose(c);
-            source = (choice.relation().equals(DriverMatrixQuery.MV) ? "materialized view " : "plain view ") + choice.relation()
+            DriverMatrixRelation.Choice choice = DriverMatrixRelation.choose(c);
+            source = (choice.mv() ? "materialized view " : "plain view ") + choice.relation()
                     + (choice.fallbackReason() == null ? "" : " (the endpoint falls back to it: " + choice.fallbackReason() + ")");
             double[] runs = Timing.runs(c, q.literalSql(choice.relation()), 0, TIMING_RUNS);
             double[] sorted = runs.clone();
