@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.opsmv.db.DriverMatrixRelation;
+
 /**
  * The driver-matrix query of the endpoint, on either relation (the MV or the plain view): the same
  * filters, the same stable order. Also used by `verify` to EXPLAIN and time "the endpoint's typical query".
@@ -24,8 +26,8 @@ import java.util.Set;
  */
 public record DriverMatrixQuery(String originTag, LocalDate weekStartFrom, LocalDate weekStartTo, int limit, int offset,
                                 List<String> defaultsApplied, Cursor after, String format) {
-    public static final String MV = "ops.mv_payments_driver_matrix_cabinet";
-    public static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
+    public static final String MV = DriverMatrixRelation.MV;
+    public static final String VIEW = DriverMatrixRelation.VIEW;
     /** The origin tags the source knows (the driver origins of docs/DESIGN.md); anything else is a typo → 400. */
     public static final List<String> ORIGIN_TAGS = List.of("cabinet", "fleet", "referral", "partner_api");
     public static final int DEFAULT_LIMIT = 100;

@@ -8,27 +8,24 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.sql.Types;
 import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
-
 import javax.sql.DataSource;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.SerializableString;
 import com.fasterxml.jackson.core.io.SerializedString;
-
+import dev.opsmv.db.DriverMatrixRelation;
 import dev.opsmv.db.Relations;
 import dev.opsmv.db.Replication;
 import dev.opsmv.health.HealthJson;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Serves the driver matrix from the MV, or from the plain view when the MV cannot answer.
@@ -50,7 +47,7 @@ public final class DriverMatrixService {
     public static final String SOURCE_VIEW = "view";
     private static final Logger LOG = LoggerFactory.getLogger(DriverMatrixService.class);
     private static final JsonFactory JSON = new JsonFactory();
-    private static final String MV_NAME = "mv_payments_driver_matrix_cabinet";
+    private static final String MV_NAME = DriverMatrixRelation.MV_NAME;
     /** Columns before the relation's own: the MV's last OK refresh, in_recovery, replay_paused, replay_lag_seconds, then opsmv_row (NULL on the head row, 1 on a page row). */
     private static final int LEADING = 5;
     private static final java.util.concurrent.ConcurrentMap<String, SerializableString> FIELD_NAMES = new java.util.concurrent.ConcurrentHashMap<>();
@@ -91,25 +88,6 @@ public final class DriverMatrixService {
         byte[] array() {
             return buf;
         }
-    }
-
-    /** Which relation a request reads when nothing holds a lock on the MV, and why not the MV. */
-    public record Choice(String relation, String source, String fallbackReason) {
-    }
-
-    /**
-     * The MV when it exists and is populated, else the plain view, from the catalog: for `verify`, which
-     * reports what the endpoint would read. The endpoint itself does not look (see the class comment).
-     */
-    public static Choice choose(Connection c) throws SQLException {
-        Boolean populated = mvPopulated(c);
-        if (populated == null) {
-            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " does not exist");
-        }
-        if (!populated) {
-            return new Choice(DriverMatrixQuery.VIEW, SOURCE_VIEW, "materialized view " + DriverMatrixQuery.MV + " is not populated");
-        }
-        return new Choice(DriverMatrixQuery.MV, SOURCE_MV, null);
     }
 
     public Result query(DriverMatrixQuery q) throws SQLException {
@@ -488,14 +466,5 @@ public final class DriverMatrixService {
             }
         }
         return true;
-    }
-
-    /** null: no such MV; from pg_class, not pg_matviews, whose definition column would lock the MV. */
-    private static Boolean mvPopulated(Connection c) throws SQLException {
-        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
-                "SELECT c.relispopulated FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-                        + "WHERE n.nspname = 'ops' AND c.relname = '" + MV_NAME + "' AND c.relkind = 'm'")) {
-            return rs.next() ? rs.getBoolean(1) : null;
-        }
     }
 }

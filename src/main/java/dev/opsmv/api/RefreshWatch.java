@@ -7,11 +7,11 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Objects;
 
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.DriverMatrixRelation;
+import dev.opsmv.db.Redact;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.db.Redact;
 
 /**
  * Keeps {@link ResponseCache} no older than the MV it serves, on a connection of its own (one thread).
@@ -34,7 +34,7 @@ import dev.opsmv.db.Redact;
  */
 public final class RefreshWatch implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RefreshWatch.class);
-    private static final String MV = "ops.mv_payments_driver_matrix_cabinet";
+    private static final String MV = DriverMatrixRelation.MV;
     private static final String IDENTITY = "SELECT c.oid::bigint, c.relfilenode::bigint, c.relispopulated, "
             + "(SELECT refresh_id FROM ops.mv_refresh_log WHERE schema_name = 'ops' AND mv_name = 'mv_payments_driver_matrix_cabinet' "
             + "AND status = 'OK' ORDER BY refresh_finished_at DESC LIMIT 1), "

@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.refresh.RefreshMethod;
 import dev.opsmv.refresh.RefreshMode;

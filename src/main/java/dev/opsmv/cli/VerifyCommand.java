@@ -3,7 +3,6 @@ package dev.opsmv.cli;
 import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.verify.Verifier;
@@ -56,18 +55,19 @@ final class VerifyCommand implements Callable<Integer> {
         }
         // open() fails with one line naming the cause and exit 3
         try (Connection c = connection.open()) {
-            List<Verifier.Item> items = new Verifier(c, new Verifier.Options(source.value(), maxQueryMs, bloatWarnPercent, bloatWarnMb), item -> {
-                out.println(item.line());
+            Verifier.Result result = new Verifier(c, new Verifier.Options(source.value(), maxQueryMs, bloatWarnPercent, bloatWarnMb), check -> {
+                out.println(check.line());
                 out.flush();
             }).run();
-            long bad = items.stream().filter(i -> !i.ok()).count();
-            long warnings = items.stream().filter(Verifier.Item::warning).count();
+            int n = result.checks().size();
+            long bad = result.failed();
+            long warnings = result.warnings();
             String warned = warnings == 0 ? "" : ", " + warnings + " WARNING" + (warnings == 1 ? "" : "s");
-            out.println(bad == 0 && warnings == 0 ? "verify: all " + items.size() + " items ✓"
-                    : bad == 0 ? "verify: no ✗ in " + items.size() + " items" + warned
-                    : "verify: " + bad + " of " + items.size() + " items ✗" + warned);
+            out.println(bad == 0 && warnings == 0 ? "verify: all " + n + " items ✓"
+                    : bad == 0 ? "verify: no ✗ in " + n + " items" + warned
+                    : "verify: " + bad + " of " + n + " items ✗" + warned);
             output.doc().put("database", connection.spec().describe()).put("failed", bad).put("warnings", warnings);
-            output.doc().set("items", Output.tree(items));
+            output.doc().set("items", Output.tree(result.checks()));
             return output.done(bad == 0 ? ExitCode.OK : ExitCode.PROBLEM);
         }
     }

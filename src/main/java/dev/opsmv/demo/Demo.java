@@ -88,8 +88,8 @@ public final class Demo {
 
     private void verify(Connection c) throws Exception {
         out.println("== verify: the post-deployment checklist");
-        List<Verifier.Item> items = new Verifier(c, "public", item -> out.println("   " + item.line())).run();
-        if (!Verifier.allOk(items)) {
+        Verifier.Result result = new Verifier(c, "public", check -> out.println("   " + check.line())).run();
+        if (!result.allOk()) {
             throw new IllegalStateException("verify found a problem on the demo database (see the ✗ lines above)");
         }
     }

@@ -13,7 +13,7 @@ import java.util.Map;
 import java.util.Set;
 
 import dev.opsmv.db.Replication;
-import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.db.MvGraph;
 
 /**
  * Reads the health of every MV of ops.mv_refresh_policy. The freshness bucket comes from

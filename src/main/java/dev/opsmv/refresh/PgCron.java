@@ -12,7 +12,7 @@ import dev.opsmv.db.Session;
 /**
  * Registers the refresh as a pg_cron job. The job runs SQL, not the runner: it calls the procedure
  * ops.opsmv_refresh_scheduled (optional refresher changelog) with the MVs in the dependency order
- * {@link MvGraph} gives now; run {@code schedule} again after the MVs change.
+ * {@link dev.opsmv.db.MvGraph} gives now; run {@code schedule} again after the MVs change.
  */
 public final class PgCron {
     /** pg_cron or the procedure is missing: nothing was registered. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.db.Sizes;
 import dev.opsmv.swap.SideBySideSwap;
 

@@ -22,7 +22,7 @@ import dev.opsmv.api.DriverMatrixQuery;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.health.HealthCheck;
 import dev.opsmv.health.Level;
-import dev.opsmv.refresh.MvGraph;
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.refresh.RefreshEngine;
 import dev.opsmv.testing.Catalog;
 import dev.opsmv.testing.Deployed;

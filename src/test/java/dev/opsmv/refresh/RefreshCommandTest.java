@@ -20,6 +20,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;

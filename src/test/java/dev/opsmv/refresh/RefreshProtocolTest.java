@@ -18,6 +18,7 @@ import org.junit.jupiter.api.Test;
 
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.db.MvGraph;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Deployed;

@@ -1,4 +1,4 @@
-package dev.opsmv.refresh;
+package dev.opsmv.verify;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;

@@ -1,4 +1,4 @@
-package dev.opsmv.refresh;
+package dev.opsmv.db;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,6 +21,12 @@ import java.util.TreeSet;
  * The dependency graph of materialized views as the catalog records it: an MV depends on every MV
  * its query reads, directly or through any number of plain views (pg_rewrite → pg_depend).
  * Names are "schema.name". Refresh order is a topological sort of this graph, never a hand list.
+ * Shared by refresh (order, chains), health (stale upstream) and the benchmark.
+ *
+ * <p>The bundle's ops.opsmv_mvs_upstream (release v1.3, the pg_cron procedure's) is not read instead: it
+ * answers every MV upstream, through MVs too, and a direct read beside a longer path cannot be told from its
+ * answer, while {@link #upstreamOf} is the direct ones that health and the plan name. MvGraphTest checks that
+ * the function gives this graph's closure for every MV of the bundle.
  */
 public final class MvGraph {
     /** mv → the MVs it reads (directly or through views). Sorted for deterministic output. */
