@@ -47,6 +47,12 @@ public final class Causes {
         return null;
     }
 
+    /** The first line of the server's message, without "ERROR: ": what a one-line report quotes of PostgreSQL. */
+    public static String firstLine(SQLException e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.replaceFirst("^ERROR: ", "").lines().findFirst().orElse("");
+    }
+
     /** PostgreSQL gave up waiting for a lock (SQLSTATE 55P03, lock_not_available). */
     public static boolean isLockTimeout(Throwable ex) {
         SQLException sql = find(ex, SQLException.class);

@@ -81,6 +81,32 @@ public final class Session {
         }
     }
 
+    /** Work on a connection that may throw SQLException. */
+    public interface Work<T> {
+        T run() throws SQLException;
+    }
+
+    /**
+     * Runs {@code work} and undoes everything it did: under a savepoint when the caller has a transaction open
+     * (which goes on), else in a transaction of its own; rolled back either way, what SET LOCAL changed with it.
+     * For probes and reads that must leave no trace.
+     */
+    public static <T> T rolledBack(Connection c, Work<T> work) throws SQLException {
+        boolean autoCommit = c.getAutoCommit();
+        c.setAutoCommit(false);
+        java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
+        try {
+            return work.run();
+        } finally {
+            if (savepoint != null) {
+                c.rollback(savepoint);
+            } else {
+                c.rollback();
+                c.setAutoCommit(true);
+            }
+        }
+    }
+
     private static PreparedStatement prepare(Connection c, String sql, Object... params) throws SQLException {
         PreparedStatement ps = c.prepareStatement(sql);
         try {

@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import dev.opsmv.db.Causes;
 import dev.opsmv.db.Session;
 
 /**
@@ -214,7 +215,7 @@ public final class Import {
                 }
             } catch (SQLException e) {
                 throw new IllegalStateException("import: release " + rel + " does not apply on this database, so nothing was written: " + step + " fails with \""
-                        + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("") + "\"; change what it names in production "
+                        + Causes.firstLine(e) + "\"; change what it names in production "
                         + "(or in the bundle) and import again");
             } finally {
                 c.rollback();
@@ -442,7 +443,7 @@ public final class Import {
                     st.execute("CREATE " + (b.unique() ? "UNIQUE " : "") + "INDEX ON pg_temp.opsmv_import_probe " + b.key());
                 } catch (SQLException e) {
                     notApplicable.add(b.name());
-                    String why = e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("");
+                    String why = Causes.firstLine(e);
                     notWritten.add(schema + "." + b.name() + " " + b.key() + ": not written onto the imported " + schema + "." + name + " (" + why + "): "
                             + ("23505".equals(e.getSQLState())
                                     ? "production's rows are not unique on it, so the imported version keeps production's own indexes; "

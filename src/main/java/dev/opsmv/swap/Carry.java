@@ -1,7 +1,7 @@
 package dev.opsmv.swap;
 
-import static dev.opsmv.swap.SideBySideSwap.ident;
-import static dev.opsmv.swap.SideBySideSwap.q;
+import static dev.opsmv.swap.RelationCatalog.ident;
+import static dev.opsmv.swap.RelationCatalog.q;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -169,7 +169,7 @@ final class Carry {
      */
     void apply(Connection c, String schema, String target, List<SideBySideSwap.IndexSpec> indexes, UnaryOperator<String> builtName)
             throws SQLException {
-        Set<String> columns = new HashSet<>(SideBySideSwap.columns(c, SideBySideSwap.oidOf(c, target)));
+        Set<String> columns = new HashSet<>(RelationCatalog.columns(c, RelationCatalog.oidOf(c, target)));
         for (String sql : settings(schema, target, columns, indexes, builtName)) {
             exec(c, sql);
         }

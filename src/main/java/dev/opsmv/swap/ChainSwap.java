@@ -1,7 +1,7 @@
 package dev.opsmv.swap;
 
-import static dev.opsmv.swap.SideBySideSwap.ident;
-import static dev.opsmv.swap.SideBySideSwap.q;
+import static dev.opsmv.swap.RelationCatalog.ident;
+import static dev.opsmv.swap.RelationCatalog.q;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.opsmv.db.Causes;
 import dev.opsmv.db.Durations;
 import dev.opsmv.db.Session;
 import dev.opsmv.swap.SideBySideSwap.IndexSpec;
@@ -142,12 +143,12 @@ final class ChainSwap {
             throw new SQLException("cannot rebuild " + schema + "." + root + " with its dependents beside them and swap them in: "
                     + String.join("; ", why), "55000");
         }
-        long rootOid = SideBySideSwap.oidOf(c, q(schema, root));
+        long rootOid = RelationCatalog.oidOf(c, q(schema, root));
         String scratch = "opsmv_swap_" + rootOid;
         List<Member> members = new ArrayList<>();
         Map<Member, Carry> carries = new LinkedHashMap<>();
         for (String m : subgraph(c, schema, root)) {
-            Member member = read(schema, SideBySideSwap.oidOf(c, m));
+            Member member = read(schema, RelationCatalog.oidOf(c, m));
             if (replacement != null && member.oid() == rootOid) {
                 // its columns are the new query's own
                 member = new Member(member.oid(), member.name(), true, replacement.definition(), null, member.options(),
@@ -230,43 +231,36 @@ final class ChainSwap {
      * (a reader that needs a column the definition lacks, or of another type, fails here, not after the build).
      */
     List<String> readersOn(String schema, String root, String definition) throws SQLException {
-        long rootOid = SideBySideSwap.oidOf(c, q(schema, root));
+        long rootOid = RelationCatalog.oidOf(c, q(schema, root));
         List<Member> readers = new ArrayList<>();
         for (String m : subgraph(c, schema, root)) {
-            long oid = SideBySideSwap.oidOf(c, m);
+            long oid = RelationCatalog.oidOf(c, m);
             if (oid != rootOid) {
                 readers.add(read(schema, oid));
             }
         }
         List<String> out = new ArrayList<>();
         String scratch = "opsmv_probe_" + rootOid;
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
-        try (Statement st = c.createStatement()) {
-            st.execute("CREATE SCHEMA " + ident(scratch));
-            Session.setLocal(c, "search_path", ident(scratch) + ", " + ident(schema) + ", pg_catalog");
-            st.execute(SideBySideSwap.createRelation(true, q(scratch, root), null, null, null, definition));
-            for (Member m : readers) {
-                st.execute("SAVEPOINT opsmv_reader");
-                try {
-                    st.execute(SideBySideSwap.createRelation(m.materialized(), q(scratch, m.name()), m.columns(), null, null, m.query()));
-                    st.execute("RELEASE SAVEPOINT opsmv_reader");
-                } catch (SQLException e) {
-                    st.execute("ROLLBACK TO SAVEPOINT opsmv_reader");
-                    out.add(schema + "." + m.name() + " reads it and cannot be rebuilt on the new definition ("
-                            + e.getMessage().replaceFirst("^ERROR: ", "").lines().findFirst().orElse("")
-                            + "): redefine or drop that reader, then run again");
+        Session.rolledBack(c, () -> {
+            try (Statement st = c.createStatement()) {
+                st.execute("CREATE SCHEMA " + ident(scratch));
+                Session.setLocal(c, "search_path", ident(scratch) + ", " + ident(schema) + ", pg_catalog");
+                st.execute(SideBySideSwap.createRelation(true, q(scratch, root), null, null, null, definition));
+                for (Member m : readers) {
+                    st.execute("SAVEPOINT opsmv_reader");
+                    try {
+                        st.execute(SideBySideSwap.createRelation(m.materialized(), q(scratch, m.name()), m.columns(), null, null, m.query()));
+                        st.execute("RELEASE SAVEPOINT opsmv_reader");
+                    } catch (SQLException e) {
+                        st.execute("ROLLBACK TO SAVEPOINT opsmv_reader");
+                        out.add(schema + "." + m.name() + " reads it and cannot be rebuilt on the new definition ("
+                                + Causes.firstLine(e)
+                                + "): redefine or drop that reader, then run again");
+                    }
                 }
             }
-        } finally {
-            if (savepoint != null) {
-                c.rollback(savepoint);
-            } else {
-                c.rollback();
-                c.setAutoCommit(true);
-            }
-        }
+            return null;
+        });
         return out;
     }
 
@@ -276,17 +270,13 @@ final class ChainSwap {
     }
 
     private Member read(String schema, long oid) throws SQLException {
-        String query;
-        String name;
-        boolean materialized;
-        String options;
-        String tablespace;
-        // read-only: in a transaction of its own, or in the caller's under a savepoint; rolled back either way
-        // (what SET LOCAL changed goes with it)
-        boolean autoCommit = c.getAutoCommit();
-        c.setAutoCommit(false);
-        java.sql.Savepoint savepoint = autoCommit ? null : c.setSavepoint();
-        try (Statement st = c.createStatement()) {
+        // read-only, rolled back (what SET LOCAL changed goes with it)
+        return Session.rolledBack(c, () -> {
+            String query;
+            String name;
+            boolean materialized;
+            String options;
+            String tablespace;
             // the relations of the MVs' schema come out unqualified (bound, when built, to the scratch schema's first),
             // everything else qualified
             Session.setLocal(c, "search_path", ident(schema) + ", pg_catalog");
@@ -308,17 +298,10 @@ final class ChainSwap {
                 }
             }
             Session.setLocal(c, "search_path", "pg_catalog");
-            List<IndexSpec> indexes = SideBySideSwap.indexes(c, oid);
-            List<String> columns = SideBySideSwap.columns(c, oid);
+            List<IndexSpec> indexes = RelationCatalog.indexes(c, oid);
+            List<String> columns = RelationCatalog.columns(c, oid);
             return new Member(oid, name, materialized, query, columns, options, tablespace, indexes);
-        } finally {
-            if (savepoint != null) {
-                c.rollback(savepoint);
-            } else {
-                c.rollback();
-                c.setAutoCommit(true);
-            }
-        }
+        });
     }
 
     /** One new relation in the scratch schema, with everything it carries; the rows of an MV, null for a view. */

@@ -1,7 +1,7 @@
 package dev.opsmv.swap;
 
-import static dev.opsmv.swap.SideBySideSwap.ident;
-import static dev.opsmv.swap.SideBySideSwap.q;
+import static dev.opsmv.swap.RelationCatalog.ident;
+import static dev.opsmv.swap.RelationCatalog.q;
 
 import java.sql.Connection;
 import java.sql.SQLException;

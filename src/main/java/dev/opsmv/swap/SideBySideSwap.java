@@ -1,5 +1,8 @@
 package dev.opsmv.swap;
 
+import static dev.opsmv.swap.RelationCatalog.ident;
+import static dev.opsmv.swap.RelationCatalog.q;
+
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -171,53 +174,7 @@ public final class SideBySideSwap {
 
     /** The MV's query, columns and indexes from the catalog. */
     public Definition definition(String schema, String name) throws SQLException {
-        long oid = oidOf(c, q(schema, name));
-        return inCatalogTerms(() -> {
-            String query;
-            try (PreparedStatement ps = c.prepareStatement("SELECT pg_get_viewdef(?::oid)")) {
-                ps.setLong(1, oid);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    // the non-pretty form: PostgreSQL's advice for output that is to be run again
-                    query = rs.getString(1).trim().replaceAll(";$", "");
-                }
-            }
-            return new Definition(query, columns(c, oid), indexes(c, oid));
-        });
-    }
-
-    /**
-     * The valid indexes of the relation {@code oid}, as the catalog defines them (run with only pg_catalog on
-     * the search_path, so that every name in them is qualified).
-     */
-    static List<IndexSpec> indexes(Connection c, long oid) throws SQLException {
-        List<IndexSpec> indexes = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT ic.relname, i.indisunique, pg_get_indexdef(i.indexrelid),
-                       'CREATE ' || CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END || 'INDEX ' || quote_ident(ic.relname)
-                           || ' ON ' || quote_ident(n.nspname) || '.' || quote_ident(m.relname) || ' ',
-                       ts.spcname
-                FROM pg_index i
-                JOIN pg_class ic ON ic.oid = i.indexrelid
-                JOIN pg_class m ON m.oid = i.indrelid
-                JOIN pg_namespace n ON n.oid = m.relnamespace
-                LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
-                WHERE i.indrelid = ?::oid
-                ORDER BY ic.relname
-                """)) {
-            ps.setLong(1, oid);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    String def = rs.getString(3);
-                    String prefix = rs.getString(4);
-                    if (!def.startsWith(prefix)) {
-                        throw new SQLException("unexpected definition of index " + rs.getString(1) + ": " + def, "XX000");
-                    }
-                    indexes.add(new IndexSpec(rs.getString(1), rs.getBoolean(2), def.substring(prefix.length()), rs.getString(5)));
-                }
-            }
-        }
-        return indexes;
+        return RelationCatalog.definition(c, schema, name);
     }
 
     private Swapped rebuild(String schema, String name, String definition, List<String> columns, List<IndexSpec> bundleIndexes,
@@ -337,7 +294,7 @@ public final class SideBySideSwap {
             undo.add("DROP " + (materialized(members.get(i)) ? "MATERIALIZED VIEW" : "VIEW") + " IF EXISTS " + members.get(i) + ";");
         }
         for (String member : members) {
-            long oid = oidOf(c, member);
+            long oid = RelationCatalog.oidOf(c, member);
             String[] sn = ChainSwap.split(c, member);
             undo.add(restoreScript(sn[0], sn[1], Carry.of(c, oid)));
         }
@@ -372,12 +329,12 @@ public final class SideBySideSwap {
         }
         List<IndexSpec> all = new ArrayList<>(bundleIndexes);
         List<String> cannot = new ArrayList<>();
-        for (IndexSpec old : inCatalogTerms(() -> indexes(c, oldOid))) {
+        for (IndexSpec old : RelationCatalog.inCatalogTerms(c, () -> RelationCatalog.indexes(c, oldOid))) {
             if (taken.contains(old.name())) {
                 continue;
             }
             List<String> missing = new ArrayList<>();
-            for (String column : indexColumns(schema, old.name())) {
+            for (String column : RelationCatalog.indexColumns(c, schema, old.name())) {
                 if (!newColumns.contains(column)) {
                     missing.add(column);
                 }
@@ -393,23 +350,6 @@ public final class SideBySideSwap {
     }
 
     /** The columns of the MV that an index reads, plainly or in an expression or predicate (pg_depend). */
-    private List<String> indexColumns(String schema, String index) throws SQLException {
-        List<String> out = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement("""
-                SELECT DISTINCT a.attname FROM pg_depend d
-                JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                WHERE d.classid = 'pg_class'::regclass AND d.objid = ?::oid AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                """)) {
-            ps.setLong(1, Relations.oid(c, schema, index, "i").orElseThrow());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
-                }
-            }
-        }
-        return out;
-    }
-
     /**
      * SQL that puts {@code schema.name} back as it is now in place of whatever has that name then: its own
      * definition (every name qualified), storage parameters, owner (before it is populated: the owner's
@@ -421,7 +361,7 @@ public final class SideBySideSwap {
      */
     private String restoreScript(String schema, String name, Carry carry) throws SQLException {
         String target = q(schema, name);
-        long oid = oidOf(c, target);
+        long oid = RelationCatalog.oidOf(c, target);
         Definition old = definition(schema, name);
         boolean populated;
         try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::oid")) {
@@ -463,38 +403,6 @@ public final class SideBySideSwap {
         return String.join(";\n", sql) + ";";
     }
 
-    private interface CatalogRead<T> {
-        T read() throws SQLException;
-    }
-
-    /**
-     * Runs {@code read} with only pg_catalog on the search_path: pg_get_viewdef and pg_get_indexdef then
-     * qualify every name (as Import does), so what they return means the same whatever search_path runs it.
-     */
-    private <T> T inCatalogTerms(CatalogRead<T> read) throws SQLException {
-        boolean autoCommit = c.getAutoCommit();
-        if (!autoCommit) {
-            // inside the caller's transaction: change the setting for the read only, commit nothing
-            String before = Session.text(c, "SELECT current_setting('search_path')");
-            Session.setLocal(c, "search_path", "pg_catalog");
-            T result = read.read();
-            Session.setLocal(c, "search_path", before);
-            return result;
-        }
-        c.setAutoCommit(false);
-        try {
-            Session.setLocal(c, "search_path", "pg_catalog");
-            T result = read.read();
-            c.commit();
-            return result;
-        } catch (SQLException e) {
-            c.rollback();
-            throw e;
-        } finally {
-            c.setAutoCommit(true);
-        }
-    }
-
     /**
      * The new MV, empty, with the old MV's storage parameters (heap and TOAST) and tablespace from the
      * start, handed to the old MV's owner, and then populated by REFRESH: PostgreSQL's REFRESH runs the
@@ -517,7 +425,7 @@ public final class SideBySideSwap {
     static String createRelation(boolean materialized, String target, List<String> columns, String options, String tablespace, String query) {
         StringBuilder sql = new StringBuilder("CREATE ").append(materialized ? "MATERIALIZED VIEW " : "VIEW ").append(target);
         if (columns != null) {
-            sql.append(" (").append(String.join(", ", columns.stream().map(SideBySideSwap::ident).toList())).append(')');
+            sql.append(" (").append(String.join(", ", columns.stream().map(RelationCatalog::ident).toList())).append(')');
         }
         if (options != null) {
             sql.append(" WITH (").append(options).append(')');
@@ -669,26 +577,6 @@ public final class SideBySideSwap {
                 .orElseThrow(() -> new SQLException("materialized view " + q(schema, name) + " does not exist", "42P01"));
     }
 
-    /** The oid of a relation named by its quoted, qualified name. */
-    static long oidOf(Connection c, String qualified) throws SQLException {
-        return Session.number(c, 0, "SELECT ?::regclass::oid::bigint", qualified);
-    }
-
-    /** The relation's column names, in order. */
-    static List<String> columns(Connection c, long oid) throws SQLException {
-        List<String> columns = new ArrayList<>();
-        try (PreparedStatement ps = c.prepareStatement(
-                "SELECT attname FROM pg_attribute WHERE attrelid = ?::oid AND attnum > 0 AND NOT attisdropped ORDER BY attnum")) {
-            ps.setLong(1, oid);
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    columns.add(rs.getString(1));
-                }
-            }
-        }
-        return columns;
-    }
-
     private boolean indexExists(String schema, String index) throws SQLException {
         return Relations.exists(c, schema, index, "i");
     }
@@ -721,12 +609,5 @@ public final class SideBySideSwap {
         return (name.length() > room ? name.substring(0, room) : name) + suffix;
     }
 
-    static String q(String schema, String name) {
-        return ident(schema) + "." + ident(name);
-    }
-
-    static String ident(String name) {
-        return "\"" + name.replace("\"", "\"\"") + "\"";
-    }
 
 }
