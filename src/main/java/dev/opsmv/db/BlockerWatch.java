@@ -30,13 +30,17 @@ public final class BlockerWatch implements AutoCloseable {
         }
     }
 
-    private static final String QUERY = """
+    /** What a Blocker shows of a backend b of pg_stat_activity, in Blocker's order; the last column is the query's own. */
+    private static final String BACKEND = """
             SELECT b.pid,
                    coalesce(b.application_name, ''),
                    coalesce(b.usename::text, ''),
                    coalesce(b.state, ''),
                    extract(epoch FROM now() - b.xact_start)::bigint,
                    left(regexp_replace(coalesce(b.query, ''), '\\s+', ' ', 'g'), 120),
+            """;
+
+    private static final String QUERY = BACKEND + """
                    (SELECT string_agg(l.mode || ' on ' || coalesce(l.relation::regclass::text, l.locktype), ', ')
                       FROM pg_locks l WHERE l.pid = ? AND NOT l.granted)
             FROM pg_stat_activity b
@@ -66,13 +70,7 @@ public final class BlockerWatch implements AutoCloseable {
         return w;
     }
 
-    private static final String HOLDERS = """
-            SELECT b.pid,
-                   coalesce(b.application_name, ''),
-                   coalesce(b.usename::text, ''),
-                   coalesce(b.state, ''),
-                   extract(epoch FROM now() - b.xact_start)::bigint,
-                   left(regexp_replace(coalesce(b.query, ''), '\\s+', ' ', 'g'), 120),
+    private static final String HOLDERS = BACKEND + """
                    string_agg(DISTINCT l.mode, ', ')
             FROM pg_locks l JOIN pg_stat_activity b ON b.pid = l.pid
             WHERE l.locktype = 'relation' AND l.relation = ? AND l.granted AND l.pid <> pg_backend_pid()
