@@ -19,17 +19,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
+import dev.opsmv.testing.PromText;
+import dev.opsmv.testing.Sql;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.testing.Cli;
-import dev.opsmv.testing.Deployed;
-import dev.opsmv.testing.PromText;
-import dev.opsmv.testing.Sql;
 
 /**
  * docs/alerts/opsmv-rules.yaml against the real expositions: `health --format prometheus` on a deployed,
@@ -58,7 +58,7 @@ class AlertRulesTest {
 
         try (ApiServer server = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
             String base = "http://127.0.0.1:" + server.start();
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+            HttpClient http = Http.CLIENT;
             assertEquals(200, get(http, base + ApiServer.DRIVER_MATRIX_PATH).statusCode());
             // One answer from the plain view too, so that the fallback rule's series exists.
             Sql.exec(db, "REFRESH MATERIALIZED VIEW ops.mv_payments_driver_matrix_cabinet WITH NO DATA");

@@ -14,7 +14,6 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.DayOfWeek;
-import java.time.Duration;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
@@ -25,27 +24,26 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
+import dev.opsmv.testing.PromText;
+import dev.opsmv.testing.Sql;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
-
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.testing.Cli;
-import dev.opsmv.testing.Deployed;
-import dev.opsmv.testing.PromText;
-import dev.opsmv.testing.Sql;
 
 /** The endpoint on a real server (ephemeral port) against a real database, through java.net.http. */
 // "newest": the endpoint's statement (plan_cache_mode per connection, the view's SQL) on PostgreSQL 18 too
 @Tag("newest")
 class ApiServerTest {
     static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     static final String VIEW = "ops.v_payments_driver_matrix_cabinet";
     static ConnectionSpec db;
@@ -311,8 +309,7 @@ class ApiServerTest {
     }
 
     static HttpResponse<String> send(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
-                HttpResponse.BodyHandlers.ofString());
+        return Http.get(url);
     }
 
     /** Rows from SQL, each value in a canonical text form shared with {@link #jsonRows}. */

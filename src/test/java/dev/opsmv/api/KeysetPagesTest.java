@@ -5,34 +5,30 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
+import dev.opsmv.testing.Sql;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.testing.Deployed;
-import dev.opsmv.testing.Sql;
-
 /** Issue 27 item 3: keyset pages by an opaque cursor, walked to the end and compared with the MV's own order. */
 class KeysetPagesTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     static ConnectionSpec db;
     static ApiServer server;
@@ -53,8 +49,7 @@ class KeysetPagesTest {
     }
 
     static HttpResponse<String> get(String pathAndQuery) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return Http.get(base + pathAndQuery);
     }
 
     /** Every driver of the listing, page by page, following `next` (and checking Link says the same). */

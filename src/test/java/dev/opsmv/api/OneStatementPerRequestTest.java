@@ -11,14 +11,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.embedded.EmbeddedServer;
 import dev.opsmv.fixture.SourceFixture;
 import dev.opsmv.migrate.Migrator;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 17: a driver-matrix request costs the database one statement. Counted by the server itself
@@ -29,7 +29,7 @@ import dev.opsmv.testing.Sql;
 // "newest": pg_stat_statements is an extension whose views change with the major
 @Tag("newest")
 class OneStatementPerRequestTest {
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
 
     @Test
     void aDriverMatrixRequestIsOneStatement() throws Exception {

@@ -8,7 +8,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -19,10 +18,6 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -31,10 +26,13 @@ import com.networknt.schema.InputFormat;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
-
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 27 item 5: /openapi.json checked against the live server. Every documented query parameter's bounds
@@ -44,7 +42,7 @@ import dev.opsmv.testing.Sql;
  */
 class OpenApiTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static final String PATH = ApiServer.DRIVER_MATRIX_PATH;
     static ConnectionSpec db;
     static ApiServer server;
@@ -69,9 +67,7 @@ class OpenApiTest {
     }
 
     static HttpResponse<String> get(String pathAndQuery, Map<String, String> headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + pathAndQuery)).timeout(Duration.ofSeconds(10));
-        headers.forEach(b::header);
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return Http.get(base + pathAndQuery, headers);
     }
 
     /** The named component schema as a standalone 2020-12 schema (components become $defs). */

@@ -3,28 +3,24 @@ package dev.opsmv.api;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.List;
-
-import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.ServeProcess;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 28 item 2: `serve` and `health` as a login granted only opsmv_reader (changelog/optional/reader-role.yaml),
@@ -32,10 +28,10 @@ import dev.opsmv.testing.Sql;
  */
 class ReaderRoleTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
 
     static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        return Http.get(url);
     }
 
     static String sqlState(ConnectionSpec as, String sql) {

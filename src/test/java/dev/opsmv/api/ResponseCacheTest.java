@@ -14,24 +14,22 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.Statement;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.zip.GZIPInputStream;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.PromText;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 27 items 1 and 2 on a real server and database: the response cache answers repeated requests without
@@ -40,7 +38,7 @@ import dev.opsmv.testing.Sql;
  */
 class ResponseCacheTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static final String MV = "ops.mv_payments_driver_matrix_cabinet";
     static final String PAGE = "/api/v1/ops/payments/driver-matrix?week_start_from=2000-01-03&limit=20";
     static ConnectionSpec db;
@@ -79,9 +77,7 @@ class ResponseCacheTest {
     }
 
     static HttpResponse<String> get(String path, Map<String, String> headers) throws Exception {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofSeconds(10));
-        headers.forEach(b::header);
-        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return Http.get(base + path, headers);
     }
 
     /** The MV's own rows for PAGE, as the endpoint writes park_id: what a fresh answer must hold. */

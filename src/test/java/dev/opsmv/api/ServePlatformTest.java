@@ -22,23 +22,22 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
-import org.junit.jupiter.api.Test;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.OpsmvProcess;
-import dev.opsmv.testing.ServeProcess;
 import dev.opsmv.testing.PromText;
+import dev.opsmv.testing.ServeProcess;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Test;
 
 /** Issue 12, "serve as a platform expects it": environment, probes, graceful SIGTERM, access log, build info. */
 class ServePlatformTest {
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static final String MV = "ops.mv_payments_driver_matrix_cabinet";
 
     @Test
@@ -168,6 +167,6 @@ class ServePlatformTest {
     }
 
     static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        return Http.get(url);
     }
 }

@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.OffsetDateTime;
@@ -14,23 +12,22 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.opsmv.db.ConnectionSpec;
+import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Http;
+import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.PromText;
+import dev.opsmv.testing.ServeProcess;
+import dev.opsmv.testing.Sql;
+import dev.opsmv.testing.StandbyPair;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-
-import dev.opsmv.db.ConnectionSpec;
-import dev.opsmv.testing.Cli;
-import dev.opsmv.testing.OpsmvProcess;
-import dev.opsmv.testing.ServeProcess;
-import dev.opsmv.testing.PromText;
-import dev.opsmv.testing.Sql;
-import dev.opsmv.testing.StandbyPair;
 
 /**
  * Issue 15 on two real clusters, a primary and its streaming standby (StandbyPair): refreshes made on the
@@ -43,7 +40,7 @@ import dev.opsmv.testing.StandbyPair;
 class StandbyReplicaTest {
     static final String MATRIX = "mv_payments_driver_matrix_cabinet";
     static final ObjectMapper JSON = new ObjectMapper();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    static final HttpClient HTTP = Http.CLIENT;
     static StandbyPair pair;
     static ConnectionSpec primary;
     static ConnectionSpec standby;
@@ -321,6 +318,6 @@ class StandbyReplicaTest {
     }
 
     private static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        return Http.get(url);
     }
 }

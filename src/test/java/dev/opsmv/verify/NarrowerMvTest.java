@@ -4,25 +4,21 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.List;
-
-import org.junit.jupiter.api.Test;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Http;
 import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 25: production's MV imported narrower than the bundle's (a column the product reads is not in it).
@@ -31,7 +27,7 @@ import dev.opsmv.testing.Sql;
  * check-duplicates; health reads no MV column and works as before.
  */
 class NarrowerMvTest {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP = Http.CLIENT;
     private static final String MATRIX = "ops.mv_payments_driver_matrix_cabinet";
     private static final String CLAIMS = "ops.mv_yango_cabinet_claims_for_collection";
 
@@ -95,7 +91,6 @@ class NarrowerMvTest {
     }
 
     private static HttpResponse<String> get(int port, String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(10)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return Http.get("http://127.0.0.1:" + port + path);
     }
 }
