@@ -169,6 +169,7 @@ final class ChainSwap {
             long started = System.nanoTime();
             Map<String, Long> rows = new LinkedHashMap<>();
             Analyzes analyzes = new Analyzes(c, indexSession);
+            IndexBuilds.Shared indexes = new IndexBuilds.Shared(indexSession);
             try {
                 exec("CREATE SCHEMA " + ident(scratch));
                 for (String owner : carries.values().stream().map(k -> k.owner).distinct().toList()) {
@@ -178,7 +179,7 @@ final class ChainSwap {
                 Session.set(c, "search_path", ident(scratch) + ", " + ident(schema) + ", pg_catalog");
                 try {
                     for (Member m : members) {
-                        Long n = build(scratch, m, carries.get(m), analyzes);
+                        Long n = build(scratch, m, carries.get(m), analyzes, indexes);
                         if (n != null) {
                             rows.put(m.name(), n);
                         }
@@ -188,12 +189,14 @@ final class ChainSwap {
                 }
                 analyzes.await();
                 analyzes.close();
+                indexes.close();
                 long buildMillis = (System.nanoTime() - started) / 1_000_000;
                 Result done = swap(schema, scratch, members, rows, buildMillis, rootOid, inSwap);
                 exec("DROP SCHEMA IF EXISTS " + ident(scratch) + " CASCADE");
                 return done;
             } catch (SQLException e) {
                 analyzes.close(); // before the DROP SCHEMA, which would wait for a running ANALYZE
+                indexes.close();
                 if (!c.getAutoCommit()) {
                     c.rollback();
                     c.setAutoCommit(true);
@@ -217,6 +220,7 @@ final class ChainSwap {
                 throw e;
             } finally {
                 analyzes.close();
+                indexes.close();
             }
         } finally {
             for (String name : locked) {
@@ -305,7 +309,7 @@ final class ChainSwap {
     }
 
     /** One new relation in the scratch schema, with everything it carries; the rows of an MV, null for a view. */
-    private Long build(String scratch, Member m, Carry carry, Analyzes analyzes) throws SQLException {
+    private Long build(String scratch, Member m, Carry carry, Analyzes analyzes, IndexBuilds.Shared indexes) throws SQLException {
         String target = q(scratch, m.name());
         exec(SideBySideSwap.createRelation(m.materialized(), target, m.columns(), m.options(), m.tablespace(), m.query()));
         carry.ownerTo(c, target);
@@ -318,15 +322,12 @@ final class ChainSwap {
         // the previous MV's ANALYZE ran beside this REFRESH; the index builds take two sessions of their own:
         // never three busy backends at once (readers share the cores)
         analyzes.await();
-        new IndexBuilds(c, indexSession, name -> name).build(scratch, m.name(), m.indexes());
+        new IndexBuilds(c, indexes, name -> name).build(scratch, m.name(), m.indexes());
         long rows = m.indexes().isEmpty() ? 0 : reltuples(target);
         carry.apply(c, scratch, target, m.indexes(), name -> name);
         analyzes.analyze(target);
         if (rows <= 0) {
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM " + target)) {
-                rs.next();
-                rows = rs.getLong(1);
-            }
+            rows = Session.number(c, 0, "SELECT count(*) FROM " + target);
         }
         return rows;
     }

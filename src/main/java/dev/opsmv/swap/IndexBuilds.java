@@ -17,13 +17,62 @@ import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 final class IndexBuilds {
     private final Connection c;
     private final SessionOpener indexSession;
+    private final Shared shared;
     private final UnaryOperator<String> builtName;
 
     /** @param builtName the name an index has while it is built, from its final name */
     IndexBuilds(Connection c, SessionOpener indexSession, UnaryOperator<String> builtName) {
         this.c = c;
         this.indexSession = indexSession;
+        this.shared = null;
         this.builtName = builtName;
+    }
+
+    /** The indexes of one MV of several, on the second session they all share (a chain swap). */
+    IndexBuilds(Connection c, Shared shared, UnaryOperator<String> builtName) {
+        this.c = c;
+        this.indexSession = null;
+        this.shared = shared;
+        this.builtName = builtName;
+    }
+
+    /**
+     * One second session for every MV of a chain swap: opened for the first MV with two indexes or more, closed
+     * with the chain. A new backend for each MV paid its connection, its settings and a cold catalog cache each time.
+     */
+    static final class Shared implements AutoCloseable {
+        private final SessionOpener opener;
+        private Connection session;
+        private boolean unavailable;
+
+        Shared(SessionOpener opener) {
+            this.opener = opener;
+        }
+
+        private Connection get() {
+            if (session == null && !unavailable && opener != null) {
+                try {
+                    session = opener.open();
+                    session.setAutoCommit(true);
+                } catch (SQLException noSecondSession) {
+                    unavailable = true; // a speed-up, not a condition of the swap
+                    session = null;
+                }
+            }
+            return session;
+        }
+
+        @Override
+        public void close() {
+            if (session != null) {
+                try {
+                    session.close();
+                } catch (SQLException gone) {
+                    // its backend ends with the connection either way
+                }
+                session = null;
+            }
+        }
     }
 
     /**
@@ -33,8 +82,8 @@ final class IndexBuilds {
      * new MV) never waits behind a build still running.
      */
     void build(String schema, String temp, List<IndexSpec> indexes) throws SQLException {
-        Connection opened = indexes.size() < 2 ? null : secondSession();
-        if (opened == null) {
+        Connection second = indexes.size() < 2 ? null : shared != null ? shared.get() : secondSession();
+        if (second == null) {
             for (IndexSpec i : indexes) {
                 createIndex(c, schema, temp, i);
             }
@@ -42,7 +91,7 @@ final class IndexBuilds {
         }
         java.util.concurrent.ConcurrentLinkedQueue<IndexSpec> queue = new java.util.concurrent.ConcurrentLinkedQueue<>(indexes);
         java.util.concurrent.atomic.AtomicReference<SQLException> failure = new java.util.concurrent.atomic.AtomicReference<>();
-        try (Connection second = opened) {
+        try {
             second.setAutoCommit(true);
             Thread helper = new Thread(() -> drain(second, schema, temp, queue, failure, c), "opsmv-swap-index");
             helper.setDaemon(true);
@@ -55,6 +104,10 @@ final class IndexBuilds {
                 cancel(second);
                 joinQuietly(helper);
                 throw new SQLException("interrupted while the new MV's indexes were being built", "57014", e);
+            }
+        } finally {
+            if (shared == null) {
+                second.close();
             }
         }
         if (failure.get() != null) {
