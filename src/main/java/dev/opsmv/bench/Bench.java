@@ -26,9 +26,9 @@ public final class Bench {
     /**
      * @param only null for every section; "endpoint" for sections 4 and 4b alone, "refresh" for section 2 alone, "readers" for section 5 alone (after
      *             the data and the deployment)
-     * @param loadSeconds how long each line of sections 4 and 4b runs
+     * @param loadSeconds how long each line of sections 4 and 4b runs; a warm-up, and section 5's baseline, never runs longer
      */
-    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only, int loadSeconds) {
+    public record Options(long drivers, long seed, String pgVersion, Path out, int queryRuns, String only, double loadSeconds) {
         public static final int DEFAULT_LOAD_SECONDS = 8;
 
         public Options(long drivers, long seed, String pgVersion, Path out, int queryRuns) {
@@ -37,6 +37,20 @@ public final class Bench {
 
         boolean all() {
             return only == null;
+        }
+
+        long lineMillis() {
+            return Math.round(loadSeconds * 1000);
+        }
+
+        /** At most {@code millis}, and no longer than a line: a run with short lines (a smoke test) has short warm-ups too. */
+        long upToALine(long millis) {
+            return Math.min(millis, lineMillis());
+        }
+
+        /** The line length as given, 8 or 0.25. */
+        String shownLoadSeconds() {
+            return java.math.BigDecimal.valueOf(loadSeconds).stripTrailingZeros().toPlainString();
         }
     }
 
@@ -77,7 +91,7 @@ public final class Bench {
                     return written(report.finish(options));
                 }
                 if ("readers".equals(options.only())) {
-                    new ReadersDuringRefresh(report, log).run(db);
+                    new ReadersDuringRefresh(report, log).run(db, options);
                     return written(report.finish(options));
                 }
                 if (options.all()) {
@@ -100,12 +114,12 @@ public final class Bench {
                     // and as it ships, its response cache on
                     try (ApiServer cachedApi = new ApiServer(db, ApiConfig.defaults().withPort(0))) {
                         int cachedPort = cachedApi.start();
-                        new EndpointLoad(report, log).run(port, cachedPort, options.loadSeconds());
-                        new EndpointFloor(report, log).run(db, port, cachedPort, options.loadSeconds());
+                        new EndpointLoad(report, log).run(port, cachedPort, options);
+                        new EndpointFloor(report, log).run(db, port, cachedPort, options);
                     }
                 }
                 if (options.all()) {
-                    new ReadersDuringRefresh(report, log).run(db);
+                    new ReadersDuringRefresh(report, log).run(db, options);
                     // last on this database: its sized MV reads the driver matrix, which may not be swapped meanwhile
                     new SwapThreshold(report, log).run(c, options.drivers());
                 }

@@ -40,10 +40,11 @@ final class EndpointFloor {
      * @param port       `serve` without its response cache: every request reads the database
      * @param cachedPort `serve` as it ships (cache on): the cached, 304 and CSV-cached lines
      */
-    void run(ConnectionSpec db, int port, int cachedPort, int seconds) throws Exception {
+    void run(ConnectionSpec db, int port, int cachedPort, Bench.Options options) throws Exception {
+        long line = options.lineMillis();
         TypicalQueries.Query query = TypicalQueries.filtered(SourceFixture.Spec.currentWeek());
         log.println("== the endpoint against the JDBC floor: " + query.path());
-        report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + seconds + " s per line; "
+        report.section("4b. The endpoint against the JDBC floor (`" + query.queryString() + "`, " + options.shownLoadSeconds() + " s per line; "
                         + "floor: the same query on the MV, prepared, every row read, over one HikariCP pool of " + ApiConfig.DEFAULT_POOL_SIZE
                         + "; endpoint: `serve` with its default pool through the lean keep-alive generator)",
                 "| path | clients | requests | errors | per s | p50 ms | p99 ms | max ms | generator CPU | machine busy | endpoint ÷ floor |",
@@ -52,9 +53,9 @@ final class EndpointFloor {
         Run floor1;
         Run floor8;
         try (HikariDataSource pool = floorPool(db)) {
-            floor(pool, q, 4, 2000); // warm-up: connections, server-side statements, caches
-            floor1 = floor(pool, q, 1, seconds * 1000L);
-            floor8 = floor(pool, q, 8, seconds * 1000L);
+            floor(pool, q, 4, options.upToALine(2000)); // warm-up: connections, server-side statements, caches
+            floor1 = floor(pool, q, 1, line);
+            floor8 = floor(pool, q, 8, line);
         }
         // where a request's time goes, one client each: the endpoint's own statement over the endpoint's pool
         // settings (the freshness join on top of the floor's query), then the whole request minus HTTP
@@ -63,18 +64,18 @@ final class EndpointFloor {
         try (HikariDataSource pool = ApiServer.dataSource(db, ApiConfig.defaults(), "opsmv-bench-statement")) {
             String sql = DriverMatrixService.mvSql(q);
             DriverMatrixService service = new DriverMatrixService(pool, ApiConfig.defaults());
-            loop(2, 2000, () -> readAll(pool, sql, q) + service.query(q).rows());
-            statement1 = loop(1, seconds * 1000L, () -> readAll(pool, sql, q));
-            service1 = loop(1, seconds * 1000L, () -> service.query(q).length());
+            loop(2, options.upToALine(2000), () -> readAll(pool, sql, q) + service.query(q).rows());
+            statement1 = loop(1, line, () -> readAll(pool, sql, q));
+            service1 = loop(1, line, () -> service.query(q).length());
         }
         // the HTTP round trip with no database behind it: what the generator and the server cost together
         LoadGenerator bare = new LoadGenerator(port, List.of("/livez"));
-        bare.run(1, 1000);
-        LoadGenerator.Result livez1 = bare.run(1, seconds * 1000L);
+        bare.run(1, options.upToALine(1000));
+        LoadGenerator.Result livez1 = bare.run(1, line);
         LoadGenerator load = new LoadGenerator(port, List.of(query.path()));
-        load.run(4, 2000);
-        LoadGenerator.Result http1 = load.run(1, seconds * 1000L);
-        LoadGenerator.Result http8 = load.run(8, seconds * 1000L);
+        load.run(4, options.upToALine(2000));
+        LoadGenerator.Result http1 = load.run(1, line);
+        LoadGenerator.Result http8 = load.run(8, line);
 
         row("JDBC floor", floor1);
         row("JDBC floor", floor8);
@@ -92,18 +93,18 @@ final class EndpointFloor {
         // issue 27: the same request answered from the response cache, as a 304, as CSV; keyset pages against offset
         String etag = etag(cachedPort, query.path());
         LoadGenerator cached = new LoadGenerator(cachedPort, List.of(query.path()));
-        cached.run(4, 1000);
-        LoadGenerator.Result hit1 = cached.run(1, seconds * 1000L);
-        LoadGenerator.Result hit8 = cached.run(8, seconds * 1000L);
+        cached.run(4, options.upToALine(1000));
+        LoadGenerator.Result hit1 = cached.run(1, line);
+        LoadGenerator.Result hit8 = cached.run(8, line);
         LoadGenerator.Result notModified8 = new LoadGenerator(cachedPort, List.of(query.path()),
-                "Accept: application/json\r\nIf-None-Match: " + etag + "\r\n", 304).run(8, seconds * 1000L);
-        LoadGenerator.Result csv8 = new LoadGenerator(port, List.of(query.path()), "Accept: text/csv\r\n", 200).run(8, seconds * 1000L);
+                "Accept: application/json\r\nIf-None-Match: " + etag + "\r\n", 304).run(8, line);
+        LoadGenerator.Result csv8 = new LoadGenerator(port, List.of(query.path()), "Accept: text/csv\r\n", 200).run(8, line);
         // the same server but a check that began up to 10 ms before a request will do for it (--cache-staleness 10ms)
         LoadGenerator.Result relaxed8;
         try (ApiServer relaxed = new ApiServer(db, ApiConfig.defaults().withPort(0).withCache(ApiConfig.Cache.defaults().withStalenessMs(10)))) {
             LoadGenerator g = new LoadGenerator(relaxed.start(), List.of(query.path()));
-            g.run(4, 1000);
-            relaxed8 = g.run(8, seconds * 1000L);
+            g.run(4, options.upToALine(1000));
+            relaxed8 = g.run(8, line);
         }
         double hitRatio8 = hit8.perSecond() / floor8.perSecond();
         loadRow("`serve`, answer from the cache", hit1, Measure.pct(hit1.perSecond() / floor1.perSecond()));
@@ -111,7 +112,7 @@ final class EndpointFloor {
         loadRow("`serve --cache-staleness 10ms`, answer from the cache", relaxed8, Measure.pct(relaxed8.perSecond() / floor8.perSecond()));
         loadRow("`serve`, 304 (If-None-Match, from the cache)", notModified8, Measure.pct(notModified8.perSecond() / floor8.perSecond()));
         loadRow("`serve`, text/csv (no cache)", csv8, Measure.pct(csv8.perSecond() / floor8.perSecond()));
-        Keyset keyset = keyset(db, port, seconds);
+        Keyset keyset = keyset(db, port, options);
         loadRow("`serve`, keyset page 1 (no cache)", keyset.first, "");
         loadRow("`serve`, keyset page " + keyset.page + " (`after=`, no cache)", keyset.deep, "");
         loadRow("`serve`, offset page " + keyset.page + " (`offset=" + (keyset.page - 1) * KEYSET_LIMIT + "`, no cache)", keyset.offset, "");
@@ -156,7 +157,8 @@ final class EndpointFloor {
     private record Keyset(int page, LoadGenerator.Result first, LoadGenerator.Result deep, LoadGenerator.Result offset) {
     }
 
-    private Keyset keyset(ConnectionSpec db, int port, int seconds) throws Exception {
+    private Keyset keyset(ConnectionSpec db, int port, Bench.Options options) throws Exception {
+        long line = options.lineMillis();
         String filters = "origin_tag=cabinet&week_start_from=2000-01-03&limit=" + KEYSET_LIMIT;
         DriverMatrixQuery q = new TypicalQueries.Query("keyset", filters).parsed();
         long rows;
@@ -182,10 +184,10 @@ final class EndpointFloor {
         LoadGenerator first = new LoadGenerator(port, List.of(path));
         LoadGenerator deep = new LoadGenerator(port, List.of(path + "&after=" + cursor));
         LoadGenerator offset = new LoadGenerator(port, List.of(path + "&offset=" + (page - 1) * KEYSET_LIMIT));
-        first.run(1, 500);
-        deep.run(1, 500);
-        offset.run(1, 500);
-        return new Keyset(page, first.run(1, seconds * 1000L), deep.run(1, seconds * 1000L), offset.run(1, seconds * 1000L));
+        first.run(1, options.upToALine(500));
+        deep.run(1, options.upToALine(500));
+        offset.run(1, options.upToALine(500));
+        return new Keyset(page, first.run(1, line), deep.run(1, line), offset.run(1, line));
     }
 
     /** The ETag `serve` gives the request (asked once, outside any measurement). */
@@ -280,7 +282,8 @@ final class EndpointFloor {
                     return;
                 }
                 long sink = 0;
-                while (System.nanoTime() < deadline[0]) {
+                // at least one action each: a short line (a smoke run) still measures every thread
+                do {
                     long t0 = System.nanoTime();
                     try {
                         sink += action.run();
@@ -291,7 +294,7 @@ final class EndpointFloor {
                         ms = Arrays.copyOf(ms, n * 2);
                     }
                     ms[n++] = (System.nanoTime() - t0) / 1e6;
-                }
+                } while (System.nanoTime() < deadline[0]);
                 latencies[me] = Arrays.copyOf(ms, n);
                 if (sink < 0) {
                     System.out.print(""); // keeps the reads from being optimised away

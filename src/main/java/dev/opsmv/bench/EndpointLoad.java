@@ -21,9 +21,10 @@ final class EndpointLoad {
      * @param port       `serve` with --no-cache: every request reads the database
      * @param cachedPort `serve` as it ships: answers kept until the MV is refreshed
      */
-    void run(int port, int cachedPort, int seconds) throws Exception {
+    void run(int port, int cachedPort, Bench.Options options) throws Exception {
+        long line = options.lineMillis();
         log.println("== the endpoint under 1, 8 and 32 concurrent clients");
-        report.section("4. The endpoint under concurrent clients (MV, the three requests in turn, " + seconds + " s per level, pool of "
+        report.section("4. The endpoint under concurrent clients (MV, the three requests in turn, " + options.shownLoadSeconds() + " s per level, pool of "
                         + ApiConfig.DEFAULT_POOL_SIZE + " connections; `serve` as it ships (response cache on), then with --no-cache; "
                         + "lean keep-alive generator, CPU shares of the whole machine)",
                 "| cache | clients | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | generator CPU | endpoint CPU (rest of the JVM) | machine busy |",
@@ -33,9 +34,9 @@ final class EndpointLoad {
         LoadGenerator.Result uncached8 = null;
         for (boolean cache : new boolean[] {true, false}) {
             LoadGenerator load = new LoadGenerator(cache ? cachedPort : port, paths);
-            load.run(4, 2000); // warm-up: JIT, the pool's connections, PostgreSQL's caches
+            load.run(4, options.upToALine(2000)); // warm-up: JIT, the pool's connections, PostgreSQL's caches
             for (int clients : new int[] {1, 8, 32}) {
-                LoadGenerator.Result r = load.run(clients, seconds * 1000L);
+                LoadGenerator.Result r = load.run(clients, line);
                 if (clients == 8) {
                     if (cache) {
                         at8 = r;

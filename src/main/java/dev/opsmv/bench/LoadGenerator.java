@@ -64,7 +64,8 @@ final class LoadGenerator {
                     long cpu0 = threads.getCurrentThreadCpuTime();
                     ready.countDown();
                     go.await();
-                    while (System.nanoTime() < deadline[0]) {
+                    // at least one request each: a short line (a smoke run) still measures every client
+                    do {
                         String path = paths.get(i++ % paths.size());
                         long t0 = System.nanoTime();
                         try {
@@ -78,7 +79,7 @@ final class LoadGenerator {
                             ms = Arrays.copyOf(ms, n * 2);
                         }
                         ms[n++] = (System.nanoTime() - t0) / 1e6;
-                    }
+                    } while (System.nanoTime() < deadline[0]);
                     generatorNanos.addAndGet(threads.getCurrentThreadCpuTime() - cpu0);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();

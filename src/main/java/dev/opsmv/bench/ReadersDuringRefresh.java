@@ -27,7 +27,7 @@ import dev.opsmv.refresh.RefreshMethod;
  */
 final class ReadersDuringRefresh {
     static final int READERS = 4;
-    static final String BASELINE = "none (baseline, 5 s)";
+    static final String BASELINE = "none";
     static final String CHAIN = "chain swap";
     /** An MV in the middle of the chain, read during the chain swap beside the driver matrix. */
     static final String LEDGER = "ops.mv_yango_payments_ledger_latest";
@@ -47,7 +47,8 @@ final class ReadersDuringRefresh {
         this.log = log;
     }
 
-    void run(ConnectionSpec db) throws Exception {
+    void run(ConnectionSpec db, Bench.Options options) throws Exception {
+        long baseline = options.upToALine(5000);
         log.println("== readers during no refresh, CONCURRENTLY, plain, SWAP and a chain swap");
         report.section("5. Readers of the driver-matrix MV during its refresh (" + READERS + " reader threads, typical filtered query, back to back; "
                         + "during the chain swap half of them read " + LEDGER + " instead)",
@@ -115,7 +116,7 @@ final class ReadersDuringRefresh {
             try (Connection c = db.open("opsmv-bench-refresher")) {
                 measuring.set(true);
                 if (method.equals(BASELINE)) {
-                    Thread.sleep(5000);
+                    Thread.sleep(baseline);
                 } else if (method.equals(RefreshMethod.SWAP)) {
                     Chain.Swap s = Chain.swap(c, new Chain.Mv(TypicalQueries.MV, "ops", "mv_payments_driver_matrix_cabinet", true));
                     swapEnd = System.nanoTime();
@@ -162,7 +163,10 @@ final class ReadersDuringRefresh {
                 }
                 note = String.format(java.util.Locale.ROOT, note, Measure.f(worstInSwap), perMv);
             }
-            report.row(method.equals(RefreshMethod.PLAIN) ? "plain" : method, method.equals(BASELINE) ? "—" : Measure.f(refreshMs),
+            String what = method.equals(RefreshMethod.PLAIN) ? "plain"
+                    : method.equals(BASELINE) ? "none (baseline, " + java.math.BigDecimal.valueOf(baseline / 1000.0).stripTrailingZeros().toPlainString() + " s)"
+                    : method;
+            report.row(what, method.equals(BASELINE) ? "—" : Measure.f(refreshMs),
                     Integer.toString(s.n()), Integer.toString(errors.get()), Measure.f(s.max()), Measure.f(s.p99()), Measure.pct(readerCpu),
                     Measure.pct(after.busyShareSince(before)), note);
             String why = s.n() + " reads, " + errors.get() + " errors during a " + Measure.f(refreshMs) + " ms refresh"

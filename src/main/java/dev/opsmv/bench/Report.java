@@ -32,7 +32,7 @@ final class Report {
         line("# opsmv benchmarks");
         line("");
         line("Measured " + OffsetDateTime.now(ZoneOffset.UTC).withNano(0) + " by `java -jar target/opsmv.jar bench --drivers "
-                + o.drivers() + (o.loadSeconds() == Bench.Options.DEFAULT_LOAD_SECONDS ? "" : " --load-seconds " + o.loadSeconds()) + "` on " + m.cores() + " cores, " + m.memory() + " RAM (" + m.cpu() + "), " + m.os()
+                + o.drivers() + (o.loadSeconds() == Bench.Options.DEFAULT_LOAD_SECONDS ? "" : " --load-seconds " + o.shownLoadSeconds()) + "` on " + m.cores() + " cores, " + m.memory() + " RAM (" + m.cpu() + "), " + m.os()
                 + ", " + m.jvm() + "; PostgreSQL " + pg + " (embedded, fsync off); " + String.format("%,d", o.drivers())
                 + " drivers, seed " + o.seed() + ". Everything below comes from this one run, side by side on the same server. "
                 + "The machine is shared: 1-minute load average " + Machine.loadAverage() + " when the run started. "

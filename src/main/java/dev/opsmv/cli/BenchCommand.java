@@ -31,8 +31,9 @@ final class BenchCommand implements Callable<Integer> {
     int queryRuns;
 
     @Option(names = "--load-seconds", paramLabel = "S", defaultValue = "" + Bench.Options.DEFAULT_LOAD_SECONDS,
-            description = "How long each line of sections 4 and 4b runs (default ${DEFAULT-VALUE}).")
-    int loadSeconds;
+            description = "How long each line of sections 4 and 4b runs, in seconds (default ${DEFAULT-VALUE}; 0.25 for a quick check that "
+                    + "every section runs: warm-ups and section 5's 5 s baseline are cut to a line's length).")
+    double loadSeconds;
 
     @Option(names = "--only", paramLabel = "SECTIONS",
             description = "Only these sections, after the data and the deployment: 'endpoint' runs 4 and 4b (the endpoint under load, and against the JDBC floor); 'refresh' runs 2 (the MVs refreshed by each method, the chain swap against its floor); 'readers' runs 5 (readers during each kind of refresh).")
@@ -48,8 +49,8 @@ final class BenchCommand implements Callable<Integer> {
         if (queryRuns < 5) {
             throw new IllegalArgumentException("--query-runs must be at least 5 (got " + queryRuns + ")");
         }
-        if (loadSeconds < 1) {
-            throw new IllegalArgumentException("--load-seconds must be at least 1 (got " + loadSeconds + ")");
+        if (!(loadSeconds >= 0.1)) {
+            throw new IllegalArgumentException("--load-seconds must be at least 0.1 (got " + loadSeconds + ")");
         }
         if (only != null && !only.equals("endpoint") && !only.equals("refresh") && !only.equals("readers")) {
             throw new picocli.CommandLine.ParameterException(command.commandLine(), "--only takes 'endpoint', 'refresh' or 'readers' (got '" + only + "')");

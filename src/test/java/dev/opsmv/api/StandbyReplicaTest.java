@@ -210,20 +210,27 @@ class StandbyReplicaTest {
         }
     }
 
+    static final double PAUSED_WARN_HOURS = 0.0005;
+
     @Test
     @Order(5)
     void pausedReplayIsWarnWithItsLagThenOkOnceResumed() throws Exception {
-        // 0.003 h = 10.8 s: a threshold the test can wait past, with room for a loaded machine before it; crit stays far.
+        // 0.003 h = 10.8 s: room for a loaded machine between a refresh and the health that must find it fresh; crit stays far.
         Sql.exec(primary, "UPDATE ops.mv_refresh_policy SET warn_after_hours = 0.003 WHERE mv_name = '" + MATRIX + "'");
         try {
             assertEquals(0, Cli.run("refresh", "--url", Cli.url(primary), MATRIX).exitCode());
             pair.awaitReplay(Duration.ofSeconds(30));
             Cli.Result fresh = health(standby);
             assertEquals(0, fresh.exitCode(), "just refreshed and replayed: " + fresh);
+            // then 0.0005 h = 1.8 s, replayed before the pause: a threshold the standby's last refresh is soon past,
+            // where 10.8 s had the test wait that long
+            Sql.exec(primary, "UPDATE ops.mv_refresh_policy SET warn_after_hours = " + PAUSED_WARN_HOURS + " WHERE mv_name = '" + MATRIX + "'");
+            pair.awaitReplay(Duration.ofSeconds(30));
+            long lastReplayedRefresh = System.nanoTime();
 
             Sql.exec(standby, "SELECT pg_wal_replay_pause()");
             assertEquals(0, Cli.run("refresh", "--url", Cli.url(primary), MATRIX).exitCode());
-            Thread.sleep(11_000);
+            Thread.sleep(Math.max(0, (long) (PAUSED_WARN_HOURS * 3_600_000) + 200 - (System.nanoTime() - lastReplayedRefresh) / 1_000_000));
             Cli.Result paused = health(standby);
             JsonNode doc = JSON.readTree(paused.out());
             assertEquals(1, paused.exitCode(), paused.toString());
@@ -233,7 +240,7 @@ class StandbyReplicaTest {
             assertTrue(lag > 0, "the refresh the standby has received but not replayed is lag: " + paused);
             JsonNode row = mv(doc, MATRIX);
             assertEquals(lag, row.get("replay_lag_seconds").asDouble(), paused.toString());
-            assertTrue(row.get("freshness_seconds").asDouble() > 10.8, paused.toString());
+            assertTrue(row.get("freshness_seconds").asDouble() > PAUSED_WARN_HOURS * 3600, paused.toString());
             assertTrue(row.get("reasons").toString().contains("WAL replay is paused"), paused.toString());
             Cli.Result prom = Cli.run("health", "--url", Cli.url(standby), "--format", "prometheus", "--mv", MATRIX);
             PromText.Parsed metrics = PromText.parse(prom.out());
@@ -241,13 +248,14 @@ class StandbyReplicaTest {
             assertEquals(1.0, metrics.value("opsmv_replay_paused", java.util.Map.of()), prom.out());
 
             Sql.exec(standby, "SELECT pg_wal_replay_resume()");
+            Sql.exec(primary, "UPDATE ops.mv_refresh_policy SET warn_after_hours = 0.003 WHERE mv_name = '" + MATRIX + "'");
             pair.awaitReplay(Duration.ofSeconds(30));
             Cli.Result resumed = health(standby);
             JsonNode after = JSON.readTree(resumed.out());
             assertEquals(0.0, after.get("replay_lag_seconds").asDouble(), resumed.toString());
             assertFalse(after.get("replay_paused").asBoolean(), resumed.toString());
-            // The refresh made during the pause is now replayed; it is itself older than 10.8 s by now, so a new
-            // one shows the standby OK again when the data is fresh and replay has caught up.
+            // The refresh made during the pause is now replayed, the threshold 10.8 s again; a new refresh shows
+            // the standby OK again when the data is fresh and replay has caught up.
             assertEquals(0, Cli.run("refresh", "--url", Cli.url(primary), MATRIX).exitCode());
             pair.awaitReplay(Duration.ofSeconds(30));
             Cli.Result ok = health(standby);

@@ -47,7 +47,7 @@ class DuplicateGrainFiltersTest {
 
     @Test
     void duplicatesTheMvFiltersOutDoNotHaltAndPaidOnesAreLatent() {
-        ConnectionSpec db = Deployed.fixtureDatabase(600, Deployed.SHARED_SEED, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         claimsOnTheFarSideOfEveryFilter(db);
 
         Cli.Result check = Cli.run("check-duplicates", "--url", Cli.url(db));
@@ -77,7 +77,7 @@ class DuplicateGrainFiltersTest {
 
     @Test
     void duplicatesTheMvWouldHoldHaltTheDeploymentBeforeAnyChange() {
-        ConnectionSpec db = Deployed.fixtureDatabase(600, Deployed.SHARED_SEED, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         claimsOnTheFarSideOfEveryFilter(db);
         Sql.exec(db, "INSERT INTO claims_cabinet VALUES (9000021, " + UNPAID_DRIVER + ", 1, 25, 'submitted', now()), "
                 + "(9000022, " + UNPAID_DRIVER + ", 1, 25, 'submitted', now())");
@@ -90,7 +90,7 @@ class DuplicateGrainFiltersTest {
 
     @Test
     void query2OnTheMvFindsWhatARefreshWouldReject() {
-        ConnectionSpec db = Deployed.bundleDatabase(600, Deployed.SHARED_SEED);
+        ConnectionSpec db = Deployed.bundleDatabase(400, Deployed.SHARED_SEED);
         assertEquals(0, Cli.run("check-duplicates", "--mv", "--url", Cli.url(db)).exitCode());
         // duplicates in the MV itself (a unique index dropped by hand, then a plain refresh)
         Sql.exec(db, "DROP INDEX ops.ux_mv_yango_cabinet_claims_for_collection_grain",

@@ -19,7 +19,7 @@ class InvalidIndexTest {
 
     @Test
     void invalidLeftoverIndexIsRebuiltByUpdate() throws Exception {
-        ConnectionSpec db = Deployed.fixtureDatabase(1_000, Deployed.SHARED_SEED, 0);
+        ConnectionSpec db = Deployed.fixtureDatabase(400, Deployed.SHARED_SEED, 0);
         // A failed CREATE INDEX CONCURRENTLY under the bundle's name: unique on a column full of
         // duplicates fails after the catalog entry exists and leaves it INVALID.
         assertThrows(IllegalStateException.class, () -> Sql.exec(db,

@@ -263,7 +263,7 @@ class ChainSwapTest {
     /** Nothing to run in the swap transaction (null) is allowed: it once threw before the build began. */
     @Test
     void aChainSwapWithNothingToRunInItsTransactionSwaps() throws Exception {
-        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(100, Deployed.SHARED_SEED);
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
         long before = oids(db, List.of(RAW)).get(RAW);
         try (java.sql.Connection c = db.open("opsmv-tests")) {
             new dev.opsmv.swap.SideBySideSwap(c, java.time.Duration.ofSeconds(2)).refreshChain("ops", "mv_yango_payments_raw_current", null);

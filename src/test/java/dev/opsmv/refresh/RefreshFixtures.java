@@ -30,18 +30,32 @@ final class RefreshFixtures {
     }
 
     /**
-     * ops.mv_zz_slow: 2000 rows with a unique index; its query sleeps public.slow_config.seconds once
-     * (an InitPlan), so a refresh takes as long as the test says. Created fast (0 s), then set to {@code seconds}.
+     * ops.mv_zz_slow: 2000 rows with a unique index; its query calls public.slow_nap() once (an InitPlan),
+     * which sleeps public.slow_config.seconds and then waits as long as public.slow_config.held is true, so a
+     * refresh takes as long as the test says, or until the test lets it go ({@link #hold}). Created fast (0 s),
+     * then set to {@code seconds}.
      */
     static void createSlowMv(ConnectionSpec db, double seconds) {
         Sql.exec(db,
-                "CREATE TABLE public.slow_config (seconds float8 NOT NULL)",
+                "CREATE TABLE public.slow_config (seconds float8 NOT NULL, held boolean NOT NULL DEFAULT false)",
                 "INSERT INTO public.slow_config VALUES (0)",
+                // names qualified: PostgreSQL 17 refreshes with search_path pg_catalog, pg_temp; each statement of this
+                // volatile function reads a new snapshot, so it sees the test's UPDATE of held while it waits
+                """
+                CREATE FUNCTION public.slow_nap() RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+                BEGIN
+                    PERFORM pg_catalog.pg_sleep(seconds) FROM public.slow_config;
+                    WHILE (SELECT held FROM public.slow_config) LOOP
+                        PERFORM pg_catalog.pg_sleep(0.01);
+                    END LOOP;
+                    RETURN true;
+                END $$
+                """,
                 """
                 CREATE MATERIALIZED VIEW ops.mv_zz_slow AS
                 SELECT g AS id, g * 2 AS v
                 FROM generate_series(1, 2000) g
-                WHERE (SELECT true FROM (SELECT pg_sleep(seconds) FROM public.slow_config) nap LIMIT 1)
+                WHERE (SELECT public.slow_nap())
                 """,
                 "CREATE UNIQUE INDEX ux_mv_zz_slow ON ops.mv_zz_slow (id)");
         setSlow(db, seconds);
@@ -49,6 +63,11 @@ final class RefreshFixtures {
 
     static void setSlow(ConnectionSpec db, double seconds) {
         Sql.exec(db, "UPDATE public.slow_config SET seconds = " + seconds);
+    }
+
+    /** While held, a refresh of ops.mv_zz_slow waits inside its query (after its seconds), whatever else it waits for. */
+    static void hold(ConnectionSpec db, boolean held) {
+        Sql.exec(db, "UPDATE public.slow_config SET held = " + held);
     }
 
     /** Row count and an md5 of every row in a stable order: "count:md5". */

@@ -109,7 +109,8 @@ class RefreshProtocolTest {
         ConnectionSpec db = deployed();
         RefreshFixtures.createSlowMv(db, 0);
         Sql.exec(db, "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('mv_zz_slow', 1, 2)");
-        RefreshFixtures.setSlow(db, 3);
+        // held until the runner has met the lock the procedure takes
+        RefreshFixtures.hold(db, true);
         CompletableFuture<Void> call = CompletableFuture.runAsync(() -> Sql.exec(db, "CALL ops.opsmv_refresh_scheduled(ARRAY['ops.mv_zz_slow'])"));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE mv_name = 'mv_zz_slow' AND status = 'RUNNING'") == 0) {
@@ -119,6 +120,7 @@ class RefreshProtocolTest {
         // While it refreshes, the runner finds the MV's lock taken (same key, ops.opsmv_refresh_lock_key).
         Cli.Result busy = Cli.on(db, "refresh", "mv_zz_slow");
         assertEquals(ExitCode.BUSY, busy.exitCode(), busy.all());
+        RefreshFixtures.hold(db, false);
         call.get(60, TimeUnit.SECONDS);
         assertEquals(List.of("OK"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE application_name = 'opsmv-pg_cron'"));
     }

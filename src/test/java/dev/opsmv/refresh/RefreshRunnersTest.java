@@ -6,12 +6,15 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -22,6 +25,7 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import dev.opsmv.cli.ExitCode;
+import dev.opsmv.cli.Main;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Sql;
@@ -124,24 +128,39 @@ class RefreshRunnersTest {
     @Test
     void twoRunnersOnOneMvOneRefreshesTheOtherIsBusyOrWaits() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
-        RefreshFixtures.createSlowMv(db, 4);
+        RefreshFixtures.createSlowMv(db, 0);
+        // each first runner's refresh is held until the second has met it, however long that takes on a loaded machine
+        RefreshFixtures.hold(db, true);
         try (RunningWatch watch = new RunningWatch(db)) {
             Process a = start(db, "refresh", "mv_zz_slow");
             awaitRunning(db, a);
             Cli.Result b = Cli.on(db, "refresh", "mv_zz_slow");
             assertEquals(ExitCode.BUSY, b.exitCode(), b.all());
             assertTrue(b.out().contains("busy"), b.out());
+            RefreshFixtures.hold(db, false);
             assertTrue(a.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, a.exitValue(), () -> drain(a));
 
             // --wait: the second runner waits for the first and then refreshes.
+            RefreshFixtures.hold(db, true);
             Process c = start(db, "refresh", "mv_zz_slow");
             awaitRunning(db, c);
-            // Once c's refresh sleeps it has read its 4 s: the refresh d makes after waiting for it need not sleep too.
             awaitSleeping(db, c);
-            RefreshFixtures.setSlow(db, 0);
-            Cli.Result d = Cli.on(db, "refresh", "mv_zz_slow", "--wait", "60s");
-            assertEquals(ExitCode.OK, d.exitCode(), d.all());
+            StringWriter dOut = new StringWriter();
+            StringWriter dErr = new StringWriter();
+            CompletableFuture<Integer> d = CompletableFuture.supplyAsync(() -> Main.run(new PrintWriter(dOut, true), new PrintWriter(dErr, true),
+                    withUrlInProcess(db, "refresh", "mv_zz_slow", "--wait", "60s")));
+            // c is let go only once d has found the lock taken and said it waits
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!(dOut + "" + dErr).contains("waiting up to")) {
+                assertTrue(!d.isDone() && c.isAlive(), () -> "d ended or c exited before d waited: " + dOut + dErr + drain(c));
+                assertTrue(System.nanoTime() < deadline, "d did not wait for c's lock in 60 s: " + dOut + dErr);
+                Thread.sleep(20);
+            }
+            RefreshFixtures.hold(db, false);
+            int dExit = d.get(60, TimeUnit.SECONDS);
+            System.out.printf("opsmv refresh mv_zz_slow --wait 60s (in-process) -> exit %d%n%s%s", dExit, dOut, dErr);
+            assertEquals(ExitCode.OK, dExit, dOut + "" + dErr);
             assertTrue(c.waitFor(60, TimeUnit.SECONDS));
             assertEquals(0, c.exitValue(), () -> drain(c));
             watch.close();
@@ -151,11 +170,19 @@ class RefreshRunnersTest {
         assertEquals(List.of("OK", "BUSY", "OK", "OK"), statuses);
     }
 
+    private static String[] withUrlInProcess(ConnectionSpec db, String... args) {
+        String[] all = java.util.Arrays.copyOf(args, args.length + 2);
+        all[args.length] = "--url";
+        all[args.length + 1] = Cli.url(db);
+        return all;
+    }
+
     @Test
     void aRunnerKilledMidRefreshIsMarkedAbandonedByTheNextRun() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(50, Deployed.SHARED_SEED);
-        // long enough to be killed mid-refresh; its orphaned backend then sleeps out the rest, which the test waits for
-        RefreshFixtures.createSlowMv(db, 4);
+        // held until the test has seen its orphaned backend still refreshing; let go, it ends, which the test waits for
+        RefreshFixtures.createSlowMv(db, 0);
+        RefreshFixtures.hold(db, true);
         Process a = start(db, "refresh", "mv_zz_slow");
         awaitRunning(db, a);
         Map<String, Object> row = Sql.rows(db, "SELECT refresh_id, backend_pid FROM ops.mv_refresh_log WHERE status = 'RUNNING'").get(0);
@@ -170,6 +197,7 @@ class RefreshRunnersTest {
         if (backendWasAlive) {
             assertEquals("RUNNING", Sql.value(db, "SELECT status FROM ops.mv_refresh_log WHERE refresh_id = " + row.get("refresh_id")));
         }
+        RefreshFixtures.hold(db, false);
         long t0 = System.nanoTime();
         while (Sql.count(db, "SELECT count(*) FROM pg_stat_activity WHERE pid = " + pid) > 0) {
             assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(60), "backend " + pid + " of the killed runner lives on");
@@ -178,7 +206,6 @@ class RefreshRunnersTest {
         System.out.println("[measure] killed runner's backend went away " + (System.nanoTime() - t0) / 1_000_000
                 + " ms after the first check (busy straight after the kill: " + backendWasAlive + ")");
 
-        RefreshFixtures.setSlow(db, 0);
         Cli.Result next = backendWasAlive ? Cli.on(db, "refresh", "mv_zz_slow") : early;
         assertEquals(ExitCode.OK, next.exitCode(), next.all());
         Map<String, Object> old = Sql.rows(db, "SELECT status, error_message, refresh_finished_at FROM ops.mv_refresh_log WHERE refresh_id = "

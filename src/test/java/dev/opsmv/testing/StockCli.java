@@ -88,8 +88,10 @@ public final class StockCli {
         for (Path p : extraClasspath) {
             cp.append(File.pathSeparator).append(p.toAbsolutePath());
         }
-        List<String> cmd = new ArrayList<>(List.of(
-                OpsmvProcess.java(), OpsmvProcess.SHORT_LIVED[0], OpsmvProcess.SHORT_LIVED[1],
+        StockCliArchive.Launch archive = StockCliArchive.of(dir(), extraClasspath.isEmpty());
+        List<String> cmd = new ArrayList<>(List.of(OpsmvProcess.java(), OpsmvProcess.SHORT_LIVED[0], OpsmvProcess.SHORT_LIVED[1]));
+        cmd.addAll(archive.options());
+        cmd.addAll(List.of(
                 "-cp", cp.toString(),
                 "liquibase.integration.commandline.LiquibaseCommandLine",
                 "--changelog-file=changelog/db.changelog-master.yaml",
@@ -102,12 +104,16 @@ public final class StockCli {
         if (db.hasPassword()) {
             pb.environment().put("LIQUIBASE_COMMAND_PASSWORD", db.passwordForChildEnvironment());
         }
+        long t0 = System.nanoTime();
         Process p = pb.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(5, TimeUnit.MINUTES)) {
             p.destroyForcibly();
             throw new IllegalStateException("stock CLI " + version + " did not finish: " + output);
         }
+        System.out.printf("[opsmv tests] %s %s -> exit %d in %d ms%n", this, String.join(" ", command), p.exitValue(),
+                (System.nanoTime() - t0) / 1_000_000);
+        archive.afterExit().run();
         return new Result(p.exitValue(), output);
     }
 
