@@ -21,9 +21,9 @@ public final class ExitCode {
     public static final int LOCK_TIMEOUT = 4;
     /** Another runner holds the advisory lock of an MV (refresh) or Liquibase's lock (update). */
     public static final int BUSY = 5;
-    /** update or rollback stopped by SIGINT: the JVM's own status (128 + 2) after the shutdown hook stopped cleanly. */
+    /** update, rollback or a one-off refresh stopped by SIGINT: the JVM's own status (128 + 2) after the shutdown hook stopped cleanly. */
     public static final int SIGINT = 130;
-    /** update or rollback stopped by SIGTERM: the JVM's own status (128 + 15) after the shutdown hook stopped cleanly. */
+    /** update, rollback or a one-off refresh stopped by SIGTERM: the JVM's own status (128 + 15) after the shutdown hook stopped cleanly. */
     public static final int SIGTERM = 143;
 
     /** Each code's meaning, in order: the one text of {@code --help}'s list and of docs/COMMANDS.md's table. */
@@ -39,8 +39,10 @@ public final class ExitCode {
                 + "is needed), or the database failed a statement");
         m.put(LOCK_TIMEOUT, "lock timeout: a statement waited longer than --lock-timeout for a lock (the blocker is named)");
         m.put(BUSY, "busy: Liquibase's lock is held by a live run or another client, or an MV's refresh lock by a refresh or reindex of it");
-        m.put(SIGINT, "update or rollback interrupted by SIGINT (Ctrl-C): statement cancelled, lock released, the run's changesets listed");
-        m.put(SIGTERM, "update or rollback interrupted by SIGTERM: statement cancelled, lock released, the run's changesets listed");
+        m.put(SIGINT, "update or rollback interrupted by SIGINT (Ctrl-C): statement cancelled, lock released, the run's changesets listed; "
+                + "a one-off refresh: its building statements cancelled, what it built beside the serving MVs dropped");
+        m.put(SIGTERM, "update or rollback interrupted by SIGTERM: statement cancelled, lock released, the run's changesets listed; "
+                + "a one-off refresh: its building statements cancelled, what it built beside the serving MVs dropped");
         return java.util.Collections.unmodifiableMap(m);
     }
 

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 import dev.opsmv.refresh.RefreshEngine;
+import dev.opsmv.refresh.RefreshInterruption;
 import dev.opsmv.refresh.RefreshLoop;
 import dev.opsmv.refresh.RefreshMode;
 import dev.opsmv.refresh.RefreshPlan;
@@ -114,7 +115,15 @@ final class RefreshCommand implements Callable<Integer> {
         RefreshEngine engine = new RefreshEngine(connection.spec(),
                 new RefreshEngine.Options(mode(), statementTimeout, lockTimeout, wait, swapSpaceLimit), line -> out.println(line));
         if (every == null) {
-            return output.done(once(engine, new java.util.concurrent.atomic.AtomicBoolean(), out));
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            int code;
+            try (RefreshInterruption guard = RefreshInterruption.guard(connection.spec(), engine, stop, line -> {
+                out.println(line);
+                out.flush();
+            })) {
+                code = once(engine, stop, out);
+            }
+            return output.done(code);
         }
         try (Connection c = connection.open()) {
             plan(c); // bad names or a cycle end the command now, not in every run

@@ -87,6 +87,8 @@ public final class RefreshEngine {
     private final ConnectionSpec spec;
     private final Options options;
     private final Consumer<String> out;
+    /** Every session this engine opened, as pid@backend_start (a pid alone may be another backend's by now). */
+    private final java.util.Set<String> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public RefreshEngine(ConnectionSpec spec, Options options, Consumer<String> out) {
         this.spec = spec;
@@ -94,11 +96,21 @@ public final class RefreshEngine {
         this.out = out;
     }
 
+    /** The sessions this engine has opened (work, index builds, ANALYZE), as {@link RefreshInterruption} cancels them. */
+    public java.util.Set<String> sessions() {
+        return java.util.Set.copyOf(sessions);
+    }
+
+    static String identity(Connection c) throws SQLException {
+        return Session.text(c, "SELECT pid::text || '@' || backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+    }
+
     /** Plans (catalog graph, names resolved) and refreshes; {@code stop} is checked between MVs. */
     public Result run(Collection<String> names, boolean all, boolean cascade, BooleanSupplier stop) throws SQLException {
         try (Connection log = spec.open(APPLICATION_NAME + "-log"); Connection work = spec.open(APPLICATION_NAME)) {
             log.setAutoCommit(true);
             work.setAutoCommit(true);
+            sessions.add(identity(work));
             RefreshPlan plan = RefreshPlan.build(work, names, all, cascade, options.mode(), options.swapSpaceLimit());
             return new Run(plan, log, work).execute(stop);
         }
@@ -371,6 +383,7 @@ public final class RefreshEngine {
                 Session.set(k, "statement_timeout", options.statementTimeout());
                 Session.set(k, "lock_timeout", options.lockTimeout());
                 ClientCheck.endWithThisClient(k, ClientCheck.INTERVAL);
+                sessions.add(identity(k));
             } catch (SQLException e) {
                 k.close();
                 throw e;

@@ -180,26 +180,11 @@ class ChainSwapTest {
     @Test
     void aRunnerKilledMidChainLeavesTheServingChainAndTheNextRunCleansUp() throws Exception {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
-        SwapRefreshTest.createSlowKey(db);
-        Sql.exec(db,
-                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT g AS id FROM generate_series(1, 2000) g",
-                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (id)",
-                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT id FROM ops.mv_t_a",
-                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (id)",
-                // the second MV's index build takes as long as the test says: the runner dies inside it
-                "CREATE INDEX ix_mv_t_b_slow ON ops.mv_t_b (public.slow_key(id))",
-                "UPDATE public.slow_config SET seconds = 0.01");
-        List<String> chain = List.of("ops.mv_t_a", "ops.mv_t_b");
+        // the second MV's index build takes as long as the test says: the runner dies inside it
+        List<String> chain = slowChain(db);
         Map<String, Long> oidsBefore = oids(db, chain);
         Process runner = RefreshFixtures.process(db).start(RefreshFixtures.withUrl(db, "refresh", "mv_t_a", "--cascade", "--method", "swap"));
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-        while (Sql.count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                + "WHERE n.nspname LIKE 'opsmv\\_swap\\_%' AND c.relname = 'mv_t_b'") == 0) {
-            assertTrue(runner.isAlive(), "the runner ended before the second MV was built");
-            assertTrue(System.nanoTime() < deadline, "no new mv_t_b after 60 s");
-            Thread.sleep(50);
-        }
-        Thread.sleep(300); // inside the slow index build now
+        awaitSecondMvBuilding(db, runner);
         runner.destroyForcibly(); // SIGKILL: no finally block, no cleanup
         assertTrue(runner.waitFor(30, java.util.concurrent.TimeUnit.SECONDS));
         assertEquals(oidsBefore, oids(db, chain), "the serving chain is untouched");
@@ -214,6 +199,84 @@ class ChainSwapTest {
             assertNotEquals(oidsBefore.get(mv), oids(db, List.of(mv)).get(mv));
             assertEquals(List.of("ABANDONED", "OK"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log WHERE mv_name = '"
                     + mv.substring(4) + "' ORDER BY refresh_id"), mv);
+        }
+    }
+
+    /** A chain of two MVs whose second one's index build takes as long as public.slow_config says. */
+    private static List<String> slowChain(ConnectionSpec db) {
+        SwapRefreshTest.createSlowKey(db);
+        Sql.exec(db,
+                "CREATE MATERIALIZED VIEW ops.mv_t_a AS SELECT g AS id FROM generate_series(1, 2000) g",
+                "CREATE UNIQUE INDEX ux_mv_t_a ON ops.mv_t_a (id)",
+                "CREATE MATERIALIZED VIEW ops.mv_t_b AS SELECT id FROM ops.mv_t_a",
+                "CREATE UNIQUE INDEX ux_mv_t_b ON ops.mv_t_b (id)",
+                "CREATE INDEX ix_mv_t_b_slow ON ops.mv_t_b (public.slow_key(id))",
+                "UPDATE public.slow_config SET seconds = 0.01");
+        return List.of("ops.mv_t_a", "ops.mv_t_b");
+    }
+
+    /** Waits until the runner builds the new mv_t_b in its scratch schema, then a little longer: inside the slow index build. */
+    private static void awaitSecondMvBuilding(ConnectionSpec db, Process runner) throws InterruptedException {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+        while (Sql.count(db, "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE n.nspname LIKE 'opsmv\\_swap\\_%' AND c.relname = 'mv_t_b'") == 0) {
+            assertTrue(runner.isAlive(), "the runner ended before the second MV was built");
+            assertTrue(System.nanoTime() < deadline, "no new mv_t_b after 60 s");
+            Thread.sleep(50);
+        }
+        Thread.sleep(300);
+    }
+
+    /** The process's stdout, read as it comes (Process.destroy closes the streams of the process object). */
+    private static java.util.concurrent.CompletableFuture<String> stdout(Process p) {
+        return java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            } catch (java.io.IOException closed) {
+                return "(stdout closed)";
+            }
+        });
+    }
+
+    @Test
+    void sigtermOrACancelMidChainDropsWhatWasBuiltAndLeavesTheServingChain() throws Exception {
+        ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
+        List<String> chain = slowChain(db);
+        Map<String, Long> oidsBefore = oids(db, chain);
+
+        // SIGTERM (systemd stopping the unit, a CI job cancelled): the runner cancels its own build and drops it before it exits
+        Process runner = RefreshFixtures.process(db).start(RefreshFixtures.withUrl(db, "refresh", "mv_t_a", "--cascade", "--method", "swap"));
+        var runnerOut = stdout(runner);
+        awaitSecondMvBuilding(db, runner);
+        // the shell's kill, not Process.destroy(), which would also close this side of the runner's stdout
+        assertEquals(0, new ProcessBuilder("sh", "-c", "kill -TERM " + runner.pid()).start().waitFor());
+        assertTrue(runner.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "the runner exits after SIGTERM");
+        String out = runnerOut.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(ExitCode.SIGTERM, runner.exitValue(), out);
+        assertTrue(out.contains("opsmv: interrupted: stopping the refresh"), out);
+        assertEquals(oidsBefore, oids(db, chain), "the serving chain is untouched");
+        assertEquals(0, scratchSchemas(db), "nothing half-built outlives the runner: " + out);
+        assertEquals(List.of("ERROR", "ERROR"), Sql.strings(db, "SELECT status FROM ops.mv_refresh_log ORDER BY refresh_id"),
+                "each MV of the chain logged its end, none left RUNNING");
+
+        // an operator's pg_cancel_backend on the runner's session: the same, and exit 1
+        Process second = RefreshFixtures.process(db).start(RefreshFixtures.withUrl(db, "refresh", "mv_t_a", "--cascade", "--method", "swap"));
+        var secondOut = stdout(second);
+        awaitSecondMvBuilding(db, second);
+        assertTrue(Sql.count(db, "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity "
+                + "WHERE application_name LIKE 'opsmv-refresh%' AND state = 'active' AND query ~* '^\\s*CREATE INDEX'") >= 1);
+        assertTrue(second.waitFor(60, java.util.concurrent.TimeUnit.SECONDS));
+        String out2 = secondOut.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(ExitCode.PROBLEM, second.exitValue(), out2);
+        assertTrue(out2.contains("canceling statement due to user request"), out2);
+        assertEquals(oidsBefore, oids(db, chain), "the serving chain is untouched");
+        assertEquals(0, scratchSchemas(db), out2);
+
+        Sql.exec(db, "UPDATE public.slow_config SET seconds = 0");
+        Cli.Result next = Cli.on(db, "refresh", "mv_t_a", "--cascade", "--method", "swap");
+        assertEquals(ExitCode.OK, next.exitCode(), next.all());
+        for (String mv : chain) {
+            assertNotEquals(oidsBefore.get(mv), oids(db, List.of(mv)).get(mv));
         }
     }
 
