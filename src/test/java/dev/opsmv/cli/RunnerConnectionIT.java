@@ -114,7 +114,7 @@ class RunnerConnectionIT {
         fails(Runner.inProcess("update", "--frobnicate"), ExitCode.USAGE, "Unknown option: '--frobnicate'");
         fails(Runner.inProcess("update", "--password", "x"), ExitCode.USAGE, "'--password'");
         fails(Runner.inProcessOn(deployed, "update", "--lock-timeout", "5 seconds; DROP TABLE drivers"), ExitCode.USAGE,
-                "--lock-timeout: '5 seconds; DROP TABLE drivers' is not a duration");
+                "Invalid value for option '--lock-timeout': '5 seconds; DROP TABLE drivers' is not a duration");
         fails(Runner.inProcess(), ExitCode.USAGE, "a command is required");
     }
 
