@@ -14,12 +14,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
-import dev.opsmv.migrate.Migrator;
 import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.Http;
+import dev.opsmv.testing.Roles;
 import dev.opsmv.testing.ServeProcess;
-import dev.opsmv.testing.Sql;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -46,12 +45,8 @@ class ReaderRoleTest {
     @Test
     void serveAndHealthWorkAsAReaderThatCanChangeNothing() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
-        try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.READER_ROLE, null).update();
-        }
-        String login = "opsmv_t_reader_" + ProcessHandle.current().pid() + "_" + db.database();
-        Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT opsmv_reader TO " + login);
-        ConnectionSpec reader = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
+        Roles.apply(db, Changelog.READER_ROLE);
+        ConnectionSpec reader = Roles.login(db, "reader", "opsmv_reader");
 
         try (ApiServer server = new ApiServer(reader, ApiConfig.defaults().withPort(0))) {
             String base = "http://127.0.0.1:" + server.start();
@@ -88,11 +83,10 @@ class ReaderRoleTest {
     @Test
     void aLoginShortOfAGrantReadsTheGrantToAdd() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(300, Deployed.SHARED_SEED);
-        String login = "opsmv_t_short_" + ProcessHandle.current().pid() + "_" + db.database();
         // what was found in production: SELECT on the MV and its view, not on the refresh log
-        Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT USAGE ON SCHEMA ops TO " + login,
-                "GRANT SELECT ON ops.mv_payments_driver_matrix_cabinet, ops.v_payments_driver_matrix_cabinet TO " + login);
-        ConnectionSpec shortOne = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
+        ConnectionSpec shortOne = Roles.login(db, "short", "USAGE ON SCHEMA ops",
+                "SELECT ON ops.mv_payments_driver_matrix_cabinet, ops.v_payments_driver_matrix_cabinet");
+        String login = shortOne.user();
         String grant = "GRANT SELECT ON ops.mv_refresh_log TO " + login;
         try (ApiServer server = new ApiServer(shortOne, ApiConfig.defaults().withPort(0))) {
             String base = "http://127.0.0.1:" + server.start();

@@ -13,18 +13,17 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.db.MvGraph;
 import dev.opsmv.migrate.Changelog;
-import dev.opsmv.migrate.Migrator;
+import dev.opsmv.testing.Cli;
 import dev.opsmv.testing.Deployed;
 import dev.opsmv.testing.OpsmvProcess;
+import dev.opsmv.testing.Roles;
 import dev.opsmv.testing.Sql;
-import dev.opsmv.testing.Cli;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /**
  * Issue 13: one refresh protocol. `opsmv refresh --all` and the pg_cron procedure
@@ -39,9 +38,7 @@ class RefreshProtocolTest {
     /** The bundle with the refresher changelog, an unrelated MV in the policy, and the refresh log emptied. */
     private static ConnectionSpec deployed() throws Exception {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(300, Deployed.SHARED_SEED);
-        try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
-        }
+        Roles.apply(db, Changelog.REFRESHER_ROLE);
         Sql.exec(db, "CREATE MATERIALIZED VIEW ops.mv_zz_unrelated AS SELECT driver_id, park_id FROM public.drivers",
                 "CREATE UNIQUE INDEX ux_mv_zz_unrelated ON ops.mv_zz_unrelated (driver_id)",
                 "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('mv_zz_unrelated', 1, 2)",

@@ -9,16 +9,16 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
-import dev.opsmv.testing.Deployed;
-import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Roles;
+import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
 
 /** The optional least-privilege changelog, the pg_cron procedure, and `schedule` without pg_cron. */
 @Tag("matrix")
@@ -27,13 +27,10 @@ class RefresherRoleTest {
     @Test
     void aLoginRoleGrantedTheRefresherCanRefreshTheBundleAndNothingElse() throws Exception {
         ConnectionSpec db = Deployed.bundleDatabase(200, Deployed.SHARED_SEED);
-        try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
-        }
-        String login = "opsmv_t_login_" + ProcessHandle.current().pid() + "_" + db.database();
-        Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT opsmv_refresher TO " + login,
-                "CREATE MATERIALIZED VIEW ops.mv_scratch_outside AS SELECT driver_id FROM public.drivers");
-        ConnectionSpec asLogin = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
+        Roles.apply(db, Changelog.REFRESHER_ROLE);
+        ConnectionSpec asLogin = Roles.login(db, "login", "opsmv_refresher");
+        String login = asLogin.user();
+        Sql.exec(db, "CREATE MATERIALIZED VIEW ops.mv_scratch_outside AS SELECT driver_id FROM public.drivers");
         try {
             try (Connection c = asLogin.open("opsmv-tests"); Statement st = c.createStatement()) {
                 try (ResultSet rs = st.executeQuery("SELECT ops.opsmv_refresh('mv_yango_payments_raw_current', true)")) {
@@ -49,12 +46,11 @@ class RefresherRoleTest {
                 assertState(st, "INSERT INTO ops.mv_refresh_policy (mv_name, warn_after_hours, crit_after_hours) VALUES ('mv_scratch_outside', 1, 2)", "42501");
             }
             // The runner itself, connected as that role: it goes through ops.opsmv_refresh for MVs it does not own.
-            ConnectionSpec loginSpec = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
             // 50 rows past their retention: the run ends with the prune, which the refresher may run (v03's grant)
             Sql.exec(db, "INSERT INTO ops.mv_refresh_log (schema_name, mv_name, refresh_started_at, refresh_finished_at, duration_ms, status, method) "
                     + "SELECT 'ops', 'mv_yango_payments_raw_current', now() - i * interval '1 day', now() - i * interval '1 day', 5, 'OK', 'PLAIN' "
                     + "FROM generate_series(100, 149) i");
-            Cli.Result r = Cli.on(loginSpec, "refresh", "--all");
+            Cli.Result r = Cli.on(asLogin, "refresh", "--all");
             assertEquals(ExitCode.OK, r.exitCode(), r.all());
             assertTrue(r.out().contains("prune: 50 row(s) of ops.mv_refresh_log past their retention deleted"), r.out());
             assertState(asLoginStatement(asLogin), "DELETE FROM ops.mv_refresh_log", "42501");
@@ -62,7 +58,7 @@ class RefresherRoleTest {
             // the direct call of ops.opsmv_refresh above was a refresh outside the runner: the event trigger logged it
             assertEquals(1, Sql.count(db, "SELECT count(*) FROM ops.mv_refresh_log WHERE status = 'OK' AND refreshed_by = '" + login + "' AND run_id IS NULL "
                     + "AND fallback_reason = 'refreshed outside opsmv'"));
-            Cli.Result outside = Cli.on(loginSpec, "refresh", "mv_scratch_outside");
+            Cli.Result outside = Cli.on(asLogin, "refresh", "mv_scratch_outside");
             assertEquals(ExitCode.PROBLEM, outside.exitCode(), outside.all());
             assertTrue(outside.out().contains("42501"), outside.out());
 

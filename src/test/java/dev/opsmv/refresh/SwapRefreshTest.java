@@ -25,19 +25,19 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
-import org.junit.jupiter.api.Tag;
-import org.junit.jupiter.api.Test;
-import org.postgresql.PGConnection;
-
 import dev.opsmv.api.ApiConfig;
 import dev.opsmv.api.ApiServer;
 import dev.opsmv.cli.ExitCode;
 import dev.opsmv.db.ConnectionSpec;
 import dev.opsmv.migrate.Changelog;
 import dev.opsmv.migrate.Migrator;
-import dev.opsmv.testing.Deployed;
-import dev.opsmv.testing.Sql;
 import dev.opsmv.testing.Cli;
+import dev.opsmv.testing.Deployed;
+import dev.opsmv.testing.Roles;
+import dev.opsmv.testing.Sql;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGConnection;
 
 /**
  * Issue 16: {@code refresh --method swap} (and auto's choice of it) on a real server: the MV rebuilt
@@ -513,12 +513,9 @@ class SwapRefreshTest {
     @Test
     void theRefresherRoleKeepsRefreshingAfterASwapAndIsNeverOfferedOne() throws Exception {
         ConnectionSpec db = RefreshFixtures.deployedWithEmptyLog(50, Deployed.SHARED_SEED);
-        try (Connection c = db.open()) {
-            Migrator.changelog(c, Changelog.REFRESHER_ROLE, null).update();
-        }
-        String login = "opsmv_t_swap_" + ProcessHandle.current().pid() + "_" + db.database();
-        Sql.exec(db, "CREATE ROLE " + login + " LOGIN", "GRANT opsmv_refresher TO " + login);
-        ConnectionSpec asLogin = ConnectionSpec.of(db.host(), db.port(), db.database(), login, null);
+        Roles.apply(db, Changelog.REFRESHER_ROLE);
+        ConnectionSpec asLogin = Roles.login(db, "swap", "opsmv_refresher");
+        String login = asLogin.user();
         try {
             assertEquals(ExitCode.OK, Cli.on(db, "refresh", "mv_payments_driver_matrix_cabinet", "--method", "swap").exitCode());
             // the allow-list and the function are keyed by the MV's name: the refresher refreshes the new MV
