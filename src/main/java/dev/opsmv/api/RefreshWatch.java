@@ -183,6 +183,7 @@ public final class RefreshWatch implements AutoCloseable {
                 }
                 long began = System.nanoTime();
                 Identity id = identity(check);
+                cache.checked();
                 boolean intervalUp = System.nanoTime() - nextInterval >= 0;
                 // where the identity cannot show every refresh, or the answers carry a lag that moves on its own
                 boolean everyInterval = id.standby() || !id.tracked();

@@ -83,6 +83,7 @@ public final class ResponseCache {
     private final Counter misses;
     private final Counter evictions;
     private final Counter invalidations;
+    private final Counter checks;
 
     public ResponseCache(int maxEntries, long maxBytes, PrometheusRegistry registry) {
         this.maxEntries = maxEntries;
@@ -97,6 +98,10 @@ public final class ResponseCache {
                         + "interval (every check interval on a standby or without the refresh-tracking event trigger), "
                         + "down (the watch (re)connected or lost its connection)")
                 .labelNames("reason").register(registry);
+        checks = Counter.builder().name("opsmv_cache_checks")
+                .help("Checks of the MV the cache's watch made, one database round trip each: every answer waits for one "
+                        + "that began after the request arrived, shared by the requests that arrive together")
+                .register(registry);
         GaugeWithCallback.builder().name("opsmv_cache_bytes").help("Bytes the cached answers hold (bodies and their gzip form)")
                 .callback(cb -> cb.call(bytes())).register(registry);
         GaugeWithCallback.builder().name("opsmv_cache_entries").help("Answers in the cache")
@@ -111,6 +116,11 @@ public final class ResponseCache {
         }
         (e == null ? misses : hits).inc();
         return e;
+    }
+
+    /** One check of the MV made (counted for /metrics: requests per check is what the fence costs the database). */
+    void checked() {
+        checks.inc();
     }
 
     /** What to pass to {@link #put}: read before the statement that computes the answer. */

@@ -134,6 +134,9 @@ class ResponseCacheTest {
         assertTrue(metrics.value("opsmv_cache_invalidations_total", Map.of("reason", "refresh")) >= 4, "one drop per refresh");
         assertTrue(metrics.value("opsmv_cache_entries", Map.<String, String>of()) >= 1);
         assertTrue(metrics.value("opsmv_cache_bytes", Map.<String, String>of()) > 0);
+        // one request at a time: each hit waited for a check of its own
+        assertTrue(metrics.value("opsmv_cache_checks_total", Map.<String, String>of())
+                >= metrics.value("opsmv_cache_hits_total", Map.<String, String>of()), "a check per request made one at a time");
     }
 
     @Test

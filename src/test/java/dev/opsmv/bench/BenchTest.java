@@ -74,7 +74,7 @@ class BenchTest {
         }
         List<String> parts = section(md, "## 4b. ").stream().filter(l -> l.startsWith("| the endpoint's statement (JDBC) |")
                 || l.startsWith("| the endpoint without HTTP (in process) |") || l.startsWith("| HTTP alone (`/livez`, no database) |")).toList();
-        assertEquals(3, parts.size(), "where a request's time goes: " + md);
+        assertEquals(4, parts.size(), "where a request's time goes (HTTP alone at 1 and 8 clients): " + md);
         for (String row : parts) {
             assertEquals("0", row.split("\\|")[4].trim(), "no error: " + row);
         }
@@ -87,6 +87,8 @@ class BenchTest {
             assertTrue(Double.parseDouble(cells[5].trim()) > 0, "a throughput: " + row);
         }
         assertTrue(floor.get(3).matches("\\| `serve` \\| 8 \\|.*\\| \\*\\*\\d+%\\*\\* \\|"), "the ratio at 8 clients is the headline: " + floor.get(3));
+        assertTrue(md.matches("(?s).*the cached filtered request.*\\d+\\.\\d requests per check here.*"),
+                "what the exact cache's checks cost under load is printed (from serve's own opsmv_cache_checks_total): " + md);
         List<String> readers = section(md, "## 5. ").stream().filter(l -> l.startsWith("| CONCURRENTLY |") || l.startsWith("| plain |")
                 || l.startsWith("| SWAP |") || l.startsWith("| chain swap |")).toList();
         assertEquals(4, readers.size(), md);
