@@ -1,17 +1,13 @@
 package dev.opsmv.api;
 
 import java.io.IOException;
-import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.sql.SQLTransientConnectionException;
 import java.time.Duration;
 import java.time.LocalDate;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -81,6 +77,8 @@ public final class ApiServer implements AutoCloseable {
     private final Histogram latency;
     private HikariDataSource pool;
     private DriverMatrixService driverMatrix;
+    private DriverMatrixResource driverMatrixResource;
+    private final DatabaseTrouble trouble;
     /** Null when the cache is off. */
     private final ResponseCache cache;
     private RefreshWatch watch;
@@ -106,6 +104,7 @@ public final class ApiServer implements AutoCloseable {
         Gauge.builder().name("opsmv_build_info").help("Always 1; the labels say which opsmv, Liquibase and Java serve")
                 .labelNames("version", "liquibase", "java").register(registry)
                 .labelValues(build.version(), build.liquibaseVersion(), build.javaVersion()).set(1);
+        this.trouble = new DatabaseTrouble(spec.user(), spec.describe(), config.statementTimeoutMs());
         this.accessLog = config.accessLog() ? AccessLog.start(System.out) : null;
         this.cache = config.cache().enabled() ? new ResponseCache(config.cache().maxEntries(), config.cache().maxBytes(), registry) : null;
     }
@@ -202,6 +201,7 @@ public final class ApiServer implements AutoCloseable {
         } else if (cache != null) {
             watch = new RefreshWatch(spec, cache, config.cache().checkMs()).start();
         }
+        driverMatrixResource = new DriverMatrixResource(config, driverMatrix, cache, watch, trouble);
 
 
         // a request blocks its thread on the pool: twice the pool's threads, plus the acceptor, the selector
@@ -308,19 +308,6 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    /**
-     * What a request is answered with, written once at the end of {@link #handle}; {@code source} is where a
-     * driver-matrix page came from (materialized_view, view), "none" for anything else: a label of the metrics.
-     */
-    private record Reply(int code, String contentType, byte[] body, int length, String source) {
-        static Reply json(int code, ObjectNode body) {
-            byte[] bytes = HealthJson.writeCompact(body).getBytes(StandardCharsets.UTF_8);
-            return new Reply(code, JSON_TYPE, bytes, bytes.length, "none");
-        }
-    }
-
-    private static final String JSON_TYPE = "application/json; charset=utf-8";
-
     private void handle(Request request, Response response, Callback callback) {
         long t0 = System.nanoTime();
         inFlight.incrementAndGet();
@@ -340,17 +327,17 @@ public final class ApiServer implements AutoCloseable {
         Reply reply;
         try {
             if ("unknown".equals(endpoint)) {
-                reply = Reply.json(404, error("no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /status, /livez, /readyz, /metrics, /openapi.json or /docs", null));
+                reply = Reply.error(404, "no such path: " + path + "; try " + DRIVER_MATRIX_PATH + ", /health, /status, /livez, /readyz, /metrics, /openapi.json or /docs", null);
             } else if (!"GET".equals(method)) {
                 headers.put(HttpHeader.ALLOW, "GET");
-                reply = Reply.json(405, error("method " + method + " not allowed; use GET", null));
+                reply = Reply.error(405, "method " + method + " not allowed; use GET", null);
             } else {
                 if (draining) {
                     // a keep-alive client learns that this connection ends with the answer
                     headers.put(HttpHeader.CONNECTION, "close");
                 }
                 reply = switch (endpoint) {
-                    case "driver_matrix" -> driverMatrixRequest(request, headers);
+                    case "driver_matrix" -> driverMatrixResource.answer(request, headers);
                     case "health" -> health();
                     case "livez" -> Reply.json(200, status("live"));
                     case "readyz" -> ready();
@@ -362,7 +349,7 @@ public final class ApiServer implements AutoCloseable {
         } catch (Exception e) {
             // Last resort: log the details, answer a short JSON error (never the stack trace).
             LOG.error("{} {}: {}", method, path, Redact.url(String.valueOf(e.getMessage())), e);
-            reply = Reply.json(500, error("internal error; see the server log", null));
+            reply = Reply.error(500, "internal error; see the server log", null);
         }
         int code = reply.code();
         response.setStatus(code);
@@ -403,8 +390,8 @@ public final class ApiServer implements AutoCloseable {
             byte[] body = dev.opsmv.health.StatusPage.render(c, spec.describe()).getBytes(StandardCharsets.UTF_8);
             return new Reply(200, "text/html; charset=utf-8", body, body.length, "none");
         } catch (SQLException e) {
-            LOG.warn("status: {}", unavailable(e));
-            return Reply.json(503, error(unavailable(e), null));
+            LOG.warn("status: {}", trouble.unavailable(e));
+            return Reply.error(503, trouble.unavailable(e), null);
         }
     }
 
@@ -423,7 +410,7 @@ public final class ApiServer implements AutoCloseable {
     /** Ready when the driver-matrix query runs (on the MV or its fallback), not while shutting down. */
     private Reply ready() {
         if (draining) {
-            return Reply.json(503, error("shutting down", null));
+            return Reply.error(503, "shutting down", null);
         }
         try {
             DriverMatrixQuery probe = DriverMatrixQuery.parse(Map.of("limit", List.of("1")), LocalDate.now(ZoneOffset.UTC));
@@ -434,11 +421,11 @@ public final class ApiServer implements AutoCloseable {
             return Reply.json(200, body);
         } catch (MissingColumn e) {
             LOG.warn("readyz: 503: {}", e.getMessage());
-            return Reply.json(503, error(e.getMessage(), null));
+            return Reply.error(503, e.getMessage(), null);
         } catch (SQLException e) {
-            String msg = unavailable(e);
+            String msg = trouble.unavailable(e);
             LOG.warn("readyz: 503: {}", msg);
-            return Reply.json(503, error(msg, null));
+            return Reply.error(503, msg, null);
         }
     }
 
@@ -449,106 +436,6 @@ public final class ApiServer implements AutoCloseable {
     }
 
     public static final String CACHE_HEADER = "X-Opsmv-Cache";
-    private static final byte[] EMPTY = new byte[0];
-
-    /**
-     * One driver-matrix request: the answer from the cache or the database, then HTTP's conditional rules on it
-     * (304 when the client's copy is current: no statement when the answer was cached), then gzip when asked for.
-     */
-    private Reply driverMatrixRequest(Request request, HttpFields.Mutable headers) {
-        String rawQuery = request.getHttpURI().getQuery();
-        HttpFields asked = request.getHeaders();
-        DriverMatrixQuery q;
-        String format;
-        try {
-            q = DriverMatrixQuery.parse(query(rawQuery), LocalDate.now(ZoneOffset.UTC));
-            format = HttpRules.format(q.format(), asked.get(HttpHeader.ACCEPT));
-        } catch (BadParameter e) {
-            return Reply.json(400, error(e.getMessage(), e.parameter()));
-        } catch (HttpRules.NotAcceptable e) {
-            return Reply.json(406, error(e.getMessage(), null));
-        }
-        // the same URL answers JSON or CSV, gzip or not, by these two headers: shared caches must key on them
-        headers.put(HttpHeader.VARY, "Accept, Accept-Encoding");
-        String key = q.cacheKey(format);
-        // the fence first: a refresh that committed before this request arrived has then dropped what it replaced
-        ResponseCache.Entry e = cache == null ? null
-                : watch != null && cache.usable() && watch.fence(config.statementTimeoutMs(), config.cache().stalenessMs())
-                ? cache.get(key) : cache.get(null);
-        String served = cache == null ? "off" : e != null ? "hit" : "miss";
-        if (e == null) {
-            long generation = cache == null ? 0 : cache.generation();
-            DriverMatrixService.Result r;
-            try {
-                r = driverMatrix.query(q, format);
-            } catch (MissingColumn m) {
-                LOG.warn("driver-matrix: {}", m.getMessage());
-                return Reply.json(m.parameter() != null ? 400 : 500, error(m.getMessage(), m.parameter()));
-            } catch (SQLException x) {
-                return databaseError(headers, x, "driver-matrix");
-            }
-            boolean keep = cache != null && DriverMatrixService.SOURCE_MV.equals(r.source());
-            e = new ResponseCache.Entry(keep ? r.bytes() : r.body(), r.length(), r.contentType(), r.etag(), r.lastOk(), r.source(), r.next());
-            if (keep) {
-                cache.put(key, e, generation);
-            }
-        }
-        headers.put(SOURCE_HEADER, e.source);
-        headers.put(CACHE_HEADER, served);
-        headers.put(HttpHeader.ETAG, e.etag);
-        boolean fromMv = DriverMatrixService.SOURCE_MV.equals(e.source);
-        if (fromMv && e.lastOk != null) {
-            headers.put(HttpHeader.LAST_MODIFIED, HttpRules.httpDate(e.lastOk));
-        }
-        headers.put(HttpHeader.CACHE_CONTROL, cacheControl(e, fromMv));
-        if (e.next != null) {
-            headers.put(HttpHeader.LINK, "<" + nextLink(rawQuery, e.next) + ">; rel=\"next\"");
-        }
-        String ifNoneMatch = asked.get(HttpHeader.IF_NONE_MATCH);
-        String ifModifiedSince = asked.get(HttpHeader.IF_MODIFIED_SINCE);
-        boolean current = ifNoneMatch != null ? HttpRules.noneMatchHits(ifNoneMatch, e.etag)
-                : ifModifiedSince != null && fromMv && e.lastOk != null && HttpRules.notModifiedSince(ifModifiedSince, e.lastOk);
-        if (current) {
-            return new Reply(304, null, EMPTY, 0, e.source);
-        }
-        if (e.length >= HttpRules.GZIP_MIN_BYTES && HttpRules.acceptsGzip(asked.get(HttpHeader.ACCEPT_ENCODING))) {
-            byte[] gz = e.gzip();
-            headers.put(HttpHeader.CONTENT_ENCODING, "gzip");
-            return new Reply(200, e.contentType, gz, gz.length, e.source);
-        }
-        return new Reply(200, e.contentType, e.body, e.length, e.source);
-    }
-
-    /**
-     * A page of the MV may be kept by the client until the MV is due again: at most --max-age, and never past the
-     * moment its policy's WARN threshold says the next refresh should have happened by. The plain view's pages
-     * (live sources) and a server without its cache (nothing watches the MV) say no-cache: revalidate each time,
-     * which the ETag makes cheap.
-     */
-    private String cacheControl(ResponseCache.Entry e, boolean fromMv) {
-        Double warnHours = watch == null ? null : watch.warnAfterHours();
-        if (!fromMv || e.lastOk == null || warnHours == null) {
-            return "no-cache";
-        }
-        long due = e.lastOk.toInstant().toEpochMilli() + (long) (warnHours * 3_600_000L);
-        long left = (due - System.currentTimeMillis()) / 1000;
-        long maxAge = Math.max(0, Math.min(config.cache().maxAgeSeconds(), left));
-        return maxAge == 0 ? "no-cache" : "public, max-age=" + maxAge;
-    }
-
-    /** This request's URL with the cursor of the next page in place of any after or offset. */
-    static String nextLink(String rawQuery, String cursor) {
-        StringBuilder link = new StringBuilder(DRIVER_MATRIX_PATH).append('?');
-        if (rawQuery != null) {
-            for (String pair : rawQuery.split("&")) {
-                if (pair.isEmpty() || pair.startsWith("after=") || pair.equals("after") || pair.startsWith("offset=") || pair.equals("offset")) {
-                    continue;
-                }
-                link.append(pair).append('&');
-            }
-        }
-        return link.append("after=").append(java.net.URLEncoder.encode(cursor, StandardCharsets.UTF_8)).toString();
-    }
 
     private Reply health() {
         try (Connection c = pool.getConnection()) {
@@ -559,7 +446,7 @@ public final class ApiServer implements AutoCloseable {
             return Reply.json(overall == Level.OK || overall == Level.WARN ? 200 : 503, doc);
         } catch (SQLException e) {
             LOG.warn("health: cannot read health: {}", Redact.url(String.valueOf(e.getMessage())));
-            return Reply.json(503, HealthJson.unknown(unavailable(e)));
+            return Reply.json(503, HealthJson.unknown(trouble.unavailable(e)));
         }
     }
 
@@ -597,56 +484,6 @@ public final class ApiServer implements AutoCloseable {
         return new Reply(200, HealthMetrics.CONTENT_TYPE, body, body.length, "none");
     }
 
-    /** Database trouble → 503 (unavailable, timed out, locked) with a one-line reason; anything else → 500. */
-    private Reply databaseError(HttpFields.Mutable headers, SQLException e, String what) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        String grant = dev.opsmv.db.Privileges.missingGrant(e, spec.user());
-        if (grant != null) {
-            // a deployment mistake no retry fixes: 500, with the grant to add
-            LOG.error("{}: {}", what, grant);
-            return Reply.json(500, error(grant, null));
-        }
-        if (e instanceof SQLTransientConnectionException || state.startsWith("08") || state.equals("57P01")
-                || state.equals("57P03") || state.equals("57014") || state.equals("55P03")) {
-            String msg = unavailable(e);
-            LOG.warn("{}: 503: {}", what, msg);
-            headers.put(HttpHeader.RETRY_AFTER, "5");
-            return Reply.json(503, error(msg, null));
-        }
-        LOG.error("{}: database error [SQLSTATE {}]: {}", what, state, Redact.url(String.valueOf(e.getMessage())));
-        return Reply.json(500, error("database error [SQLSTATE " + state + "]; see the server log", null));
-    }
-
-    private String unavailable(SQLException e) {
-        String state = e.getSQLState() == null ? "" : e.getSQLState();
-        String grant = dev.opsmv.db.Privileges.missingGrant(e, spec.user());
-        if (grant != null) {
-            return grant;
-        }
-        return switch (state) {
-            case "57014" -> "the query took longer than the statement timeout of " + config.statementTimeoutMs() + " ms";
-            case "55P03" -> "the driver matrix is locked (a refresh holds it) and the plain view too; retry shortly";
-            default -> "database unavailable (" + spec.describe() + "): " + oneLine(e);
-        };
-    }
-
-    private static String oneLine(SQLException e) {
-        Throwable t = e;
-        while (t.getCause() != null && t.getCause() != t && t.getMessage() != null && t.getMessage().contains("Connection is not available")) {
-            t = t.getCause();
-        }
-        String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return Redact.url(m.replaceAll("\\s*\\R\\s*", " ").trim());
-    }
-
-    static ObjectNode error(String message, String parameter) {
-        ObjectNode o = JsonNodeFactory.instance.objectNode();
-        o.put("error", message);
-        if (parameter != null) {
-            o.put("parameter", parameter);
-        }
-        return o;
-    }
 
     /**
      * What Jetty answers itself (a malformed request line or URI, headers too large, …) in the endpoint's
@@ -655,7 +492,7 @@ public final class ApiServer implements AutoCloseable {
     private static final class JsonErrors extends ErrorHandler {
         @Override
         protected void generateResponse(Request request, Response response, int code, String message, Throwable cause, Callback callback) {
-            Reply reply = Reply.json(code, error(reason(code, message), null));
+            Reply reply = Reply.error(code, reason(code, message), null);
             response.getHeaders().put(HttpHeader.CONTENT_TYPE, reply.contentType());
             response.getHeaders().put(HttpHeader.CONTENT_LENGTH, reply.length());
             response.write(true, ByteBuffer.wrap(reply.body(), 0, reply.length()), callback);
@@ -665,29 +502,5 @@ public final class ApiServer implements AutoCloseable {
             String m = message == null || message.isBlank() ? org.eclipse.jetty.http.HttpStatus.getMessage(code) : message;
             return m.replaceAll("\\s*\\R\\s*", " ").trim();
         }
-    }
-
-    /** The query string as name → values (URL-decoded); repeated names keep every value. */
-    static Map<String, List<String>> query(String raw) {
-        Map<String, List<String>> out = new LinkedHashMap<>();
-        if (raw == null || raw.isEmpty()) {
-            return out;
-        }
-        for (String pair : raw.split("&")) {
-            if (pair.isEmpty()) {
-                continue;
-            }
-            int eq = pair.indexOf('=');
-            String k;
-            String v;
-            try {
-                k = URLDecoder.decode(eq < 0 ? pair : pair.substring(0, eq), StandardCharsets.UTF_8);
-                v = eq < 0 ? "" : URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
-            } catch (IllegalArgumentException e) {
-                throw new BadParameter("query", "malformed query string near '" + pair + "': " + e.getMessage());
-            }
-            out.computeIfAbsent(k, x -> new ArrayList<>()).add(v);
-        }
-        return out;
     }
 }
