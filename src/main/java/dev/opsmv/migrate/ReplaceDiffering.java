@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.opsmv.db.Session;
+import dev.opsmv.swap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap;
 
 /**
@@ -114,14 +115,14 @@ public final class ReplaceDiffering {
         return Session.text(c, "SELECT definition FROM ops.opsmv_bundle_object WHERE changeset_id = ? AND object_kind = \'matview\'", changesetId);
     }
 
-    private List<SideBySideSwap.IndexSpec> indexes(String changesetId) throws SQLException {
-        List<SideBySideSwap.IndexSpec> out = new ArrayList<>();
+    private List<IndexSpec> indexes(String changesetId) throws SQLException {
+        List<IndexSpec> out = new ArrayList<>();
         try (PreparedStatement ps = c.prepareStatement(
                 "SELECT index_name, is_unique, key_sql FROM ops.opsmv_bundle_index WHERE changeset_id = ? ORDER BY seq")) {
             ps.setString(1, changesetId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new SideBySideSwap.IndexSpec(rs.getString(1), rs.getBoolean(2), rs.getString(3)));
+                    out.add(new IndexSpec(rs.getString(1), rs.getBoolean(2), rs.getString(3)));
                 }
             }
         }

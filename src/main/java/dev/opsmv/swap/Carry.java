@@ -167,7 +167,7 @@ final class Carry {
      * the name it has on the new MV until the swap). Columns and indexes the new MV does not have are
      * passed over: a new definition may drop a column.
      */
-    void apply(Connection c, String schema, String target, List<SideBySideSwap.IndexSpec> indexes, UnaryOperator<String> builtName)
+    void apply(Connection c, String schema, String target, List<IndexSpec> indexes, UnaryOperator<String> builtName)
             throws SQLException {
         Set<String> columns = new HashSet<>(RelationCatalog.columns(c, RelationCatalog.oidOf(c, target)));
         for (String sql : settings(schema, target, columns, indexes, builtName)) {
@@ -181,7 +181,7 @@ final class Carry {
      * definition (same columns, same indexes): the undo of a replacement. The owner first, so that the
      * REFRESH that follows it runs with the owner's rights.
      */
-    List<String> script(String schema, String target, List<String> columns, List<SideBySideSwap.IndexSpec> indexes) throws SQLException {
+    List<String> script(String schema, String target, List<String> columns, List<IndexSpec> indexes) throws SQLException {
         List<String> out = new ArrayList<>();
         out.addAll(settings(schema, target, new HashSet<>(columns), indexes, name -> name));
         // default privileges may give the rebuilt relation grants the old one had not: revoked as the owner, first
@@ -205,7 +205,7 @@ final class Carry {
         return out;
     }
 
-    private List<String> settings(String schema, String target, Set<String> columns, List<SideBySideSwap.IndexSpec> indexes,
+    private List<String> settings(String schema, String target, Set<String> columns, List<IndexSpec> indexes,
                                   UnaryOperator<String> builtName) {
         List<String> statements = new ArrayList<>();
         if (comment != null) {
@@ -222,7 +222,7 @@ final class Carry {
             }
         }
         Set<String> built = new HashSet<>();
-        for (SideBySideSwap.IndexSpec i : indexes) {
+        for (IndexSpec i : indexes) {
             built.add(i.name());
         }
         indexComments.forEach((index, text) -> {

@@ -19,7 +19,6 @@ import java.util.Set;
 import dev.opsmv.db.Causes;
 import dev.opsmv.db.Durations;
 import dev.opsmv.db.Session;
-import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 
 /**

@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.function.UnaryOperator;
 
 import dev.opsmv.db.Session;
-import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 import dev.opsmv.swap.SideBySideSwap.SessionOpener;
 
 /** The new MV's indexes, built under their temporary names, on one session or two at once. */

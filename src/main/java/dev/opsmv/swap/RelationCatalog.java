@@ -9,7 +9,6 @@ import java.util.List;
 
 import dev.opsmv.db.Relations;
 import dev.opsmv.db.Session;
-import dev.opsmv.swap.SideBySideSwap.IndexSpec;
 
 /**
  * What a rebuild reads of a relation from the catalog, in terms that mean the same whatever search_path
@@ -21,7 +20,7 @@ final class RelationCatalog {
     }
 
     /** The MV's query, columns and indexes from the catalog. */
-    static SideBySideSwap.Definition definition(Connection c, String schema, String name) throws SQLException {
+    static MvDefinition definition(Connection c, String schema, String name) throws SQLException {
         long oid = oidOf(c, q(schema, name));
         return inCatalogTerms(c, () -> {
             String query;
@@ -33,7 +32,7 @@ final class RelationCatalog {
                     query = rs.getString(1).trim().replaceAll(";$", "");
                 }
             }
-            return new SideBySideSwap.Definition(query, columns(c, oid), indexes(c, oid));
+            return new MvDefinition(query, columns(c, oid), indexes(c, oid));
         });
     }
 

@@ -42,20 +42,6 @@ import dev.opsmv.db.Session;
  * {@code opsmv.swap}) keeps them apart.
  */
 public final class SideBySideSwap {
-    /**
-     * An index of the new MV: its final name, what follows {@code ON <table>} ("USING btree (a, b)",
-     * "USING btree (a) WHERE …"), and its tablespace (null: the database's default).
-     */
-    public record IndexSpec(String name, boolean unique, String keySql, String tablespace) {
-        public IndexSpec(String name, boolean unique, String keySql) {
-            this(name, unique, keySql, null);
-        }
-    }
-
-    /** An MV as the catalog holds it now: its query (every name schema-qualified), column names, indexes. */
-    public record Definition(String query, List<String> columns, List<IndexSpec> indexes) {
-    }
-
     /** Extra statements that must commit with the swap (a record of it, its undo, the refresh log's OK row). */
     public interface InSwap {
         void run(Connection tx, Swapped swapped) throws SQLException;
@@ -157,7 +143,7 @@ public final class SideBySideSwap {
      */
     public Swapped refresh(String schema, String name, InSwap inSwap) throws SQLException {
         c.setAutoCommit(true);
-        Definition current = definition(schema, name);
+        MvDefinition current = definition(schema, name);
         return rebuild(schema, name, current.query(), current.columns(), current.indexes(), false, inSwap);
     }
 
@@ -173,7 +159,7 @@ public final class SideBySideSwap {
     }
 
     /** The MV's query, columns and indexes from the catalog. */
-    public Definition definition(String schema, String name) throws SQLException {
+    public MvDefinition definition(String schema, String name) throws SQLException {
         return RelationCatalog.definition(c, schema, name);
     }
 
@@ -362,7 +348,7 @@ public final class SideBySideSwap {
     private String restoreScript(String schema, String name, Carry carry) throws SQLException {
         String target = q(schema, name);
         long oid = RelationCatalog.oidOf(c, target);
-        Definition old = definition(schema, name);
+        MvDefinition old = definition(schema, name);
         boolean populated;
         try (PreparedStatement ps = c.prepareStatement("SELECT relispopulated FROM pg_class WHERE oid = ?::oid")) {
             ps.setLong(1, oid);
