@@ -199,19 +199,21 @@ final class EndpointFloor {
 
     /** The checks of the MV `serve`'s cache has made so far (its /metrics, read outside any measurement). */
     private static double checks(int port) throws Exception {
-        String body = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        return body.lines().filter(l -> l.startsWith("opsmv_cache_checks_total ")).mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1)))
+        return outsideMeasurement(port, "/metrics").body().lines().filter(l -> l.startsWith("opsmv_cache_checks_total "))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(' ') + 1)))
                 .findFirst().orElseThrow(() -> new IllegalStateException("no opsmv_cache_checks_total on :" + port + "/metrics"));
     }
 
     /** The ETag `serve` gives the request (asked once, outside any measurement). */
     private static String etag(int port, String path) throws Exception {
-        java.net.http.HttpResponse<Void> r = java.net.http.HttpClient.newHttpClient().send(
+        return outsideMeasurement(port, path).headers().firstValue("ETag").orElseThrow(() -> new IllegalStateException("no ETag on " + path));
+    }
+
+    /** One GET through the JDK's client, for what the report needs to know between lines (never under load). */
+    private static java.net.http.HttpResponse<String> outsideMeasurement(int port, String path) throws Exception {
+        return java.net.http.HttpClient.newHttpClient().send(
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
-                java.net.http.HttpResponse.BodyHandlers.discarding());
-        return r.headers().firstValue("ETag").orElseThrow(() -> new IllegalStateException("no ETag on " + path));
+                java.net.http.HttpResponse.BodyHandlers.ofString());
     }
 
     /** A line measured in this JVM by {@link #loop}: no generator, no ratio. */
