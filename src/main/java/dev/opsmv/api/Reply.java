@@ -21,15 +21,11 @@ record Reply(int code, String contentType, byte[] body, int length, String sourc
 
     /** {"error": message, "parameter": parameter}: every error of the endpoint has this shape. */
     static Reply error(int code, String message, String parameter) {
-        return json(code, errorBody(message, parameter));
-    }
-
-    static ObjectNode errorBody(String message, String parameter) {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("error", message);
         if (parameter != null) {
             o.put("parameter", parameter);
         }
-        return o;
+        return json(code, o);
     }
 }
